@@ -1,0 +1,128 @@
+/**
+ * Reads stack config the way the Pulumi CLI hands it to a program: the project's `config:`
+ * defaults from Pulumi.yaml first, then Pulumi.<stack>.yaml on top. Un-prefixed project keys get
+ * the project's namespace; arrays and objects become JSON text (as in PULUMI_CONFIG).
+ *
+ * The CLI does this itself for `pulumi up`; the offline plan command and the tests need it here.
+ * `secure:` values cannot be decrypted without the CLI; they are listed, not read.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parse as parseYaml } from "yaml";
+
+export interface StackConfig {
+  readonly project: string;
+  readonly stack: string;
+  /** `namespace:key` -> string, exactly what `pulumi.Config` would read. */
+  readonly config: Record<string, string>;
+  /** Keys whose stack value is `secure:` ciphertext. */
+  readonly secureKeys: string[];
+  readonly projectDir: string;
+}
+
+interface ProjectFile {
+  name: string;
+  config?: Record<string, unknown>;
+}
+
+export function projectDir(): string {
+  return path.resolve(__dirname, "..");
+}
+
+function readYaml(file: string): unknown {
+  return parseYaml(fs.readFileSync(file, "utf8"));
+}
+
+function toConfigString(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+export function readProjectFile(dir = projectDir()): ProjectFile {
+  return readYaml(path.join(dir, "Pulumi.yaml")) as ProjectFile;
+}
+
+/** Stack names that have a Pulumi.<stack>.yaml beside Pulumi.yaml. */
+export function listStacks(dir = projectDir()): string[] {
+  return fs
+    .readdirSync(dir)
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .sort();
+}
+
+export function loadStackConfig(stack: string, dir = projectDir()): StackConfig {
+  const project = readProjectFile(dir);
+  const config: Record<string, string> = {};
+  for (const [name, decl] of Object.entries(project.config ?? {})) {
+    const fullKey = name.includes(":") ? name : `${project.name}:${name}`;
+    if (decl !== null && typeof decl === "object" && !Array.isArray(decl)) {
+      const d = decl as { default?: unknown; value?: unknown };
+      const value = d.value !== undefined ? d.value : d.default;
+      if (value !== undefined) config[fullKey] = toConfigString(value);
+    } else if (decl !== undefined && decl !== null) {
+      config[fullKey] = toConfigString(decl);
+    }
+  }
+  const stackFile = path.join(dir, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(stackFile)) {
+    throw new Error(`stack "${stack}" has no Pulumi.${stack}.yaml in ${dir}; stacks here: ${listStacks(dir).join(", ")}`);
+  }
+  const stackDoc = (readYaml(stackFile) ?? {}) as { config?: Record<string, unknown> };
+  const secureKeys: string[] = [];
+  for (const [name, value] of Object.entries(stackDoc.config ?? {})) {
+    const fullKey = name.includes(":") ? name : `${project.name}:${name}`;
+    if (value !== null && typeof value === "object" && "secure" in (value as object)) {
+      secureKeys.push(fullKey);
+      continue;
+    }
+    config[fullKey] = toConfigString(value);
+  }
+  return { project: project.name, stack, config, secureKeys, projectDir: dir };
+}
+
+/**
+ * Applies `key=value` the way `pulumi config set` does, and `pulumi config set --path` when the
+ * key has a path (`advwell:nodes[1]`, `advwell:obj.field`). With a path, "true"/"false" become
+ * booleans and integers numbers; top-level values stay strings.
+ */
+export function applySet(config: Record<string, string>, assignment: string, project: string): void {
+  const eq = assignment.indexOf("=");
+  if (eq <= 0) throw new Error(`--set expects key=value, got "${assignment}"`);
+  const rawKey = assignment.slice(0, eq);
+  const value = assignment.slice(eq + 1);
+  const match = /^([^.[\]]+(?::[^.[\]]+)?)(.*)$/.exec(rawKey);
+  if (!match) throw new Error(`--set: cannot read the key in "${assignment}"`);
+  const topKey = match[1].includes(":") ? match[1] : `${project}:${match[1]}`;
+  const pathText = match[2];
+  if (pathText === "") {
+    config[topKey] = value;
+    return;
+  }
+  const segments: (string | number)[] = [];
+  const re = /\.([^.[\]]+)|\[(\d+)\]|\["([^"]+)"\]/g;
+  let consumed = 0;
+  for (let m = re.exec(pathText); m; m = re.exec(pathText)) {
+    if (m.index !== consumed) break;
+    consumed = re.lastIndex;
+    segments.push(m[2] !== undefined ? Number(m[2]) : (m[1] ?? m[3]));
+  }
+  if (consumed !== pathText.length) throw new Error(`--set: cannot read the path "${pathText}" in "${assignment}"`);
+  const typed: unknown = value === "true" ? true : value === "false" ? false : /^-?\d+$/.test(value) ? Number(value) : value;
+  let root: unknown;
+  try {
+    root = config[topKey] === undefined ? undefined : JSON.parse(config[topKey]);
+  } catch {
+    root = undefined;
+  }
+  if (root === undefined || typeof root !== "object" || root === null) root = typeof segments[0] === "number" ? [] : {};
+  let cursor = root as Record<string | number, unknown>;
+  segments.forEach((segment, i) => {
+    if (i === segments.length - 1) {
+      cursor[segment] = typed;
+      return;
+    }
+    if (cursor[segment] === undefined || typeof cursor[segment] !== "object") cursor[segment] = typeof segments[i + 1] === "number" ? [] : {};
+    cursor = cursor[segment] as Record<string | number, unknown>;
+  });
+  config[topKey] = JSON.stringify(root);
+}

@@ -1,0 +1,9 @@
+/** The pure model: settings, tiers, PostgreSQL tuning, placement and the plan. No Pulumi imports. */
+export * from "./findings";
+export * from "./units";
+export * from "./tiers";
+export * from "./settings";
+export * from "./postgres";
+export * from "./placement";
+export * from "./plan";
+export * from "./render";

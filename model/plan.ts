@@ -1,0 +1,403 @@
+/**
+ * Validated settings -> one fully resolved deployment plan. Pure: no Pulumi, no I/O.
+ * Every number a component needs is decided here, and every problem is raised here as a finding.
+ */
+import { error, Finding, warning } from "./findings";
+import { CONNECTION_OVERHEAD_MIB, derivePostgresSettings, settingKiB, SUPERUSER_RESERVED_CONNECTIONS, worstCaseMemory, WORST_CASE_CEILING } from "./postgres";
+import { placeTasks, NodeUsage, TaskRequest, updateHeadroom } from "./placement";
+import { Environment, NodeSpec, postgresMajor, PROJECT, ServiceName, Settings } from "./settings";
+import { BACKUP, companiesLabel, PGBOUNCER, Resources, SEED_BACKEND, SEED_FRONTEND, TIERS, TierName, TRAEFIK } from "./tiers";
+import { formatMiB, roundCpus } from "./units";
+
+export type UpdateOrder = "start-first" | "stop-first";
+
+export interface UpdatePlan {
+  /** Tasks replaced at once; derived from the replica count so `minHealthyReplicas` always holds. */
+  readonly parallelism: number;
+  readonly delaySeconds: number;
+  readonly order: UpdateOrder;
+  readonly failureAction: "rollback" | "pause";
+  /** How long Swarm watches each new task before it counts the update as good. */
+  readonly monitorSeconds: number;
+  readonly maxFailureRatio: number;
+  /** Replicas still running while a batch is replaced, even if the order were stop-first. */
+  readonly minHealthyReplicas: number;
+  /** Rough wall time of a full rollout: batches x (monitor + delay). */
+  readonly rolloutSeconds: number;
+}
+
+export interface HealthPlan {
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly retries: number;
+  readonly startPeriodSeconds: number;
+}
+
+export interface RestartPlan {
+  readonly condition: "on-failure" | "any";
+  readonly delaySeconds: number;
+  /** 0 means unlimited. */
+  readonly maxAttempts: number;
+  readonly windowSeconds: number;
+}
+
+export interface PlacementPlan {
+  /** Swarm constraint expressions, e.g. `node.labels.advwell.postgres==primary`. */
+  readonly constraints: readonly string[];
+  /** Swarm spread preferences by node label, e.g. `node.labels.advwell.node`. */
+  readonly spreadByLabels: readonly string[];
+}
+
+export interface ServicePlan extends Resources {
+  readonly name: ServiceName;
+  readonly replicas: number;
+  readonly update: UpdatePlan;
+  readonly rollback: UpdatePlan;
+  readonly restart: RestartPlan;
+  readonly health: HealthPlan;
+  readonly placement: PlacementPlan;
+}
+
+export interface ConnectionClient {
+  readonly name: string;
+  readonly instances: number;
+  readonly connectionsEach: number;
+  readonly total: number;
+  readonly why: string;
+}
+
+export interface ConnectionPlan {
+  readonly maxConnections: number;
+  readonly superuserReserved: number;
+  /** Slots ordinary roles can use: max_connections - superuser_reserved_connections. */
+  readonly available: number;
+  /** Every client the plan counts, at its peak (a start-first rollout runs extra replicas). */
+  readonly budget: number;
+  readonly clients: readonly ConnectionClient[];
+}
+
+export interface BackendPlan {
+  /** V8 old space per replica: 75% of the container limit, leaving room for buffers and native memory. */
+  readonly nodeHeapMiB: number;
+  /** Prisma `connection_limit` per replica. */
+  readonly connectionLimit: number;
+  /** Prisma `pool_timeout`: seconds a query waits for a free pooled connection. */
+  readonly poolTimeoutSeconds: number;
+  /** Where DATABASE_URL points; migrations always use the direct URL. */
+  readonly databaseHost: "pgbouncer" | "postgres";
+  readonly port: number;
+}
+
+export interface PgBouncerPlan {
+  readonly poolMode: "transaction";
+  readonly listenPort: number;
+  readonly defaultPoolSize: number;
+  readonly reservePoolSize: number;
+  readonly maxClientConn: number;
+  readonly maxDbConnections: number;
+}
+
+export interface PostgresPlan {
+  readonly majorVersion: number;
+  readonly settings: Readonly<Record<string, string>>;
+  readonly memoryLimitMiB: number;
+  readonly worstCaseMemoryMiB: number;
+  readonly readReplicas: number;
+  /** Size of the tmpfs at /dev/shm: Docker's 64 MiB default is too small for parallel query. */
+  readonly shmSizeMiB: number;
+}
+
+export interface NodePlan extends NodeUsage {
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface Plan {
+  readonly project: string;
+  readonly stack: string;
+  readonly tier: TierName;
+  readonly companies: string;
+  readonly environment: Environment;
+  readonly services: Readonly<Partial<Record<ServiceName, ServicePlan>>>;
+  readonly backend: BackendPlan;
+  readonly postgres: PostgresPlan;
+  readonly pgbouncer?: PgBouncerPlan;
+  readonly connections: ConnectionPlan;
+  readonly nodes: readonly NodePlan[];
+  readonly findings: readonly Finding[];
+}
+
+const OVERRIDES = `${PROJECT}:overrides`;
+const TIER_KEY = `${PROJECT}:tier`;
+const NODES_KEY = `${PROJECT}:nodes`;
+const overrideKey = (path: string) => `${OVERRIDES}[${path}]`;
+
+/** Node labels the plan relies on; the README tells operators to set them with `docker node update --label-add`. */
+export const NODE_LABEL = "advwell.node";
+export const POSTGRES_LABEL = "advwell.postgres";
+
+/** Seed: health checks every 10 s. Start periods give Prisma and nginx time to boot. */
+const HEALTH: Record<ServiceName, HealthPlan> = {
+  backend: { intervalSeconds: 10, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 30 },
+  frontend: { intervalSeconds: 10, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 10 },
+  postgres: { intervalSeconds: 10, timeoutSeconds: 5, retries: 5, startPeriodSeconds: 60 },
+  "postgres-replica": { intervalSeconds: 10, timeoutSeconds: 5, retries: 5, startPeriodSeconds: 300 },
+  pgbouncer: { intervalSeconds: 10, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 10 },
+  traefik: { intervalSeconds: 10, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 10 },
+  backup: { intervalSeconds: 60, timeoutSeconds: 10, retries: 3, startPeriodSeconds: 30 },
+};
+
+/**
+ * Services that must never run two tasks at once: two postmasters on one data volume corrupt it,
+ * and a second Traefik cannot bind the host-mode ports. They update stop-first.
+ */
+const STOP_FIRST: ReadonlySet<ServiceName> = new Set(["postgres", "postgres-replica", "traefik", "backup"]);
+
+/** Parallelism from the replica count: at most a third of the replicas are replaced at once. */
+export function updateParallelism(replicas: number): number {
+  return Math.max(1, Math.floor(replicas / 3));
+}
+
+export function updatePlan(name: ServiceName, replicas: number, kind: "update" | "rollback"): UpdatePlan {
+  const stopFirst = STOP_FIRST.has(name);
+  const parallelism = stopFirst ? 1 : updateParallelism(replicas);
+  const health = HEALTH[name];
+  const monitorSeconds = health.startPeriodSeconds + health.intervalSeconds * health.retries;
+  // Seed: 10 s between update batches, 5 s between rollback batches.
+  const delaySeconds = kind === "update" ? 10 : 5;
+  return {
+    parallelism,
+    delaySeconds,
+    order: stopFirst ? "stop-first" : "start-first",
+    failureAction: kind === "update" ? "rollback" : "pause",
+    monitorSeconds,
+    maxFailureRatio: 0,
+    minHealthyReplicas: replicas - parallelism,
+    rolloutSeconds: Math.ceil(replicas / parallelism) * (monitorSeconds + delaySeconds),
+  };
+}
+
+function restartPlan(name: ServiceName): RestartPlan {
+  // Seed: on-failure, 3 attempts, 5 s delay for Postgres. The 120 s window makes that "3 per
+  // 2 minutes" rather than "3 ever", so a database that crashed three times in a month still restarts.
+  if (name === "postgres" || name === "postgres-replica") return { condition: "on-failure", delaySeconds: 5, maxAttempts: 3, windowSeconds: 120 };
+  return { condition: "any", delaySeconds: 5, maxAttempts: 0, windowSeconds: 0 };
+}
+
+function placementFor(name: ServiceName): PlacementPlan {
+  switch (name) {
+    case "postgres":
+      return { constraints: [`node.labels.${POSTGRES_LABEL}==primary`], spreadByLabels: [] };
+    case "postgres-replica":
+      return { constraints: [`node.labels.${POSTGRES_LABEL}==replica`], spreadByLabels: [] };
+    case "traefik":
+      return { constraints: ["node.role==manager"], spreadByLabels: [] };
+    default:
+      return { constraints: [], spreadByLabels: [`node.labels.${NODE_LABEL}`] };
+  }
+}
+
+/** Prisma's default pool is `num_physical_cpus * 2 + 1`, counted on the host; we count the container's limit. */
+export function prismaConnectionLimit(cpuLimit: number): number {
+  return Math.ceil(cpuLimit) * 2 + 1;
+}
+
+/** Labels each node must carry: its name everywhere, the Postgres roles on the first two nodes. */
+export function nodeLabels(nodes: readonly NodeSpec[], readReplicas: number): Record<string, Record<string, string>> {
+  const labels: Record<string, Record<string, string>> = {};
+  nodes.forEach((node, index) => {
+    labels[node.name] = { [NODE_LABEL]: node.name };
+    if (index === 0) labels[node.name][POSTGRES_LABEL] = "primary";
+    if (index === 1 && readReplicas > 0) labels[node.name][POSTGRES_LABEL] = "replica";
+  });
+  return labels;
+}
+
+function nodeMatches(constraints: readonly string[], node: NodeSpec, labels: Record<string, string>): boolean {
+  return constraints.every((constraint) => {
+    const [lhs, rhs] = constraint.split("==");
+    if (lhs === "node.role") return node.role === rhs;
+    if (lhs.startsWith("node.labels.")) return labels[lhs.slice("node.labels.".length)] === rhs;
+    return false;
+  });
+}
+
+export function resolvePlan(settings: Settings): Plan {
+  const tier = TIERS[settings.tier];
+  const o = settings.overrides;
+  const findings: Finding[] = [];
+
+  const base: Partial<Record<ServiceName, Resources & { replicas: number }>> = {
+    postgres: { ...tier.postgres, replicas: 1 },
+    backend: { ...SEED_BACKEND, replicas: tier.backendReplicas },
+    frontend: { ...SEED_FRONTEND, replicas: tier.frontendReplicas },
+    traefik: { ...TRAEFIK, replicas: 1 },
+  };
+  if (tier.pgbouncer) base.pgbouncer = { ...PGBOUNCER, replicas: 1 };
+  if (tier.readReplicas > 0) base["postgres-replica"] = { ...tier.postgres, replicas: tier.readReplicas };
+  if (settings.backup.enabled) base.backup = { ...BACKUP, replicas: 1 };
+
+  for (const name of Object.keys(o.services) as ServiceName[]) {
+    if (!base[name]) findings.push(error(overrideKey(`${name}.*`), `the ${settings.tier} tier has no ${name} service to override; it has ${Object.keys(base).join(", ")}`));
+  }
+
+  const services: Partial<Record<ServiceName, ServicePlan>> = {};
+  for (const [name, spec] of Object.entries(base) as [ServiceName, Resources & { replicas: number }][]) {
+    const merged = { ...spec, ...o.services[name] };
+    const replicas = merged.replicas;
+    if ((name === "postgres" || name === "traefik" || name === "pgbouncer" || name === "backup") && replicas !== 1) {
+      findings.push(error(overrideKey(`${name}.replicas`), `got ${replicas}; ${name} runs exactly 1 replica (scale reads with postgres-replica)`));
+    }
+    if (merged.cpuReservation > merged.cpuLimit) {
+      findings.push(error(overrideKey(`${name}.cpuReservation`), `${name} reserves ${merged.cpuReservation} CPU but is limited to ${merged.cpuLimit}; a reservation cannot exceed its limit`));
+    }
+    if (merged.memoryReservationMiB > merged.memoryLimitMiB) {
+      findings.push(error(overrideKey(`${name}.memoryReservation`), `${name} reserves ${formatMiB(merged.memoryReservationMiB)} but is limited to ${formatMiB(merged.memoryLimitMiB)}; a reservation cannot exceed its limit`));
+    }
+    services[name] = {
+      name,
+      replicas,
+      cpuLimit: merged.cpuLimit,
+      memoryLimitMiB: merged.memoryLimitMiB,
+      cpuReservation: merged.cpuReservation,
+      memoryReservationMiB: merged.memoryReservationMiB,
+      update: updatePlan(name, replicas, "update"),
+      rollback: updatePlan(name, replicas, "rollback"),
+      restart: restartPlan(name),
+      health: HEALTH[name],
+      placement: placementFor(name),
+    };
+  }
+  const backendService = services.backend!;
+  const postgresService = services.postgres!;
+
+  if (settings.environment === "production") {
+    for (const name of ["backend", "frontend"] as const) {
+      if (services[name]!.replicas === 1) {
+        findings.push(warning(o.services[name]?.replicas ? overrideKey(`${name}.replicas`) : TIER_KEY, `${name} runs a single replica in production: any crash or update is an outage`));
+      }
+    }
+  }
+
+  // Backend: heap and Prisma pool.
+  const nodeHeapMiB = o.nodeHeapMiB ?? Math.floor(backendService.memoryLimitMiB * 0.75);
+  if (nodeHeapMiB >= backendService.memoryLimitMiB) {
+    findings.push(error(o.nodeHeapMiB ? overrideKey("backend.nodeHeap") : overrideKey("backend.memoryLimit"), `NODE_OPTIONS --max-old-space-size=${nodeHeapMiB} is at or above the backend's ${backendService.memoryLimitMiB} MiB memory limit: the kernel kills the task before V8 collects (the seed's 1024 MB heap in a 1 GB container); keep it below ${backendService.memoryLimitMiB}`));
+  }
+  const connectionLimit = o.connectionLimit ?? prismaConnectionLimit(backendService.cpuLimit);
+  const backend: BackendPlan = {
+    nodeHeapMiB,
+    connectionLimit,
+    poolTimeoutSeconds: 10,
+    databaseHost: services.pgbouncer ? "pgbouncer" : "postgres",
+    port: settings.backendPort,
+  };
+
+  // Connections, counted at the peak of a start-first rollout.
+  const maxConnections = o.maxConnections ?? tier.maxConnections;
+  const backendPeak = backendService.replicas + backendService.update.parallelism;
+  const clients: ConnectionClient[] = [];
+  let pgbouncer: PgBouncerPlan | undefined;
+  if (services.pgbouncer) {
+    const defaultPoolSize = o.pgbouncerPoolSize ?? 5 * Math.ceil(postgresService.cpuLimit);
+    const reservePoolSize = Math.ceil(defaultPoolSize / 4);
+    pgbouncer = {
+      poolMode: "transaction",
+      listenPort: 6432,
+      defaultPoolSize,
+      reservePoolSize,
+      maxDbConnections: defaultPoolSize + reservePoolSize,
+      maxClientConn: backendPeak * connectionLimit + 20,
+    };
+    const pgbPeak = services.pgbouncer.replicas + services.pgbouncer.update.parallelism;
+    clients.push({ name: "pgbouncer", instances: pgbPeak, connectionsEach: pgbouncer.maxDbConnections, total: pgbPeak * pgbouncer.maxDbConnections, why: "server pool + reserve pool, per PgBouncer task" });
+  } else {
+    clients.push({ name: "backend", instances: backendPeak, connectionsEach: connectionLimit, total: backendPeak * connectionLimit, why: `Prisma connection_limit x (${backendService.replicas} replicas + ${backendService.update.parallelism} started first during an update)` });
+  }
+  clients.push({ name: "migrations", instances: 1, connectionsEach: 1, total: 1, why: "prisma migrate deploy over the direct URL (advisory lock: one at a time)" });
+  if (services.backup) clients.push({ name: "backup", instances: 1, connectionsEach: 1, total: 1, why: "pg_dump" });
+  clients.push({ name: "operators", instances: 1, connectionsEach: 2, total: 2, why: "psql sessions and health probes" });
+  const budget = clients.reduce((sum, c) => sum + c.total, 0);
+  const available = maxConnections - SUPERUSER_RESERVED_CONNECTIONS;
+  const connections: ConnectionPlan = { maxConnections, superuserReserved: SUPERUSER_RESERVED_CONNECTIONS, available, budget, clients };
+  if (budget > available) {
+    const key = o.maxConnections ? overrideKey("postgres.maxConnections") : o.connectionLimit ? overrideKey("backend.connectionLimit") : o.services.backend?.replicas ? overrideKey("backend.replicas") : TIER_KEY;
+    findings.push(error(key, `the connection budget is ${budget} but max_connections ${maxConnections} minus ${SUPERUSER_RESERVED_CONNECTIONS} superuser slots leaves ${available}; raise postgres.maxConnections or lower backend.connectionLimit`));
+  } else if (maxConnections > 8 * (budget + SUPERUSER_RESERVED_CONNECTIONS)) {
+    findings.push(warning(o.maxConnections ? overrideKey("postgres.maxConnections") : TIER_KEY, `max_connections ${maxConnections} is ${Math.floor(maxConnections / (budget + SUPERUSER_RESERVED_CONNECTIONS))}x what the stack can open (${budget} + ${SUPERUSER_RESERVED_CONNECTIONS} reserved); every slot must be able to hold work_mem, so idle slots shrink work_mem (set postgres.maxConnections to trade them for memory)`));
+  }
+
+  // PostgreSQL settings: derived, then explicit overrides on top, then checked against the container.
+  const derived = derivePostgresSettings({
+    memoryLimitMiB: postgresService.memoryLimitMiB,
+    cpuLimit: postgresService.cpuLimit,
+    maxConnections,
+    replicationSlots: services["postgres-replica"]?.replicas ?? 0,
+  });
+  const pgSettings = { ...derived, ...o.postgresSettings };
+  if (o.postgresSettings.max_connections !== undefined) {
+    findings.push(error(overrideKey("postgres.settings.max_connections"), `got "${o.postgresSettings.max_connections}"; set postgres.maxConnections instead so the connection budget uses it`));
+  }
+  const worst = worstCaseMemory(pgSettings);
+  const settingsKey = Object.keys(o.postgresSettings).length > 0 ? overrideKey(`postgres.settings.${Object.keys(o.postgresSettings)[0]}`) : undefined;
+  if (!worst) {
+    findings.push(error(settingsKey ?? TIER_KEY, "a PostgreSQL memory setting is not a size PostgreSQL accepts (e.g. 16MB, 2621kB, 1GB)"));
+  } else if (worst.totalMiB > postgresService.memoryLimitMiB) {
+    const key = settingsKey ?? (o.maxConnections ? overrideKey("postgres.maxConnections") : o.services.postgres?.memoryLimitMiB ? overrideKey("postgres.memoryLimit") : TIER_KEY);
+    const parts = Object.entries(worst.parts).map(([k, v]) => `${k} ${Math.round(v)} MiB`).join(" + ");
+    findings.push(error(key, `PostgreSQL can use ${worst.totalMiB} MiB at worst (${parts}) but its container is limited to ${postgresService.memoryLimitMiB} MiB: the kernel would OOM-kill the database under load`));
+  }
+  const cacheKiB = settingKiB(pgSettings, "effective_cache_size", 4 * 1024 * 1024);
+  if (cacheKiB !== undefined && cacheKiB / 1024 > postgresService.memoryLimitMiB) {
+    findings.push(warning(overrideKey("postgres.settings.effective_cache_size"), `effective_cache_size ${pgSettings.effective_cache_size} is more than the container's ${formatMiB(postgresService.memoryLimitMiB)}: the cgroup charges page cache to the container, so the planner would count on cache that cannot exist (the seed's 4GB in 3 GB)`));
+  }
+  const perGather = Number(pgSettings.max_parallel_workers_per_gather ?? "2");
+  const postgres: PostgresPlan = {
+    majorVersion: postgresMajor(settings.images.postgres) ?? 0,
+    settings: pgSettings,
+    memoryLimitMiB: postgresService.memoryLimitMiB,
+    worstCaseMemoryMiB: worst?.totalMiB ?? 0,
+    readReplicas: services["postgres-replica"]?.replicas ?? 0,
+    shmSizeMiB: Math.max(64, 128 * perGather),
+  };
+
+  // Placement: every task's reservation must land on a node, as Swarm schedules whole tasks.
+  const labels = nodeLabels(settings.nodes, postgres.readReplicas);
+  if (postgres.readReplicas > 0 && settings.nodes.length < 2) {
+    findings.push(error(NODES_KEY, `the ${settings.tier} tier runs a read replica, which must live on a second node; advwell:nodes lists ${settings.nodes.length}`));
+  }
+  const requests: TaskRequest[] = Object.values(services).map((s) => ({
+    service: s!.name,
+    replicas: s!.replicas,
+    cpus: s!.cpuReservation,
+    memoryMiB: s!.memoryReservationMiB,
+    eligible: settings.nodes.filter((n) => nodeMatches(s!.placement.constraints, n, labels[n.name])).map((n) => n.name),
+    surge: s!.update.order === "start-first" ? s!.update.parallelism : 0,
+  }));
+  const placed = placeTasks(settings.nodes, requests);
+  for (const miss of placed.unplaced) {
+    findings.push(error(NODES_KEY, `${miss.service} task ${miss.index} of ${miss.of} (reserves ${miss.cpus} CPU, ${formatMiB(miss.memoryMiB)}) fits on no node: ${miss.freeDescription}. Add a node to advwell:nodes or lower reservations with advwell:overrides`));
+  }
+  if (placed.unplaced.length === 0) {
+    for (const short of updateHeadroom(placed.nodes, requests)) {
+      findings.push(warning(NODES_KEY, `no headroom for a start-first update of ${short.service}: it briefly runs ${short.surge} extra task(s) reserving ${short.cpus} CPU / ${formatMiB(short.memoryMiB)} each, and no eligible node has that free; the update would wait or fail`));
+    }
+  }
+  const nodes: NodePlan[] = placed.nodes.map((n) => ({ ...n, labels: labels[n.name] }));
+
+  return {
+    project: PROJECT,
+    stack: settings.stack,
+    tier: settings.tier,
+    companies: companiesLabel(tier),
+    environment: settings.environment,
+    services,
+    backend,
+    postgres,
+    pgbouncer,
+    connections,
+    nodes,
+    findings: [...findings].sort((a, b) => (a.level === b.level ? 0 : a.level === "error" ? -1 : 1)),
+  };
+}
+
+export { CONNECTION_OVERHEAD_MIB, WORST_CASE_CEILING, roundCpus };
