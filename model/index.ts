@@ -7,3 +7,5 @@ export * from "./postgres";
 export * from "./placement";
 export * from "./plan";
 export * from "./render";
+export * from "./resolve";
+export * from "./report";

@@ -1,0 +1,115 @@
+/**
+ * Every tier's generated PostgreSQL settings, loaded by a real PostgreSQL 15: the server starts
+ * with exactly `plan.postgres.settings` (rendered by the function the Postgres component uses),
+ * takes every value from that file, and reads each one back as the plan meant it.
+ */
+import { PgCluster } from "./support/pgCluster";
+import { allTierPlans } from "./support/tierPlans";
+
+interface SettingRow {
+  name: string;
+  setting: string;
+  unit: string | null;
+  vartype: "bool" | "enum" | "integer" | "real" | "string";
+  source: string;
+  sourcefile: string | null;
+  pending_restart: boolean;
+  shown: string;
+}
+
+/** PostgreSQL's memory units are powers of 1024 of a kB; time units are based on ms. */
+const MEMORY_KB: Record<string, number> = { kB: 1, MB: 1024, GB: 1024 ** 2, TB: 1024 ** 3 };
+const TIME_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "8kB" -> 8 kB, "MB" -> 1024 kB, "min" -> 60000 ms. */
+function unitValue(unit: string): { amount: number; base: "kB" | "ms" } {
+  const match = /^(\d*)([a-zA-Z]+)$/.exec(unit);
+  if (!match) throw new Error(`unknown PostgreSQL unit "${unit}"`);
+  const count = match[1] === "" ? 1 : Number(match[1]);
+  if (match[2] in MEMORY_KB) return { amount: count * MEMORY_KB[match[2]], base: "kB" };
+  if (match[2] in TIME_MS) return { amount: count * TIME_MS[match[2]], base: "ms" };
+  throw new Error(`unknown PostgreSQL unit "${unit}"`);
+}
+
+/**
+ * A value as PostgreSQL means it, so "2304MB", "2359296kB" and pg_settings' "294912" x 8kB all
+ * read the same: memory in kB, time in ms, booleans as on/off, numbers as numbers. A unitless
+ * value counts in the setting's own unit, which is how PostgreSQL reads it too.
+ */
+function normalise(value: string, row: SettingRow): string {
+  const text = value.trim();
+  if (row.vartype === "bool") return ["on", "true", "yes", "1"].includes(text.toLowerCase()) ? "on" : "off";
+  if (row.unit) {
+    const match = /^(-?\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text);
+    if (!match) return `unreadable:${text}`;
+    const { amount, base } = unitValue(match[2] === "" ? row.unit : match[2]);
+    return `${Number(match[1]) * amount} ${base}`;
+  }
+  if (row.vartype === "integer" || row.vartype === "real") return String(Number(text));
+  return row.vartype === "enum" ? text.toLowerCase() : text;
+}
+
+/** The harness binds the server to loopback on its own port; everything else is the plan's. */
+const HARNESS_OWNED = new Set(["listen_addresses", "port", "unix_socket_directories"]);
+
+describe.each(allTierPlans())("%s tier: PostgreSQL 15 runs the plan's settings", (tier, { plan }) => {
+  const settings = plan.postgres.settings;
+  const names = Object.keys(settings).filter((name) => !HARNESS_OWNED.has(name));
+  let cluster: PgCluster;
+  let rows: Map<string, SettingRow>;
+
+  beforeAll(async () => {
+    cluster = await PgCluster.start({ settings });
+    const found = await cluster.query<SettingRow & Record<string, unknown>>(
+      `SELECT name, setting, unit, vartype, source, sourcefile, pending_restart, current_setting(name) AS shown
+         FROM pg_settings WHERE name = ANY($1)`,
+      [names],
+    );
+    rows = new Map(found.map((row) => [row.name, row]));
+  });
+  afterAll(() => cluster?.destroy());
+
+  test("every setting is one PostgreSQL knows", () => {
+    expect(names.filter((name) => !rows.has(name))).toEqual([]);
+    expect(names.length).toBeGreaterThan(15);
+  });
+
+  test("every setting was applied from the rendered configuration file, with no restart pending", () => {
+    const notFromFile = names
+      .map((name) => rows.get(name)!)
+      .filter((row) => row.source !== "configuration file" || !row.sourcefile?.endsWith("/advwell.conf") || row.pending_restart)
+      .map((row) => `${row.name}: source=${row.source} file=${row.sourcefile} pending_restart=${row.pending_restart}`);
+    expect(notFromFile).toEqual([]);
+  });
+
+  test("SHOW and pg_settings return the plan's value for every setting", () => {
+    const mismatches = names.flatMap((name) => {
+      const row = rows.get(name)!;
+      const want = normalise(settings[name], row);
+      const stored = normalise(row.setting, row);
+      const shown = normalise(row.shown, row);
+      return stored === want && shown === want ? [] : [`${name}: plan ${settings[name]} (${want}), pg_settings ${row.setting}${row.unit ? ` x ${row.unit}` : ""} (${stored}), SHOW ${row.shown} (${shown})`];
+    });
+    expect(mismatches).toEqual([]);
+  });
+
+  test(`max_connections is the tier's ${plan.connections.maxConnections} and shared_buffers is a quarter of the container`, () => {
+    expect(rows.get("max_connections")!.setting).toBe(String(plan.connections.maxConnections));
+    expect(normalise(rows.get("shared_buffers")!.shown, rows.get("shared_buffers")!)).toBe(`${(plan.postgres.memoryLimitMiB / 4) * 1024} kB`);
+  });
+
+  test("the server logged no rejected or ignored setting", () => {
+    expect(cluster.log()).not.toMatch(/invalid value|unrecognized configuration parameter|could not be changed|contains errors/i);
+  });
+});
+
+describe("the normalisation catches what PostgreSQL would read differently", () => {
+  const memoryRow: SettingRow = { name: "shared_buffers", setting: "98304", unit: "8kB", vartype: "integer", source: "", sourcefile: null, pending_restart: false, shown: "768MB" };
+  test("768MB, 786432kB and 98304 pages of 8kB are the same size", () => {
+    expect(normalise("768MB", memoryRow)).toBe(normalise("786432kB", memoryRow));
+    expect(normalise("98304", memoryRow)).toBe(normalise("768MB", memoryRow));
+  });
+  test("a unitless shared_buffers counts pages, not MB", () => {
+    expect(normalise("768", memoryRow)).not.toBe(normalise("768MB", memoryRow));
+  });
+});

@@ -1,0 +1,55 @@
+import { main } from "../../scripts/plan";
+
+function run(args: string[]): { code: number; out: string; err: string } {
+  let out = "";
+  let err = "";
+  const o = jest.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
+  const e = jest.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
+  try {
+    return { code: main(args), out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+describe("npm run plan", () => {
+  test("--json prints the stable shape", () => {
+    const { code, out } = run(["--stack", "production", "--json"]);
+    expect(code).toBe(0);
+    const plan = JSON.parse(out);
+    expect(plan).toMatchObject({ stack: "production", tier: "growth", connections: { maxConnections: 300 } });
+    expect(plan.services.backend).toMatchObject({ replicas: 3, cpuLimit: 1, memoryLimitMiB: 1024, cpuReservation: 0.5, memoryReservationMiB: 512 });
+    expect(plan.nodes[0]).toMatchObject({ cpus: 4, memoryMiB: 16384 });
+    expect(typeof plan.nodes[0].cpuReserved).toBe("number");
+    expect(typeof plan.postgres.settings.shared_buffers).toBe("string");
+    expect(Array.isArray(plan.findings)).toBe(true);
+  });
+  test("the readable form shows services, node use in percent, settings, budget and findings", () => {
+    const { out } = run(["--stack", "production"]);
+    for (const heading of ["Services", "Nodes", "PostgreSQL 15 settings", "Connections: budget", "Findings"]) expect(out).toContain(heading);
+    expect(out).toMatch(/\(\d+(\.\d)?%\)/);
+  });
+  test("--set previews another tier without editing a file", () => {
+    const { out } = run(["--stack", "production", "--json", "--set", "advwell:tier=starter"]);
+    expect(JSON.parse(out).services.backend.replicas).toBe(2);
+  });
+  test("exits non-zero on errors and names the key", () => {
+    const { code, err } = run(["--stack", "production", "--set", "advwell:tier=scale"]);
+    expect(code).toBe(1);
+    expect(err).toContain("advwell:nodes");
+  });
+  test("an invalid value exits non-zero with the key, the value and what is allowed", () => {
+    const { code, out, err } = run(["--stack", "production", "--set", "advwell:tier=huge"]);
+    expect(code).toBe(1);
+    expect(out).toContain('got "huge"; allowed: starter');
+    expect(err).toContain("advwell:tier");
+  });
+  test("--tiers --json lists every tier, smallest first, with its company range", () => {
+    const { out } = run(["--tiers", "--json"]);
+    const tiers = JSON.parse(out);
+    expect(tiers.map((t: { name: string }) => t.name)).toEqual(["starter", "growth", "scale", "business", "enterprise"]);
+    expect(tiers.map((t: { companies: string }) => t.companies)).toEqual(["1-20", "21-50", "51-100", "101-200", "201+"]);
+    expect(tiers.filter((t: { fitsOneSeedNode: boolean }) => t.fitsOneSeedNode).map((t: { name: string }) => t.name)).toEqual(["starter", "growth"]);
+  });
+});

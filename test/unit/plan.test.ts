@@ -1,0 +1,161 @@
+import { derivePostgresSettings, parseSizeKiB, prismaConnectionLimit, SEED_BACKEND, SEED_FRONTEND, SEED_POSTGRES, TIER_NAMES, TIERS, updateParallelism, worstCaseMemory, SEED_POSTGRES_SETTINGS } from "../../model";
+import { planFor, seedNodes } from "../support/stacks";
+
+/** Enough seed-sized nodes for every tier, so these tests see tier rules, not node-fit errors. */
+const ROOMY = seedNodes(3);
+
+describe.each(TIER_NAMES)("tier %s", (tier) => {
+  const spec = TIERS[tier];
+  const plan = planFor("production", [`advwell:tier=${tier}`, ROOMY]);
+
+  test("has no error findings on three seed-sized nodes", () => {
+    expect(plan.findings.filter((f) => f.level === "error")).toEqual([]);
+  });
+
+  test("runs the seed table's backend and frontend replicas", () => {
+    expect(plan.services.backend!.replicas).toBe(spec.backendReplicas);
+    expect(plan.services.frontend!.replicas).toBe(spec.frontendReplicas);
+  });
+
+  test("keeps the seed's per-replica limits and reservations", () => {
+    expect(plan.services.backend).toMatchObject(SEED_BACKEND);
+    expect(plan.services.frontend).toMatchObject(SEED_FRONTEND);
+  });
+
+  test("has PgBouncer exactly when the tier pools, and replicas exactly when it has them", () => {
+    expect(plan.services.pgbouncer !== undefined).toBe(spec.pgbouncer);
+    expect(plan.pgbouncer !== undefined).toBe(spec.pgbouncer);
+    expect(plan.services["postgres-replica"]?.replicas ?? 0).toBe(spec.readReplicas);
+    expect(plan.backend.databaseHost).toBe(spec.pgbouncer ? "pgbouncer" : "postgres");
+  });
+
+  test("sets max_connections as the seed gives it", () => {
+    expect(plan.postgres.settings.max_connections).toBe(String(spec.maxConnections));
+    expect(plan.connections.maxConnections).toBe(spec.maxConnections);
+  });
+
+  test("keeps the seed's logging", () => {
+    expect(plan.postgres.settings).toMatchObject({ log_min_duration_statement: "1000", log_connections: "on", log_disconnections: "on" });
+  });
+
+  test("PostgreSQL's worst case fits its container", () => {
+    expect(plan.postgres.worstCaseMemoryMiB).toBeGreaterThan(0);
+    expect(plan.postgres.worstCaseMemoryMiB).toBeLessThanOrEqual(plan.postgres.memoryLimitMiB);
+  });
+
+  test("effective_cache_size never exceeds the container", () => {
+    expect(parseSizeKiB(plan.postgres.settings.effective_cache_size)! / 1024).toBeLessThanOrEqual(plan.postgres.memoryLimitMiB);
+  });
+
+  test("the connection budget fits max_connections minus the superuser slots", () => {
+    expect(plan.connections.budget).toBeLessThanOrEqual(plan.connections.maxConnections - 3);
+    expect(plan.connections.budget).toBe(plan.connections.clients.reduce((s, c) => s + c.total, 0));
+  });
+
+  test("the Node heap stays below the backend's memory limit", () => {
+    expect(plan.backend.nodeHeapMiB).toBeLessThan(plan.services.backend!.memoryLimitMiB);
+  });
+
+  test("rolling updates never drop below two thirds of the replicas", () => {
+    for (const s of Object.values(plan.services)) {
+      expect(s!.update.parallelism).toBeGreaterThanOrEqual(1);
+      expect(s!.update.minHealthyReplicas).toBe(s!.replicas - s!.update.parallelism);
+      expect(s!.update.minHealthyReplicas).toBeGreaterThanOrEqual(Math.floor((2 * s!.replicas) / 3));
+    }
+  });
+
+  test("stateful and host-port services update stop-first, web services start-first with rollback", () => {
+    for (const name of ["postgres", "traefik"] as const) expect(plan.services[name]!.update.order).toBe("stop-first");
+    for (const name of ["backend", "frontend"] as const) {
+      expect(plan.services[name]!.update).toMatchObject({ order: "start-first", failureAction: "rollback", delaySeconds: 10 });
+      expect(plan.services[name]!.rollback).toMatchObject({ delaySeconds: 5 });
+    }
+  });
+
+  test("every task is placed and node usage adds up", () => {
+    const tasks = Object.values(plan.services).reduce((n, s) => n + s!.replicas, 0);
+    const placed = plan.nodes.reduce((n, node) => n + Object.values(node.tasks).reduce((a, b) => a + (b ?? 0), 0), 0);
+    expect(placed).toBe(tasks);
+    const cpu = Object.values(plan.services).reduce((n, s) => n + s!.replicas * s!.cpuReservation, 0);
+    expect(plan.nodes.reduce((n, node) => n + node.cpuReserved, 0)).toBeCloseTo(cpu, 3);
+    for (const node of plan.nodes) expect(node.cpuReserved).toBeLessThanOrEqual(node.cpus);
+  });
+
+  test("Postgres is pinned to the primary's node, Traefik to a manager", () => {
+    const primary = plan.nodes.find((n) => n.labels["advwell.postgres"] === "primary")!;
+    expect(primary.tasks.postgres).toBe(1);
+    expect(plan.services.postgres!.placement.constraints).toEqual(["node.labels.advwell.postgres==primary"]);
+    expect(plan.services.traefik!.placement.constraints).toEqual(["node.role==manager"]);
+    const replicaNode = plan.nodes.find((n) => n.tasks["postgres-replica"]);
+    if (spec.readReplicas > 0) expect(replicaNode!.name).not.toBe(primary.name);
+  });
+});
+
+describe("the growth tier reproduces the seed where the seed is sound", () => {
+  const plan = planFor("production");
+  test("production is the growth tier, 21-50 companies", () => {
+    expect(plan.tier).toBe("growth");
+    expect(plan.companies).toBe("21-50");
+  });
+  test("3 backend replicas with 1 CPU / 1 GiB limits and 0.5 CPU / 512 MiB reservations", () => {
+    expect(plan.services.backend).toMatchObject({ replicas: 3, cpuLimit: 1, memoryLimitMiB: 1024, cpuReservation: 0.5, memoryReservationMiB: 512 });
+  });
+  test("2 frontend replicas with 0.5 CPU / 256 MiB limits", () => {
+    expect(plan.services.frontend).toMatchObject({ replicas: 2, cpuLimit: 0.5, memoryLimitMiB: 256, cpuReservation: 0.25, memoryReservationMiB: 128 });
+  });
+  test("Postgres at 2 CPU / 3 GiB limits, 1 CPU / 2 GiB reserved", () => {
+    expect(plan.services.postgres).toMatchObject(SEED_POSTGRES);
+  });
+  test("parallelism 1, delay 10s, start-first, as the seed's update_config", () => {
+    expect(plan.services.backend!.update).toMatchObject({ parallelism: 1, delaySeconds: 10, order: "start-first" });
+  });
+  test("wal_buffers 16MB and max_connections 300 as deployed", () => {
+    expect(plan.postgres.settings.wal_buffers).toBe(SEED_POSTGRES_SETTINGS.wal_buffers);
+    expect(plan.postgres.settings.max_connections).toBe("300");
+  });
+  test("effective_cache_size is 3/4 of the 3 GiB container, not the seed's 4GB", () => {
+    expect(plan.postgres.settings.effective_cache_size).toBe("2304MB");
+  });
+  test("work_mem is derived from 300 connections, not the seed's 16MB", () => {
+    expect(plan.postgres.settings.work_mem).toBe("2621kB");
+  });
+  test("Node heap is 768 MiB, below the 1 GiB limit (the seed's 1024 is not)", () => {
+    expect(plan.backend.nodeHeapMiB).toBe(768);
+  });
+  test("fits the seed's single 4 CPU / 16 GiB node", () => {
+    expect(plan.nodes).toHaveLength(1);
+    expect(plan.nodes[0]).toMatchObject({ cpus: 4, memoryMiB: 16384 });
+    expect(plan.findings.filter((f) => f.level === "error")).toEqual([]);
+  });
+});
+
+describe("the seed's literal PostgreSQL settings", () => {
+  test("need more than twice the 3 GiB container at worst", () => {
+    const worst = worstCaseMemory(SEED_POSTGRES_SETTINGS)!;
+    expect(worst.totalMiB).toBeGreaterThan(2 * 3072);
+  });
+});
+
+describe("derivation rules", () => {
+  test("PGTune's web rules on 4 GiB / 2 CPU / 200 connections give its published numbers", () => {
+    // pgtune.leopard.in.ua, web, 4 GB, 2 CPUs, 200 connections, SSD: shared_buffers 1GB,
+    // effective_cache_size 3GB, maintenance_work_mem 256MB, wal_buffers 16MB, work_mem 5242kB.
+    const s = derivePostgresSettings({ memoryLimitMiB: 4096, cpuLimit: 2, maxConnections: 200, replicationSlots: 0 });
+    expect(s).toMatchObject({ shared_buffers: "1GB", effective_cache_size: "3GB", maintenance_work_mem: "256MB", wal_buffers: "16MB", work_mem: "5242kB", max_parallel_workers_per_gather: "1" });
+  });
+  test("work_mem shrinks below PGTune's when the worst case would not fit", () => {
+    const s = derivePostgresSettings({ memoryLimitMiB: 1536, cpuLimit: 1, maxConnections: 300, replicationSlots: 0 });
+    const pgtuneKiB = Math.floor(((1536 - 384) * 1024) / 900);
+    expect(parseSizeKiB(s.work_mem)).toBeLessThan(pgtuneKiB);
+    expect(worstCaseMemory(s)!.totalMiB).toBeLessThanOrEqual(1536);
+  });
+  test.each([1, 2, 3, 4, 5, 7, 10, 30])("parallelism for %i replicas keeps at least two thirds up", (n) => {
+    const p = updateParallelism(n);
+    expect(p).toBeGreaterThanOrEqual(1);
+    expect(n - p).toBeGreaterThanOrEqual(Math.floor((2 * n) / 3));
+  });
+  test("Prisma's pool formula counts the container's CPUs, not the host's", () => {
+    expect(prismaConnectionLimit(1)).toBe(3);
+    expect(prismaConnectionLimit(4)).toBe(9);
+  });
+});
