@@ -3,6 +3,7 @@
  * component uses these helpers, so resources, update/rollback policy, restart policy, placement
  * and health checks are spelled once. Unit conversions happen here, at the provider's edge.
  */
+import { createHash } from "crypto";
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import type { HealthPlan, RestartPlan, ServicePlan, UpdatePlan } from "../model/plan";
@@ -85,4 +86,12 @@ export function serviceSpecFromPlan(plan: ServicePlan) {
     restartPolicy: restartPolicy(plan.restart),
     placement: placement(plan),
   };
+}
+
+/**
+ * Swarm configs are immutable, so a config whose content changes must get a new name: the name
+ * carries a hash of the content, and Pulumi creates the new config before it swaps the service.
+ */
+export function contentName(base: string, content: string): string {
+  return `${base}-${createHash("sha256").update(content).digest("hex").slice(0, 10)}`;
 }

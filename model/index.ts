@@ -9,3 +9,4 @@ export * from "./plan";
 export * from "./render";
 export * from "./resolve";
 export * from "./report";
+export * from "./traefik";

@@ -77,6 +77,7 @@ export interface Settings {
   readonly environment: Environment;
   readonly apiDomain: string;
   readonly appDomain: string;
+  readonly dashboardDomain: string;
   readonly acmeEmail: string;
   readonly images: Images;
   readonly nodes: readonly NodeSpec[];
@@ -285,7 +286,7 @@ function readOptional(config: RawConfig, name: string): string | undefined {
 
 /** Every project key, as Pulumi.yaml declares them (a test holds the two lists equal). */
 export const CONFIG_KEYS = [
-  "tier", "environment", "apiDomain", "appDomain", "acmeEmail",
+  "tier", "environment", "apiDomain", "appDomain", "dashboardDomain", "acmeEmail",
   "backendImage", "frontendImage", "postgresImage", "pgbouncerImage", "traefikImage",
   "nodes", "overrides", "backendPort", "frontendPort", "databaseName", "databaseUser",
   "rateLimitAverage", "rateLimitBurst",
@@ -309,6 +310,7 @@ export function validateSettings(config: RawConfig, stack: string): { settings?:
     environment: readEnum(c, config, "environment", ENVIRONMENTS),
     apiDomain: readString(c, config, "apiDomain", DOMAIN, "a lower-case DNS name such as api.advwell.pro"),
     appDomain: readString(c, config, "appDomain", DOMAIN, "a lower-case DNS name such as app.advwell.pro"),
+    dashboardDomain: readString(c, config, "dashboardDomain", DOMAIN, "a lower-case DNS name such as traefik.advwell.pro"),
     acmeEmail: readString(c, config, "acmeEmail", EMAIL, "an e-mail address for Let's Encrypt"),
     images: {
       backend: readImage(c, config, "backendImage"),

@@ -1,0 +1,146 @@
+/**
+ * The AdvWell stack: networks, generated credentials, and one component per service, each fed
+ * its slice of the plan. No decisions here; the plan made them all.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { Plan } from "../model/plan";
+import { backendDatabaseUrl, directDatabaseUrl } from "../model/render";
+import type { Settings } from "../model/settings";
+import { PgBouncer } from "./pgbouncer";
+import { Postgres } from "./postgres";
+import { Traefik } from "./traefik";
+import { WebService } from "./webService";
+
+export interface AdvWellArgs {
+  readonly settings: Settings;
+  readonly plan: Plan;
+}
+
+export class AdvWell extends pulumi.ComponentResource {
+  readonly apiUrl: string;
+  readonly appUrl: string;
+  readonly dashboardUrl: string;
+  readonly serviceNames: pulumi.Output<string[]>;
+  /** Secret outputs. */
+  readonly databaseUrl: pulumi.Output<string>;
+  readonly dashboardPassword: pulumi.Output<string>;
+
+  constructor(name: string, args: AdvWellArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("advwell:stack:AdvWell", name, {}, opts);
+    const { settings, plan } = args;
+    const child = { parent: this };
+
+    // Two overlays: `edge` carries Traefik's traffic to the web services; `data` carries SQL and
+    // is internal (no route out), so only services attached to it can reach PostgreSQL.
+    const edge = new docker.Network(`${name}-edge`, { name: "advwell-edge", driver: "overlay", attachable: false }, child);
+    const data = new docker.Network(`${name}-data`, { name: "advwell-data", driver: "overlay", internal: true, attachable: false }, child);
+
+    const password = (id: string) => new random.RandomPassword(`${name}-${id}`, { length: 32, special: false }, child);
+    const superuserPassword = password("postgres-superuser-password");
+    const appPassword = password("postgres-app-password");
+    const dashboardPassword = password("traefik-dashboard-password");
+
+    const postgres = new Postgres(
+      "postgres",
+      {
+        service: plan.services.postgres!,
+        postgres: plan.postgres,
+        image: settings.images.postgres,
+        networkId: data.id,
+        databaseName: settings.databaseName,
+        appUser: settings.databaseUser,
+        superuserPassword: superuserPassword.result,
+        appPassword: appPassword.result,
+      },
+      child,
+    );
+
+    let pooler: PgBouncer | undefined;
+    if (plan.pgbouncer && plan.services.pgbouncer) {
+      pooler = new PgBouncer(
+        "pgbouncer",
+        {
+          plan: plan.services.pgbouncer,
+          pgbouncer: plan.pgbouncer,
+          image: settings.images.pgbouncer,
+          networkId: data.id,
+          postgresHost: postgres.host,
+          postgresPort: postgres.port,
+          database: settings.databaseName,
+          user: settings.databaseUser,
+          password: appPassword.result,
+        },
+        child,
+      );
+    }
+
+    const urlParts = (host: string, port: number) =>
+      appPassword.result.apply((pw) => ({ user: settings.databaseUser, password: pw, host, port, database: settings.databaseName }));
+    const databaseUrl = pulumi.secret(urlParts(pooler?.host ?? postgres.host, pooler?.port ?? postgres.port).apply((p) => backendDatabaseUrl(p, plan.backend)));
+    // Prisma `directUrl`: migrations take session-level advisory locks and must bypass PgBouncer
+    // (the seed's "FATAL: no username supplied" came from running them through it).
+    const directUrl = pulumi.secret(urlParts(postgres.host, postgres.port).apply(directDatabaseUrl));
+
+    const traefik = new Traefik(
+      "traefik",
+      {
+        plan: plan.services.traefik!,
+        image: settings.images.traefik,
+        acmeEmail: settings.acmeEmail,
+        dashboardDomain: settings.dashboardDomain,
+        network: { id: edge.id, name: "advwell-edge" },
+        dashboardUsers: pulumi.secret(pulumi.interpolate`admin:${dashboardPassword.bcryptHash}`),
+      },
+      child,
+    );
+
+    const rateLimit = { average: settings.rateLimitAverage, burst: settings.rateLimitBurst };
+    const backend = new WebService(
+      "backend",
+      {
+        plan: plan.services.backend!,
+        image: settings.images.backend,
+        domain: settings.apiDomain,
+        port: plan.backend.port,
+        healthPath: "/health",
+        env: pulumi.secret({
+          NODE_ENV: "production",
+          PORT: String(plan.backend.port),
+          NODE_OPTIONS: `--max-old-space-size=${plan.backend.nodeHeapMiB}`,
+          DATABASE_URL: databaseUrl,
+          DIRECT_DATABASE_URL: directUrl,
+        }),
+        networks: [
+          { id: edge.id, name: "advwell-edge" },
+          { id: data.id, name: "advwell-data" },
+        ],
+        rateLimit,
+      },
+      { parent: this, dependsOn: [postgres, ...(pooler ? [pooler] : [])] },
+    );
+    const frontend = new WebService(
+      "frontend",
+      {
+        plan: plan.services.frontend!,
+        image: settings.images.frontend,
+        domain: settings.appDomain,
+        port: settings.frontendPort,
+        healthPath: "/",
+        env: { API_URL: `https://${settings.apiDomain}` },
+        networks: [{ id: edge.id, name: "advwell-edge" }],
+        rateLimit,
+      },
+      child,
+    );
+
+    this.apiUrl = backend.url;
+    this.appUrl = frontend.url;
+    this.dashboardUrl = traefik.dashboardUrl;
+    this.serviceNames = pulumi.all([postgres.service.name, backend.service.name, frontend.service.name, traefik.service.name, ...(pooler ? [pooler.service.name] : [])]);
+    this.databaseUrl = databaseUrl;
+    this.dashboardPassword = pulumi.secret(dashboardPassword.result);
+    this.registerOutputs({ apiUrl: this.apiUrl, appUrl: this.appUrl, serviceNames: this.serviceNames });
+  }
+}

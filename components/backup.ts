@@ -1,0 +1,240 @@
+/**
+ * Backups to S3: the bucket (private, versioned, encrypted, lifecycle-managed), the IAM writer
+ * whose key can add and read backups but never delete them, and the Swarm service that runs
+ * scripts/backup/backup.sh on the plan's schedule. Every decision is in model/backup.ts.
+ */
+import * as aws from "@pulumi/aws";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import {
+  BACKUP_SCRIPT_DIR,
+  BACKUP_SECRET_FILES,
+  backupEnvironment,
+  BackupPlan,
+  bucketPolicyDocument,
+  SWARM_SECRETS_DIR,
+  writerPolicyDocument,
+} from "../model/backup";
+import type { ServicePlan } from "../model/plan";
+import { toBase64 } from "./postgres";
+import { contentName, healthcheck, serviceSpecFromPlan } from "./swarm";
+
+export interface BackupBucketArgs {
+  readonly backup: BackupPlan;
+}
+
+export class BackupBucket extends pulumi.ComponentResource {
+  readonly bucket: aws.s3.Bucket;
+  readonly bucketName: pulumi.Output<string>;
+  readonly bucketArn: pulumi.Output<string>;
+
+  constructor(name: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("advwell:backup:BackupBucket", name, {}, opts);
+    const plan = args.backup;
+    // Production: `protect` makes `pulumi destroy` refuse to delete the bucket, and
+    // `retainOnDelete` keeps the bucket and its guards (encryption, public access block, policy,
+    // lifecycle) in AWS even if they leave the program or someone unprotects and destroys the
+    // stack. Backups are what you need after exactly that kind of accident.
+    const keep = { retainOnDelete: plan.retainOnDelete };
+
+    this.bucket = new aws.s3.Bucket(
+      `${name}-bucket`,
+      {
+        ...(plan.bucket.name ? { bucket: plan.bucket.name } : { bucketPrefix: plan.bucket.namePrefix }),
+        // Never empty a bucket of backups to delete it.
+        forceDestroy: false,
+        tags: { ...plan.tags },
+      },
+      { parent: this, protect: plan.protect, ...keep },
+    );
+    const bucket = this.bucket.id;
+    const child = { parent: this, ...keep };
+
+    // ACLs off: the bucket owner owns every object, access is decided by policies alone.
+    const ownership = new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, child);
+    const publicAccess = new aws.s3.BucketPublicAccessBlock(
+      `${name}-public-access`,
+      { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      child,
+    );
+    const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: "Enabled" } }, child);
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-encryption`,
+      {
+        bucket,
+        rules: [
+          {
+            applyServerSideEncryptionByDefault:
+              plan.encryption.algorithm === "aws:kms" ? { sseAlgorithm: "aws:kms", kmsMasterKeyId: plan.encryption.kmsKeyArn } : { sseAlgorithm: "AES256" },
+            // S3 Bucket Keys cut KMS requests (and their cost) per object; harmless with AES256.
+            bucketKeyEnabled: true,
+          },
+        ],
+      },
+      child,
+    );
+    // Lifecycle rules on a versioned bucket need versioning to exist first.
+    new aws.s3.BucketLifecycleConfiguration(
+      `${name}-lifecycle`,
+      {
+        bucket,
+        rules: plan.lifecycleRules.map((r) => ({
+          id: r.id,
+          status: r.status,
+          filter: { prefix: r.filter.prefix },
+          ...(r.expiration ? { expiration: { days: r.expiration.days } } : {}),
+          ...(r.transitions ? { transitions: r.transitions.map((t) => ({ days: t.days, storageClass: t.storageClass })) } : {}),
+          ...(r.noncurrentVersionExpiration ? { noncurrentVersionExpiration: { noncurrentDays: r.noncurrentVersionExpiration.noncurrentDays } } : {}),
+          ...(r.abortIncompleteMultipartUpload ? { abortIncompleteMultipartUpload: { daysAfterInitiation: r.abortIncompleteMultipartUpload.daysAfterInitiation } } : {}),
+        })),
+      },
+      { ...child, dependsOn: [versioning] },
+    );
+    // S3 rejects policy writes while the public access block is being applied; order them.
+    new aws.s3.BucketPolicy(
+      `${name}-policy`,
+      { bucket, policy: this.bucket.arn.apply((arn) => JSON.stringify(bucketPolicyDocument(arn))) },
+      { ...child, dependsOn: [publicAccess, ownership] },
+    );
+
+    this.bucketName = this.bucket.bucket;
+    this.bucketArn = this.bucket.arn;
+    this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn });
+  }
+}
+
+export interface BackupWriterArgs {
+  readonly backup: BackupPlan;
+  readonly bucketArn: pulumi.Input<string>;
+}
+
+/** An IAM user for the backup service: a Swarm service cannot assume an instance role it does not have. */
+export class BackupWriter extends pulumi.ComponentResource {
+  readonly user: aws.iam.User;
+  readonly accessKeyId: pulumi.Output<string>;
+  /** Secret. */
+  readonly secretAccessKey: pulumi.Output<string>;
+
+  constructor(name: string, args: BackupWriterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("advwell:backup:BackupWriter", name, {}, opts);
+    const plan = args.backup;
+    const kmsKeyArn = plan.encryption.algorithm === "aws:kms" ? plan.encryption.kmsKeyArn : undefined;
+    this.user = new aws.iam.User(`${name}-user`, { path: "/advwell/", tags: { ...plan.tags } }, { parent: this });
+    new aws.iam.UserPolicy(
+      `${name}-policy`,
+      {
+        user: this.user.name,
+        policy: pulumi.output(args.bucketArn).apply((arn) => JSON.stringify(writerPolicyDocument(arn, plan.prefix, plan.stack, kmsKeyArn))),
+      },
+      { parent: this },
+    );
+    const key = new aws.iam.AccessKey(`${name}-key`, { user: this.user.name }, { parent: this });
+    this.accessKeyId = key.id;
+    // The engine marks AccessKey.secret secret; wrapping says so in the program too (and under mocks).
+    this.secretAccessKey = pulumi.secret(key.secret);
+    this.registerOutputs({ accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey });
+  }
+}
+
+export interface BackupServiceArgs {
+  /** The `backup` ServicePlan: resources, update policy, placement, health timings. */
+  readonly plan: ServicePlan;
+  readonly backup: BackupPlan;
+  /** The network PostgreSQL is on (internal: the service gets its own egress network for S3). */
+  readonly networkId: pulumi.Input<string>;
+  /** DNS name of PostgreSQL on that network. */
+  readonly postgresHost: string;
+  readonly postgresPort?: number;
+  readonly databaseName: string;
+  /** The role pg_dump connects as (the superuser: it can read every object). */
+  readonly user: string;
+  /** Secret. */
+  readonly password: pulumi.Input<string>;
+  readonly bucketName: pulumi.Input<string>;
+  readonly region: pulumi.Input<string>;
+  readonly accessKeyId: pulumi.Input<string>;
+  /** Secret. */
+  readonly secretAccessKey: pulumi.Input<string>;
+  /** Secret. When set, dumps are gpg-encrypted (AES256) before they leave the node. */
+  readonly passphrase?: pulumi.Input<string>;
+}
+
+/** The scripts the container runs, shipped as Swarm configs (no custom image to build or push). */
+export const BACKUP_SCRIPTS = ["backup.sh", "restore.sh", "restore-drill.sh"] as const;
+
+export function backupScript(file: (typeof BACKUP_SCRIPTS)[number]): string {
+  return fs.readFileSync(path.join(__dirname, "..", "scripts", "backup", file), "utf8");
+}
+
+export class BackupService extends pulumi.ComponentResource {
+  readonly service: docker.Service;
+  /** A non-internal overlay: the data network has no route out, and S3 is out there. */
+  readonly egressNetwork: docker.Network;
+  readonly secrets: docker.Secret[];
+
+  constructor(name: string, args: BackupServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("advwell:backup:BackupService", name, {}, opts);
+    const child = { parent: this };
+
+    this.egressNetwork = new docker.Network(`${name}-egress`, { name: "advwell-backup-egress", driver: "overlay", internal: false, attachable: false }, child);
+
+    const configs = BACKUP_SCRIPTS.map((file) => {
+      const text = backupScript(file);
+      const config = new docker.ServiceConfig(`${name}-${file.replace(/\.sh$/, "")}`, { name: contentName(`${name}-${file.replace(/\.sh$/, "")}`, text), dataRaw: text }, child);
+      return { configId: config.id, configName: config.name, fileName: `${BACKUP_SCRIPT_DIR}/${file}`, fileMode: 0o555 };
+    });
+
+    const secretValues: [string, pulumi.Input<string>][] = [
+      [BACKUP_SECRET_FILES.databasePassword, args.password],
+      [BACKUP_SECRET_FILES.accessKeyId, args.accessKeyId],
+      [BACKUP_SECRET_FILES.secretAccessKey, args.secretAccessKey],
+      ...(args.passphrase !== undefined ? [[BACKUP_SECRET_FILES.passphrase, args.passphrase] as [string, pulumi.Input<string>]] : []),
+    ];
+    this.secrets = secretValues.map(
+      ([file, value]) => new docker.Secret(`${name}-${file}`, { name: `${name}-${file}`, data: pulumi.secret(pulumi.output(value).apply(toBase64)) }, child),
+    );
+
+    const scriptPath = `${BACKUP_SCRIPT_DIR}/backup.sh`;
+    const env = pulumi.all([args.bucketName, args.region]).apply(([bucketName, region]) =>
+      backupEnvironment(args.backup, {
+        host: args.postgresHost,
+        port: args.postgresPort ?? 5432,
+        database: args.databaseName,
+        user: args.user,
+        bucketName,
+        region,
+        encrypted: args.passphrase !== undefined,
+      }),
+    );
+    const spec = serviceSpecFromPlan(args.plan);
+    this.service = new docker.Service(
+      `${name}-service`,
+      {
+        name: "backup",
+        mode: spec.mode,
+        updateConfig: spec.updateConfig,
+        rollbackConfig: spec.rollbackConfig,
+        labels: [{ label: "advwell.component", value: "backup" }],
+        taskSpec: {
+          containerSpec: {
+            image: args.backup.image,
+            // Our scheduler, not the image's run.sh/go-cron (see the header of backup.sh).
+            commands: ["bash", scriptPath, "schedule"],
+            env,
+            configs,
+            secrets: this.secrets.map((s, i) => ({ secretId: s.id, secretName: s.name, fileName: `${SWARM_SECRETS_DIR}/${secretValues[i][0]}`, fileMode: 0o400 })),
+            healthcheck: healthcheck(["CMD", "bash", scriptPath, "health"], args.plan.health),
+          },
+          networksAdvanceds: [{ id: args.networkId }, { id: this.egressNetwork.id }],
+          resources: spec.resources,
+          restartPolicy: spec.restartPolicy,
+          placement: spec.placement,
+        },
+      },
+      child,
+    );
+    this.registerOutputs({ serviceName: this.service.name });
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * Prometheus, Alertmanager, Grafana, postgres-exporter, node-exporter and cAdvisor as Swarm
+ * services. Every number and every file comes from the monitoring plan (model/monitoring.ts);
+ * this component only maps them onto Docker resources.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import {
+  contentHash,
+  GRAFANA_DASHBOARD_DIR,
+  grafanaTraefikLabels,
+  MONITORING_PORTS,
+  MONITORING_ROLE,
+  MonitoringImages,
+  MonitoringPlan,
+  MonitoringServiceName,
+  MonitoringServicePlan,
+  PROMETHEUS_CONFIG_PATH,
+  PROMETHEUS_RULES_PATH,
+  renderAlertmanagerConfig,
+  renderAlertRules,
+  renderGrafanaDashboard,
+  renderGrafanaDashboardProvider,
+  renderGrafanaDatasource,
+  renderPrometheusConfig,
+  TEXTFILE_DIR,
+  TEXTFILE_VOLUME,
+} from "../model/monitoring";
+import type { ServicePlan } from "../model/plan";
+import { healthcheck, labelList, serviceSpecFromPlan } from "./swarm";
+
+import In = docker.types.input;
+
+export interface MonitoringArgs {
+  /** The monitoring slice of the plan. Plain, not an Input: it decides which resources exist. */
+  readonly plan: MonitoringPlan;
+  /** Pinned images from the monitoring settings. */
+  readonly images: MonitoringImages;
+  /** The overlay network the stack shares; Swarm DNS (`tasks.<service>`) resolves on it. */
+  readonly networkId: pulumi.Input<string>;
+  /** PostgreSQL as postgres-exporter reaches it: always the server itself, never PgBouncer. */
+  readonly postgres: { readonly host: pulumi.Input<string>; readonly port: number; readonly database: string };
+  /** Password of the read-only `advwell_monitor` role; the Postgres side creates the role. */
+  readonly monitoringRolePassword: pulumi.Input<string>;
+  /** Slack, Discord or generic webhook URL (a credential). Empty or absent: no notifications. */
+  readonly alertWebhookUrl?: pulumi.Input<string>;
+}
+
+const PROMETHEUS_DATA = "/prometheus";
+const GRAFANA_ADMIN_PASSWORD_FILE = "/run/secrets/grafana_admin_password";
+const EXPORTER_PASSWORD_FILE = "/run/secrets/postgres_exporter_password";
+const ALERTMANAGER_CONFIG_FILE = "/run/secrets/alertmanager.yml";
+
+/**
+ * swarm.ts takes a ServicePlan; it reads only resources, update, rollback, restart and placement.
+ * The monitoring names join ServiceName once SERVICE_NAMES lists them; until then they are widened here.
+ */
+function asServicePlan(plan: MonitoringServicePlan): ServicePlan {
+  return { ...plan, name: plan.name as unknown as ServicePlan["name"] };
+}
+
+const wget = (url: string) => ["CMD", "wget", "-q", "--spider", url];
+
+export class Monitoring extends pulumi.ComponentResource {
+  /** Grafana's admin password (user `admin`), for `pulumi stack output --show-secrets`. */
+  readonly grafanaAdminPassword: pulumi.Output<string>;
+  readonly grafanaUrl: string;
+  readonly prometheusData: docker.Volume;
+  readonly services: Readonly<Record<MonitoringServiceName, docker.Service>>;
+
+  constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("advwell:monitoring:Monitoring", name, {}, opts);
+    const plan = args.plan;
+    const parent = { parent: this };
+    const dockerName = (s: MonitoringServiceName) => plan.dockerNames[s] ?? s;
+
+    // Files. A Swarm config or secret cannot change while a service uses it, so each carries a
+    // version in its name: a new file is created, the service moves to it, the old one is deleted.
+    const config = (file: string, text: string): docker.ServiceConfig =>
+      new docker.ServiceConfig(`${name}-${file}`, { name: `${name}-${file}-${contentHash(text)}`, data: Buffer.from(text).toString("base64") }, parent);
+    const secret = (file: string, text: pulumi.Input<string>): docker.Secret => {
+      const secretText = pulumi.secret(pulumi.output(text));
+      // The version comes from a RandomId kept by the secret text, so no digest of it lands in a name.
+      const version = new random.RandomId(`${name}-${file}-version`, { byteLength: 4, keepers: { data: secretText } }, parent);
+      return new docker.Secret(`${name}-${file}`, {
+        name: pulumi.interpolate`${name}-${file}-${version.hex}`,
+        data: secretText.apply((t) => Buffer.from(t).toString("base64")),
+      }, parent);
+    };
+    const fileConfig = (c: docker.ServiceConfig, fileName: string): In.ServiceTaskSpecContainerSpecConfig => ({ configId: c.id, configName: c.name, fileName, fileMode: 0o444 });
+    const fileSecret = (s: docker.Secret, fileName: string): In.ServiceTaskSpecContainerSpecSecret => ({ secretId: s.id, secretName: s.name, fileName, fileMode: 0o444 });
+
+    const prometheusYml = config("prometheus-yml", renderPrometheusConfig(plan));
+    const rulesYml = config("prometheus-rules", renderAlertRules(plan));
+    const datasourceYml = config("grafana-datasource", renderGrafanaDatasource(plan));
+    const providerYml = config("grafana-dashboards", renderGrafanaDashboardProvider());
+    const overviewJson = config("grafana-overview", renderGrafanaDashboard(plan));
+
+    const adminPassword = new random.RandomPassword(`${name}-grafana-admin`, { length: 32, special: false }, parent);
+    this.grafanaAdminPassword = pulumi.secret(adminPassword.result);
+    const adminSecret = secret("grafana-admin", this.grafanaAdminPassword);
+    const exporterSecret = secret("postgres-exporter-password", args.monitoringRolePassword);
+    const alertmanagerSecret = secret(
+      "alertmanager-yml",
+      pulumi.output(args.alertWebhookUrl ?? "").apply((url) => renderAlertmanagerConfig(url)),
+    );
+
+    // Data. Prometheus' history survives `pulumi destroy` and cannot be deleted by a refactor.
+    this.prometheusData = new docker.Volume(`${name}-prometheus-data`, { name: `${dockerName("prometheus")}-data` }, { ...parent, protect: true, retainOnDelete: true });
+    const grafanaData = new docker.Volume(`${name}-grafana-data`, { name: `${dockerName("grafana")}-data` }, { ...parent, retainOnDelete: true });
+    const alertmanagerData = new docker.Volume(`${name}-alertmanager-data`, { name: `${dockerName("alertmanager")}-data` }, { ...parent, retainOnDelete: true });
+
+    const service = (
+      svc: MonitoringServiceName,
+      containerSpec: Omit<In.ServiceTaskSpecContainerSpec, "healthcheck" | "image"> & { readonly health: string[] },
+      labels: Record<string, pulumi.Input<string>> = {},
+      dependsOn: pulumi.Resource[] = [],
+    ): docker.Service => {
+      const p = plan.services[svc];
+      const spec = serviceSpecFromPlan(asServicePlan(p));
+      const { health, ...container } = containerSpec;
+      return new docker.Service(`${name}-${svc}`, {
+        name: dockerName(svc),
+        mode: p.global ? { global: true } : spec.mode,
+        updateConfig: spec.updateConfig,
+        rollbackConfig: spec.rollbackConfig,
+        labels: labelList({ "advwell.stack": plan.stack, "advwell.service": svc, ...labels }),
+        taskSpec: {
+          containerSpec: { ...container, image: imageFor(args.images, svc), healthcheck: healthcheck(health, p.health) },
+          resources: spec.resources,
+          restartPolicy: spec.restartPolicy,
+          placement: spec.placement,
+          networksAdvanceds: [{ name: args.networkId }],
+        },
+      }, { ...parent, dependsOn });
+    };
+
+    const volume = (v: docker.Volume, target: string): In.ServiceTaskSpecContainerSpecMount => ({ type: "volume", source: v.name, target });
+    const bind = (source: string, target: string, propagation?: string): In.ServiceTaskSpecContainerSpecMount => ({
+      type: "bind", source, target, readOnly: true, ...(propagation ? { bindOptions: { propagation } } : {}),
+    });
+
+    const prometheus = service("prometheus", {
+      args: [
+        `--config.file=${PROMETHEUS_CONFIG_PATH}`,
+        `--storage.tsdb.path=${PROMETHEUS_DATA}`,
+        `--storage.tsdb.retention.time=${plan.prometheus.retention}`,
+        // Prometheus sizes are powers of 1024 ("MB" = MiB).
+        `--storage.tsdb.retention.size=${plan.prometheus.retentionSizeMiB}MB`,
+      ],
+      configs: [fileConfig(prometheusYml, PROMETHEUS_CONFIG_PATH), fileConfig(rulesYml, PROMETHEUS_RULES_PATH)],
+      mounts: [volume(this.prometheusData, PROMETHEUS_DATA)],
+      health: wget(`http://127.0.0.1:${MONITORING_PORTS.prometheus}/-/healthy`),
+    });
+
+    const alertmanager = service("alertmanager", {
+      // One replica: the HA gossip listener is switched off (empty address).
+      args: [`--config.file=${ALERTMANAGER_CONFIG_FILE}`, "--storage.path=/alertmanager", "--cluster.listen-address="],
+      secrets: [fileSecret(alertmanagerSecret, ALERTMANAGER_CONFIG_FILE)],
+      mounts: [volume(alertmanagerData, "/alertmanager")],
+      health: wget(`http://127.0.0.1:${MONITORING_PORTS.alertmanager}/-/healthy`),
+    });
+
+    this.grafanaUrl = `https://${plan.grafanaDomain}/`;
+    const grafana = service("grafana", {
+      env: {
+        GF_SECURITY_ADMIN_USER: "admin",
+        GF_SECURITY_ADMIN_PASSWORD__FILE: GRAFANA_ADMIN_PASSWORD_FILE,
+        // Grafana is on the public internet behind Traefik: login only, no sign-up, no anonymous viewer.
+        GF_AUTH_ANONYMOUS_ENABLED: "false",
+        GF_AUTH_BASIC_ENABLED: "false",
+        GF_USERS_ALLOW_SIGN_UP: "false",
+        GF_SECURITY_COOKIE_SECURE: "true",
+        GF_SERVER_DOMAIN: plan.grafanaDomain,
+        GF_SERVER_ROOT_URL: this.grafanaUrl,
+        GF_ANALYTICS_REPORTING_ENABLED: "false",
+        GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
+      },
+      secrets: [fileSecret(adminSecret, GRAFANA_ADMIN_PASSWORD_FILE)],
+      configs: [
+        fileConfig(datasourceYml, "/etc/grafana/provisioning/datasources/advwell.yml"),
+        fileConfig(providerYml, "/etc/grafana/provisioning/dashboards/advwell.yml"),
+        fileConfig(overviewJson, `${GRAFANA_DASHBOARD_DIR}/advwell-overview.json`),
+      ],
+      mounts: [volume(grafanaData, "/var/lib/grafana")],
+      health: wget(`http://127.0.0.1:${MONITORING_PORTS.grafana}/api/health`),
+    }, grafanaTraefikLabels(plan.grafanaDomain));
+
+    const postgresExporter = service("postgres-exporter", {
+      env: {
+        DATA_SOURCE_URI: pulumi.interpolate`${args.postgres.host}:${args.postgres.port}/${args.postgres.database}?sslmode=disable`,
+        DATA_SOURCE_USER: MONITORING_ROLE,
+        DATA_SOURCE_PASS_FILE: EXPORTER_PASSWORD_FILE,
+      },
+      secrets: [fileSecret(exporterSecret, EXPORTER_PASSWORD_FILE)],
+      health: wget(`http://127.0.0.1:${MONITORING_PORTS["postgres-exporter"]}/`),
+    });
+
+    // Host metrics: the host's /proc, /sys and / read-only; the hostname is the node's, not the container's.
+    const nodeExporter = service("node-exporter", {
+      hostname: "{{.Node.Hostname}}",
+      args: [
+        "--path.procfs=/host/proc",
+        "--path.sysfs=/host/sys",
+        "--path.rootfs=/rootfs",
+        `--collector.textfile.directory=${TEXTFILE_DIR}`,
+        "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run|var/lib/docker/.+)($|/)",
+      ],
+      mounts: [
+        bind("/proc", "/host/proc"),
+        bind("/sys", "/host/sys"),
+        bind("/", "/rootfs", "rslave"),
+        // The backup job writes advwell_backup.prom into this volume on its node.
+        { type: "volume", source: TEXTFILE_VOLUME, target: TEXTFILE_DIR, readOnly: true },
+      ],
+      health: wget(`http://127.0.0.1:${MONITORING_PORTS["node-exporter"]}/`),
+    });
+
+    // Container metrics. The Docker socket maps cgroups to Swarm service labels, which the
+    // replica alerts count; only those labels become metric labels (cardinality).
+    const cadvisor = service("cadvisor", {
+      hostname: "{{.Node.Hostname}}",
+      args: [
+        "--docker_only=true",
+        "--housekeeping_interval=30s",
+        "--store_container_labels=false",
+        "--whitelisted_container_labels=com.docker.swarm.service.name,com.docker.swarm.task.name,com.docker.swarm.node.id",
+      ],
+      mounts: [
+        bind("/", "/rootfs"),
+        bind("/var/run", "/var/run"),
+        bind("/sys", "/sys"),
+        bind("/var/lib/docker", "/var/lib/docker"),
+        bind("/dev/disk", "/dev/disk"),
+      ],
+      health: wget(`http://127.0.0.1:${MONITORING_PORTS.cadvisor}/healthz`),
+    });
+
+    this.services = {
+      prometheus,
+      grafana,
+      alertmanager,
+      "postgres-exporter": postgresExporter,
+      "node-exporter": nodeExporter,
+      cadvisor,
+    };
+    this.registerOutputs({
+      grafanaUrl: this.grafanaUrl,
+      grafanaAdminPassword: this.grafanaAdminPassword,
+      prometheusDataVolume: this.prometheusData.name,
+    });
+  }
+}
+
+function imageFor(images: MonitoringImages, svc: MonitoringServiceName): string {
+  const byService: Record<MonitoringServiceName, string> = {
+    prometheus: images.prometheus,
+    grafana: images.grafana,
+    alertmanager: images.alertmanager,
+    "postgres-exporter": images.postgresExporter,
+    "node-exporter": images.nodeExporter,
+    cadvisor: images.cadvisor,
+  };
+  return byService[svc];
+}

@@ -1,0 +1,72 @@
+/**
+ * One component for every HTTP service behind Traefik (backend and frontend): replicas, limits,
+ * start-first rolling updates with rollback, a container health check, and Traefik labels for a
+ * host router over TLS with a /health load-balancer check and a per-IP rate limit.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { ServicePlan } from "../model/plan";
+import { routeLabels } from "../model/traefik";
+import type { SecretMount } from "./postgres";
+import { healthcheck, labelList, serviceSpecFromPlan } from "./swarm";
+
+export interface WebServiceArgs {
+  readonly plan: ServicePlan;
+  readonly image: string;
+  /** Host Traefik routes to this service. */
+  readonly domain: string;
+  readonly port: number;
+  /** Path Traefik and the container health check probe. */
+  readonly healthPath: string;
+  readonly env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  readonly secrets?: readonly SecretMount[];
+  /** Overlay networks; the first one is the one Traefik reaches the service on. */
+  readonly networks: readonly { id: pulumi.Input<string>; name: string }[];
+  readonly rateLimit: { readonly average: number; readonly burst: number };
+}
+
+export class WebService extends pulumi.ComponentResource {
+  readonly service: docker.Service;
+  readonly url: string;
+
+  constructor(name: string, args: WebServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("advwell:web:WebService", name, {}, opts);
+    const spec = serviceSpecFromPlan(args.plan);
+    const labels = routeLabels({
+      name,
+      host: args.domain,
+      port: args.port,
+      network: args.networks[0].name,
+      healthPath: args.healthPath,
+      healthIntervalSeconds: args.plan.health.intervalSeconds,
+      rateLimit: args.rateLimit,
+    });
+    this.url = `https://${args.domain}`;
+    this.service = new docker.Service(
+      `${name}-service`,
+      {
+        name,
+        mode: spec.mode,
+        updateConfig: spec.updateConfig,
+        rollbackConfig: spec.rollbackConfig,
+        labels: labelList({ ...labels, "advwell.component": name }),
+        taskSpec: {
+          containerSpec: {
+            image: args.image,
+            env: args.env,
+            secrets: (args.secrets ?? []).map((s) => ({ secretId: s.secret.id, secretName: s.secret.name, fileName: s.fileName, fileMode: 0o400 })),
+            // wget is in both the node:alpine and nginx:alpine bases; curl is not.
+            healthcheck: healthcheck(["CMD-SHELL", `wget -q -O /dev/null http://127.0.0.1:${args.port}${args.healthPath} || exit 1`], args.plan.health),
+            stopGracePeriod: "30s",
+          },
+          networksAdvanceds: args.networks.map((n) => ({ id: n.id })),
+          resources: spec.resources,
+          restartPolicy: spec.restartPolicy,
+          placement: spec.placement,
+        },
+      },
+      { parent: this },
+    );
+    this.registerOutputs({ url: this.url, serviceName: this.service.name });
+  }
+}

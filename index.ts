@@ -1,0 +1,27 @@
+/**
+ * AdvWell on Docker Swarm. Config -> validated settings -> pure plan -> components.
+ * A plan with errors stops here, before any resource is registered.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { AdvWell } from "./components/advwell";
+import { PlanError, resolveStack } from "./model";
+
+const { settings, plan, findings } = resolveStack(pulumi.runtime.allConfig(), pulumi.getStack());
+for (const f of findings.filter((x) => x.level === "warning")) pulumi.log.warn(`${f.key}: ${f.message}`);
+if (!settings || !plan || findings.some((f) => f.level === "error")) throw new PlanError(findings);
+
+const stack = new AdvWell("advwell", { settings, plan });
+
+export const tier = plan.tier;
+export const companies = plan.companies;
+export const apiUrl = stack.apiUrl;
+export const appUrl = stack.appUrl;
+export const dashboardUrl = stack.dashboardUrl;
+export const serviceNames = stack.serviceNames;
+export const capacity = {
+  replicas: Object.fromEntries(Object.values(plan.services).map((s) => [s!.name, s!.replicas])),
+  connections: { budget: plan.connections.budget, maxConnections: plan.connections.maxConnections },
+  nodes: plan.nodes.map((n) => ({ name: n.name, cpuPercent: n.cpuPercent, memoryPercent: n.memoryPercent })),
+};
+export const databaseUrl = stack.databaseUrl;
+export const dashboardPassword = stack.dashboardPassword;
