@@ -7,9 +7,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { Plan } from "../model/plan";
 import { backendDatabaseUrl, directDatabaseUrl } from "../model/render";
+import { SECRETS_ENV_PRELOAD, SECRETS_ENV_PRELOAD_PATH } from "../model/secretsEnv";
 import type { Settings } from "../model/settings";
 import { PgBouncer } from "./pgbouncer";
-import { Postgres } from "./postgres";
+import { Postgres, toBase64 } from "./postgres";
+import { contentName } from "./swarm";
 import { Traefik } from "./traefik";
 import { WebService } from "./webService";
 
@@ -83,6 +85,17 @@ export class AdvWell extends pulumi.ComponentResource {
     // (the seed's "FATAL: no username supplied" came from running them through it).
     const directUrl = pulumi.secret(urlParts(postgres.host, postgres.port).apply(directDatabaseUrl));
 
+    // The URLs reach the backend as Swarm secret files, never as env values in the service spec.
+    const urlSecret = (id: string, url: pulumi.Output<string>) =>
+      new docker.Secret(`${name}-${id}`, { name: `advwell-${id}`, data: pulumi.secret(url.apply(toBase64)) }, child);
+    const databaseUrlSecret = urlSecret("database-url", databaseUrl);
+    const directUrlSecret = urlSecret("direct-database-url", directUrl);
+    const preload = new docker.ServiceConfig(
+      `${name}-secrets-env`,
+      { name: contentName("advwell-secrets-env", SECRETS_ENV_PRELOAD), dataRaw: SECRETS_ENV_PRELOAD },
+      child,
+    );
+
     const traefik = new Traefik(
       "traefik",
       {
@@ -105,13 +118,18 @@ export class AdvWell extends pulumi.ComponentResource {
         domain: settings.apiDomain,
         port: plan.backend.port,
         healthPath: "/health",
-        env: pulumi.secret({
+        env: {
           NODE_ENV: "production",
           PORT: String(plan.backend.port),
-          NODE_OPTIONS: `--max-old-space-size=${plan.backend.nodeHeapMiB}`,
-          DATABASE_URL: databaseUrl,
-          DIRECT_DATABASE_URL: directUrl,
-        }),
+          NODE_OPTIONS: `--max-old-space-size=${plan.backend.nodeHeapMiB} --require ${SECRETS_ENV_PRELOAD_PATH}`,
+          DATABASE_URL_FILE: "/run/secrets/database-url",
+          DIRECT_DATABASE_URL_FILE: "/run/secrets/direct-database-url",
+        },
+        secrets: [
+          { secret: databaseUrlSecret, fileName: "database-url" },
+          { secret: directUrlSecret, fileName: "direct-database-url" },
+        ],
+        configs: [{ config: preload, fileName: SECRETS_ENV_PRELOAD_PATH }],
         networks: [
           { id: edge.id, name: "advwell-edge" },
           { id: data.id, name: "advwell-data" },

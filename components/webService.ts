@@ -7,7 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServicePlan } from "../model/plan";
 import { routeLabels } from "../model/traefik";
-import type { SecretMount } from "./postgres";
+import type { ConfigMount, SecretMount } from "./postgres";
 import { healthcheck, labelList, serviceSpecFromPlan } from "./swarm";
 
 export interface WebServiceArgs {
@@ -20,6 +20,7 @@ export interface WebServiceArgs {
   readonly healthPath: string;
   readonly env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   readonly secrets?: readonly SecretMount[];
+  readonly configs?: readonly ConfigMount[];
   /** Overlay networks; the first one is the one Traefik reaches the service on. */
   readonly networks: readonly { id: pulumi.Input<string>; name: string }[];
   readonly rateLimit: { readonly average: number; readonly burst: number };
@@ -54,7 +55,8 @@ export class WebService extends pulumi.ComponentResource {
           containerSpec: {
             image: args.image,
             env: args.env,
-            secrets: (args.secrets ?? []).map((s) => ({ secretId: s.secret.id, secretName: s.secret.name, fileName: s.fileName, fileMode: 0o400 })),
+            secrets: (args.secrets ?? []).map((s) => ({ secretId: s.secret.id, secretName: s.secret.name, fileName: s.fileName, fileMode: 0o444 })),
+            configs: (args.configs ?? []).map((c) => ({ configId: c.config.id, configName: c.config.name, fileName: c.fileName, fileMode: 0o444 })),
             // wget is in both the node:alpine and nginx:alpine bases; curl is not.
             healthcheck: healthcheck(["CMD-SHELL", `wget -q -O /dev/null http://127.0.0.1:${args.port}${args.healthPath} || exit 1`], args.plan.health),
             stopGracePeriod: "30s",

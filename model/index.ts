@@ -10,3 +10,6 @@ export * from "./render";
 export * from "./resolve";
 export * from "./report";
 export * from "./traefik";
+export * from "./diff";
+export * from "./resourceView";
+export * from "./secretsEnv";

@@ -1,4 +1,5 @@
-import { cpusToNanoCpus, ENTRYPOINTS, CERT_RESOLVER, mibToBytes, Plan, TIER_NAMES, TierName } from "../../model";
+import { cpusToNanoCpus, ENTRYPOINTS, CERT_RESOLVER, mibToBytes, Plan, SECRETS_ENV_PRELOAD_PATH, TIER_NAMES, TierName } from "../../model";
+import { isSecretWrapper } from "../../scripts/lib/mockProgram";
 import { byType, CapturedResource, ProgramRun, runProgram, SECRET_SIG, service } from "../support/program";
 import { planFor, seedNodes } from "../support/stacks";
 
@@ -66,16 +67,29 @@ describe.each(["production", "staging", "dev", ...TIER_NAMES])("%s", (key) => {
 
   test("the backend's DATABASE_URL carries the plan's Prisma pool and goes through PgBouncer exactly when the tier pools", () => {
     const plan = plans.get(key)!;
-    const env = service(get(key), "backend").inputs.taskSpec.containerSpec.env;
-    const url = new URL(env.DATABASE_URL);
+    const run = get(key);
+    const secretText = (name: string) => {
+      const s = byType(run, "docker:index/secret:Secret").find((r) => r.inputs.name === name)!;
+      expect(isSecretWrapper(s.rawInputs.data)).toBe(true);
+      return Buffer.from(s.inputs.data, "base64").toString("utf8");
+    };
+    const url = new URL(secretText("advwell-database-url"));
     expect(url.searchParams.get("connection_limit")).toBe(String(plan.backend.connectionLimit));
     expect(url.searchParams.get("pool_timeout")).toBe(String(plan.backend.poolTimeoutSeconds));
     expect(url.hostname).toBe(plan.pgbouncer ? "pgbouncer" : "postgres");
     expect(url.searchParams.get("pgbouncer")).toBe(plan.pgbouncer ? "true" : null);
-    expect(url.username).not.toBe("");
-    const direct = new URL(env.DIRECT_DATABASE_URL);
+    expect(url.username).toBe("advwell");
+    const direct = new URL(secretText("advwell-direct-database-url"));
     expect([direct.hostname, direct.port]).toEqual(["postgres", "5432"]);
-    expect(env.NODE_OPTIONS).toBe(`--max-old-space-size=${plan.backend.nodeHeapMiB}`);
+    const backend = service(run, "backend");
+    const spec = backend.inputs.taskSpec.containerSpec;
+    expect(spec.env.NODE_OPTIONS).toBe(`--max-old-space-size=${plan.backend.nodeHeapMiB} --require ${SECRETS_ENV_PRELOAD_PATH}`);
+    expect(spec.env).toMatchObject({ DATABASE_URL_FILE: "/run/secrets/database-url", DIRECT_DATABASE_URL_FILE: "/run/secrets/direct-database-url" });
+    expect(spec.env.DATABASE_URL).toBeUndefined();
+    expect(spec.secrets.map((x: { fileName: string }) => x.fileName).sort()).toEqual(["database-url", "direct-database-url"]);
+    expect(spec.configs.map((x: { fileName: string }) => x.fileName)).toEqual([SECRETS_ENV_PRELOAD_PATH]);
+    // Nothing in the backend's spec is secret, so previews and diffs show every change to it.
+    expect(isSecretWrapper(backend.rawInputs.taskSpec)).toBe(false);
   });
 
   test("no generated secret appears in plain text in any resource input or stack output", () => {

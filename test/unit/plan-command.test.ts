@@ -1,12 +1,12 @@
 import { main } from "../../scripts/plan";
 
-function run(args: string[]): { code: number; out: string; err: string } {
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
   const o = jest.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
   const e = jest.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
   try {
-    return { code: main(args), out, err };
+    return { code: await main(args), out, err };
   } finally {
     o.mockRestore();
     e.mockRestore();
@@ -14,8 +14,8 @@ function run(args: string[]): { code: number; out: string; err: string } {
 }
 
 describe("npm run plan", () => {
-  test("--json prints the stable shape", () => {
-    const { code, out } = run(["--stack", "production", "--json"]);
+  test("--json prints the stable shape", async () => {
+    const { code, out } = await run(["--stack", "production", "--json"]);
     expect(code).toBe(0);
     const plan = JSON.parse(out);
     expect(plan).toMatchObject({ stack: "production", tier: "growth", connections: { maxConnections: 300 } });
@@ -25,31 +25,53 @@ describe("npm run plan", () => {
     expect(typeof plan.postgres.settings.shared_buffers).toBe("string");
     expect(Array.isArray(plan.findings)).toBe(true);
   });
-  test("the readable form shows services, node use in percent, settings, budget and findings", () => {
-    const { out } = run(["--stack", "production"]);
+  test("the readable form shows services, node use in percent, settings, budget and findings", async () => {
+    const { out } = await run(["--stack", "production"]);
     for (const heading of ["Services", "Nodes", "PostgreSQL 15 settings", "Connections: budget", "Findings"]) expect(out).toContain(heading);
     expect(out).toMatch(/\(\d+(\.\d)?%\)/);
   });
-  test("--set previews another tier without editing a file", () => {
-    const { out } = run(["--stack", "production", "--json", "--set", "advwell:tier=starter"]);
+  test("--set previews another tier without editing a file", async () => {
+    const { out } = await run(["--stack", "production", "--json", "--set", "advwell:tier=starter"]);
     expect(JSON.parse(out).services.backend.replicas).toBe(2);
   });
-  test("exits non-zero on errors and names the key", () => {
-    const { code, err } = run(["--stack", "production", "--set", "advwell:tier=scale"]);
+  test("exits non-zero on errors and names the key", async () => {
+    const { code, err } = await run(["--stack", "production", "--set", "advwell:tier=scale"]);
     expect(code).toBe(1);
     expect(err).toContain("advwell:nodes");
   });
-  test("an invalid value exits non-zero with the key, the value and what is allowed", () => {
-    const { code, out, err } = run(["--stack", "production", "--set", "advwell:tier=huge"]);
+  test("an invalid value exits non-zero with the key, the value and what is allowed", async () => {
+    const { code, out, err } = await run(["--stack", "production", "--set", "advwell:tier=huge"]);
     expect(code).toBe(1);
     expect(out).toContain('got "huge"; allowed: starter');
     expect(err).toContain("advwell:tier");
   });
-  test("--tiers --json lists every tier, smallest first, with its company range", () => {
-    const { out } = run(["--tiers", "--json"]);
+  test("--tiers --json lists every tier, smallest first, with its company range", async () => {
+    const { out } = await run(["--tiers", "--json"]);
     const tiers = JSON.parse(out);
     expect(tiers.map((t: { name: string }) => t.name)).toEqual(["starter", "growth", "scale", "business", "enterprise"]);
     expect(tiers.map((t: { companies: string }) => t.companies)).toEqual(["1-20", "21-50", "51-100", "101-200", "201+"]);
     expect(tiers.filter((t: { fitsOneSeedNode: boolean }) => t.fitsOneSeedNode).map((t: { name: string }) => t.name)).toEqual(["starter", "growth"]);
   });
+});
+
+describe("npm run plan, resource modes (the real program under mocks, in child processes)", () => {
+  test("--resources --json adds a resources array with type, name, parent, inputs and protection; secrets print as [secret]", async () => {
+    const { code, out } = await run(["--stack", "production", "--resources", "--json"]);
+    expect(code).toBe(0);
+    const result = JSON.parse(out);
+    expect(result.tier).toBe("growth");
+    const volume = result.resources.find((r: { name: string }) => r.name === "postgres-data");
+    expect(volume).toMatchObject({ type: "docker:index/volume:Volume", parent: "postgres", protect: true, retainOnDelete: true });
+    const secret = result.resources.find((r: { name: string }) => r.name === "postgres-superuser-password");
+    expect(secret.inputs.data).toBe("[secret]");
+    expect(result.outputs.databaseUrl).toBe("[secret]");
+    expect(out).not.toMatch(/mock-pw-/);
+  }, 60000);
+  test("--diff --set shows the tier change property by property", async () => {
+    const { code, out } = await run(["--stack", "production", "--diff", "--set", "advwell:tier=starter"]);
+    expect(code).toBe(0);
+    expect(out).toContain("~ docker:index/service:Service backend-service");
+    expect(out).toContain("mode.replicated.replicas: 3 => 2");
+    expect(out).not.toContain("STATEFUL");
+  }, 60000);
 });

@@ -1,0 +1,124 @@
+/**
+ * Differences between two captured resource sets (before/after a config change, or between two
+ * stacks): resources added and removed, and changed inputs property by property. Changes to
+ * stateful resources (volumes, buckets) are flagged loudly. Pure.
+ */
+
+export interface ResourceLike {
+  readonly type: string;
+  readonly name: string;
+  readonly protect: boolean;
+  readonly retainOnDelete: boolean;
+  readonly inputs: Record<string, unknown>;
+}
+
+export interface PropertyChange {
+  readonly path: string;
+  readonly before: unknown;
+  readonly after: unknown;
+}
+
+export interface ResourceChange {
+  readonly type: string;
+  readonly name: string;
+  readonly stateful: boolean;
+  readonly changes: PropertyChange[];
+}
+
+export interface ResourceDiff {
+  readonly before: string;
+  readonly after: string;
+  readonly added: { type: string; name: string; stateful: boolean }[];
+  readonly removed: { type: string; name: string; stateful: boolean }[];
+  readonly changed: ResourceChange[];
+  /** True when any stateful resource is added, removed or changed. */
+  readonly touchesState: boolean;
+}
+
+/** Resources whose loss loses data. */
+export const STATEFUL_TYPES: ReadonlySet<string> = new Set(["docker:index/volume:Volume", "aws:s3/bucket:Bucket"]);
+
+const keyOf = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
+
+/** Flattens to path -> leaf value; arrays of {label, value} (Docker labels) become label maps. */
+export function flatten(value: unknown, prefix = "", out: Record<string, unknown> = {}): Record<string, unknown> {
+  if (Array.isArray(value)) {
+    const labelled = value.length > 0 && value.every((v) => v && typeof v === "object" && "label" in v && "value" in v && Object.keys(v).length === 2);
+    const settingLike = value.length > 0 && value.every((v) => typeof v === "string");
+    const named = settingLike ? (value as string[]).filter((v) => v !== "-c").map((v) => /^(--)?([A-Za-z_][\w.-]*)=([\s\S]*)$/.exec(v)) : [];
+    const byName = named.length > 0 && named.every((m) => m !== null) && new Set(named.map((m) => m![2])).size === named.length;
+    if (byName) {
+      // `-c name=value` and `--flag=value` lists read best keyed by name, not by position.
+      for (const m of named) out[`${prefix}[${m![2]}]`] = m![3];
+    } else if (labelled) {
+      for (const v of value as { label: string; value: unknown }[]) flatten(v.value, `${prefix}[${v.label}]`, out);
+    } else if (value.length === 0) {
+      out[prefix] = [];
+    } else {
+      value.forEach((v, i) => flatten(v, `${prefix}[${i}]`, out));
+    }
+  } else if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 0) out[prefix] = {};
+    for (const [k, v] of entries) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+  } else {
+    out[prefix] = value;
+  }
+  return out;
+}
+
+export function diffResources(beforeName: string, before: readonly ResourceLike[], afterName: string, after: readonly ResourceLike[]): ResourceDiff {
+  const b = new Map(before.map((r) => [keyOf(r), r]));
+  const a = new Map(after.map((r) => [keyOf(r), r]));
+  const tag = (r: ResourceLike) => ({ type: r.type, name: r.name, stateful: STATEFUL_TYPES.has(r.type) });
+  const added = after.filter((r) => !b.has(keyOf(r))).map(tag);
+  const removed = before.filter((r) => !a.has(keyOf(r))).map(tag);
+  const changed: ResourceChange[] = [];
+  for (const r of after) {
+    const old = b.get(keyOf(r));
+    if (!old) continue;
+    const fo = flatten({ ...old.inputs, "(protect)": old.protect, "(retainOnDelete)": old.retainOnDelete });
+    const fn = flatten({ ...r.inputs, "(protect)": r.protect, "(retainOnDelete)": r.retainOnDelete });
+    const paths = [...new Set([...Object.keys(fo), ...Object.keys(fn)])].sort();
+    const changes = paths
+      .filter((p) => JSON.stringify(fo[p]) !== JSON.stringify(fn[p]))
+      .map((p) => ({ path: p, before: fo[p], after: fn[p] }));
+    if (changes.length > 0) changed.push({ ...tag(r), changes });
+  }
+  const touchesState = [...added, ...removed, ...changed].some((x) => x.stateful);
+  return { before: beforeName, after: afterName, added, removed, changed, touchesState };
+}
+
+const show = (v: unknown) => (v === undefined ? "(none)" : typeof v === "string" ? v : JSON.stringify(v));
+const cell = (v: unknown) => `\`${show(v).replace(/`/g, "'").replace(/\|/g, "\\|")}\``;
+const STATE_FLAG = "⚠️ STATEFUL";
+
+/** A PR-comment form. Deterministic: same diff, same text. */
+export function formatDiffMarkdown(diff: ResourceDiff): string {
+  const out: string[] = [`### Infrastructure diff: \`${diff.before}\` → \`${diff.after}\``, ""];
+  if (diff.touchesState) out.push(`> **${STATE_FLAG}: this change touches a volume or bucket. Check that no data is replaced or deleted.**`, "");
+  if (diff.added.length + diff.removed.length + diff.changed.length === 0) {
+    out.push("No resource changes.");
+    return out.join("\n") + "\n";
+  }
+  out.push(`**${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed**`, "");
+  for (const r of diff.added) out.push(`- ➕ \`${r.type}\` **${r.name}**${r.stateful ? ` ${STATE_FLAG}` : ""}`);
+  for (const r of diff.removed) out.push(`- ➖ \`${r.type}\` **${r.name}**${r.stateful ? ` ${STATE_FLAG}` : ""}`);
+  for (const r of diff.changed) {
+    out.push("", `#### ✏️ \`${r.type}\` ${r.name}${r.stateful ? ` ${STATE_FLAG}` : ""}`, "", "| property | before | after |", "|---|---|---|");
+    for (const c of r.changes) out.push(`| ${c.path} | ${cell(c.before)} | ${cell(c.after)} |`);
+  }
+  return out.join("\n") + "\n";
+}
+
+export function formatDiffText(diff: ResourceDiff): string {
+  const out: string[] = [`diff ${diff.before} -> ${diff.after}: ${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed`];
+  if (diff.touchesState) out.push(`!!! ${STATE_FLAG}: a volume or bucket is added, removed or changed`);
+  for (const r of diff.added) out.push(`+ ${r.type} ${r.name}${r.stateful ? `  ${STATE_FLAG}` : ""}`);
+  for (const r of diff.removed) out.push(`- ${r.type} ${r.name}${r.stateful ? `  ${STATE_FLAG}` : ""}`);
+  for (const r of diff.changed) {
+    out.push(`~ ${r.type} ${r.name}${r.stateful ? `  ${STATE_FLAG}` : ""}`);
+    for (const c of r.changes) out.push(`    ${c.path}: ${show(c.before)} => ${show(c.after)}`);
+  }
+  return out.join("\n") + "\n";
+}
