@@ -12,7 +12,7 @@ const runs = Number(process.argv[process.argv.indexOf("--runs") + 1] || 5) || 5;
 const root = path.resolve(__dirname, "..");
 const probe = `
 const t0 = process.hrtime.bigint();
-require("ts-node").register({ transpileOnly: true });
+require("ts-node").register();
 const plan = require("./scripts/plan");
 const t1 = process.hrtime.bigint();
 const write = process.stdout.write.bind(process.stdout);

@@ -24,7 +24,7 @@ stacks: ${listStacks().join(", ")}`;
 export function captureResources(stack: string, sets: readonly string[]): Promise<ResourceRunResult> {
   const root = path.resolve(__dirname, "..");
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "scripts/lib/resourceRun.ts"), stack, JSON.stringify(sets)], {
+    const child = spawn(process.execPath, ["-r", "ts-node/register", path.join(root, "scripts/lib/resourceRun.ts"), stack, JSON.stringify(sets)], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],
     });
