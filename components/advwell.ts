@@ -7,10 +7,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { Plan } from "../model/plan";
 import { backendDatabaseUrl, directDatabaseUrl } from "../model/render";
+import { planReplication, replicaDatabaseUrl } from "../model/replication";
 import { SECRETS_ENV_PRELOAD, SECRETS_ENV_PRELOAD_PATH } from "../model/secretsEnv";
 import type { Settings } from "../model/settings";
 import { PgBouncer } from "./pgbouncer";
 import { Postgres, toBase64 } from "./postgres";
+import { PostgresReplica, primaryReplicationMounts } from "./postgresReplica";
 import { contentName } from "./swarm";
 import { Traefik } from "./traefik";
 import { WebService } from "./webService";
@@ -43,6 +45,10 @@ export class AdvWell extends pulumi.ComponentResource {
     const superuserPassword = password("postgres-superuser-password");
     const appPassword = password("postgres-app-password");
     const dashboardPassword = password("traefik-dashboard-password");
+    const replication = planReplication(plan);
+    const replicationPassword = replication ? password("postgres-replication-password") : undefined;
+    const primaryReplication =
+      replication && replicationPassword ? primaryReplicationMounts("postgres", { replication, replicationPassword: replicationPassword.result }, this) : undefined;
 
     const postgres = new Postgres(
       "postgres",
@@ -55,9 +61,21 @@ export class AdvWell extends pulumi.ComponentResource {
         appUser: settings.databaseUser,
         superuserPassword: superuserPassword.result,
         appPassword: appPassword.result,
+        extraInitScripts: primaryReplication?.initScripts,
+        extraSecrets: primaryReplication?.secrets,
       },
       child,
     );
+
+    let replica: PostgresReplica | undefined;
+    if (replication && replicationPassword) {
+      const volumeProvider = settings.replicaDockerHost ? new docker.Provider(`${name}-replica-node`, { host: settings.replicaDockerHost }, child) : undefined;
+      replica = new PostgresReplica(
+        "postgres-replica",
+        { replication, image: settings.images.postgres, networkId: data.id, replicationPassword: replicationPassword.result, volumeProvider },
+        { parent: this, dependsOn: [postgres] },
+      );
+    }
 
     let pooler: PgBouncer | undefined;
     if (plan.pgbouncer && plan.services.pgbouncer) {
@@ -90,6 +108,13 @@ export class AdvWell extends pulumi.ComponentResource {
       new docker.Secret(`${name}-${id}`, { name: `advwell-${id}`, data: pulumi.secret(url.apply(toBase64)) }, child);
     const databaseUrlSecret = urlSecret("database-url", databaseUrl);
     const directUrlSecret = urlSecret("direct-database-url", directUrl);
+    // Reads may go to the replica (Prisma's read-replicas extension), only on tiers that have one.
+    const replicaUrlSecret = replica
+      ? urlSecret(
+          "database-replica-url",
+          pulumi.secret(appPassword.result.apply((pw) => replicaDatabaseUrl({ user: settings.databaseUser, password: pw, database: settings.databaseName }, plan.backend))),
+        )
+      : undefined;
     const preload = new docker.ServiceConfig(
       `${name}-secrets-env`,
       { name: contentName("advwell-secrets-env", SECRETS_ENV_PRELOAD), dataRaw: SECRETS_ENV_PRELOAD },
@@ -124,10 +149,12 @@ export class AdvWell extends pulumi.ComponentResource {
           NODE_OPTIONS: `--max-old-space-size=${plan.backend.nodeHeapMiB} --require ${SECRETS_ENV_PRELOAD_PATH}`,
           DATABASE_URL_FILE: "/run/secrets/database-url",
           DIRECT_DATABASE_URL_FILE: "/run/secrets/direct-database-url",
+          ...(replicaUrlSecret ? { DATABASE_REPLICA_URL_FILE: "/run/secrets/database-replica-url" } : {}),
         },
         secrets: [
           { secret: databaseUrlSecret, fileName: "database-url" },
           { secret: directUrlSecret, fileName: "direct-database-url" },
+          ...(replicaUrlSecret ? [{ secret: replicaUrlSecret, fileName: "database-replica-url" }] : []),
         ],
         configs: [{ config: preload, fileName: SECRETS_ENV_PRELOAD_PATH }],
         networks: [
@@ -156,7 +183,7 @@ export class AdvWell extends pulumi.ComponentResource {
     this.apiUrl = backend.url;
     this.appUrl = frontend.url;
     this.dashboardUrl = traefik.dashboardUrl;
-    this.serviceNames = pulumi.all([postgres.service.name, backend.service.name, frontend.service.name, traefik.service.name, ...(pooler ? [pooler.service.name] : [])]);
+    this.serviceNames = pulumi.all([postgres.service.name, backend.service.name, frontend.service.name, traefik.service.name, ...(pooler ? [pooler.service.name] : []), ...(replica ? [replica.service.name] : [])]);
     this.databaseUrl = databaseUrl;
     this.dashboardPassword = pulumi.secret(dashboardPassword.result);
     this.registerOutputs({ apiUrl: this.apiUrl, appUrl: this.appUrl, serviceNames: this.serviceNames });

@@ -13,3 +13,4 @@ export * from "./traefik";
 export * from "./diff";
 export * from "./resourceView";
 export * from "./secretsEnv";
+export * from "./replication";

@@ -382,6 +382,9 @@ export function resolvePlan(settings: Settings): Plan {
       findings.push(warning(NODES_KEY, `no headroom for a start-first update of ${short.service}: it briefly runs ${short.surge} extra task(s) reserving ${short.cpus} CPU / ${formatMiB(short.memoryMiB)} each, and no eligible node has that free; the update would wait or fail`));
     }
   }
+  if (postgres.readReplicas > 0 && !settings.replicaDockerHost) {
+    findings.push(warning(`${PROJECT}:replicaDockerHost`, "the read replica's volume lives on the second node, but Pulumi only reaches the manager (docker:host): without this key Docker creates the volume on first start, unprotected and untracked; set it to the replica node's Docker endpoint"));
+  }
   const nodes: NodePlan[] = placed.nodes.map((n) => ({ ...n, labels: labels[n.name] }));
 
   return {

@@ -108,6 +108,9 @@ export function derivePostgresSettings(input: PostgresInputs): Record<string, st
       max_replication_slots: String(input.replicationSlots + 2),
       hot_standby: "on",
       wal_keep_size: formatPgSizeMiB(1024),
+      // A replica that stays down must not fill the primary's disk with WAL held for its slot:
+      // past this the slot is invalidated and the replica re-clones.
+      max_slot_wal_keep_size: formatPgSizeMiB(10 * 1024),
     });
   }
   return settings;

@@ -88,6 +88,8 @@ export interface Settings {
   readonly databaseUser: string;
   readonly rateLimitAverage: number;
   readonly rateLimitBurst: number;
+  /** Docker endpoint of the read replica's node, so Pulumi creates (and protects) its volume there. */
+  readonly replicaDockerHost?: string;
   readonly backup: BackupSettings;
 }
 
@@ -289,7 +291,7 @@ export const CONFIG_KEYS = [
   "tier", "environment", "apiDomain", "appDomain", "dashboardDomain", "acmeEmail",
   "backendImage", "frontendImage", "postgresImage", "pgbouncerImage", "traefikImage",
   "nodes", "overrides", "backendPort", "frontendPort", "databaseName", "databaseUser",
-  "rateLimitAverage", "rateLimitBurst",
+  "rateLimitAverage", "rateLimitBurst", "replicaDockerHost",
   "backupEnabled", "backupSchedule", "backupBucketName", "backupPrefix",
   "backupRetentionDays", "backupTransitionDays", "backupNoncurrentDays", "backupKmsKeyArn",
 ] as const;
@@ -327,6 +329,7 @@ export function validateSettings(config: RawConfig, stack: string): { settings?:
     databaseUser: readString(c, config, "databaseUser", IDENT, "a lower-case PostgreSQL identifier"),
     rateLimitAverage: readInt(c, config, "rateLimitAverage", 1, 100000),
     rateLimitBurst: readInt(c, config, "rateLimitBurst", 1, 100000),
+    replicaDockerHost: readOptional(config, "replicaDockerHost"),
     backup: {
       enabled: readBool(c, config, "backupEnabled"),
       schedule: readString(c, config, "backupSchedule", CRON, "a five-field cron expression in UTC, e.g. 0 2 * * *"),

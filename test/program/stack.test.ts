@@ -86,7 +86,10 @@ describe.each(["production", "staging", "dev", ...TIER_NAMES])("%s", (key) => {
     expect(spec.env.NODE_OPTIONS).toBe(`--max-old-space-size=${plan.backend.nodeHeapMiB} --require ${SECRETS_ENV_PRELOAD_PATH}`);
     expect(spec.env).toMatchObject({ DATABASE_URL_FILE: "/run/secrets/database-url", DIRECT_DATABASE_URL_FILE: "/run/secrets/direct-database-url" });
     expect(spec.env.DATABASE_URL).toBeUndefined();
-    expect(spec.secrets.map((x: { fileName: string }) => x.fileName).sort()).toEqual(["database-url", "direct-database-url"]);
+    const replicaUrl = plan.postgres.readReplicas > 0 ? ["database-replica-url"] : [];
+    expect(spec.secrets.map((x: { fileName: string }) => x.fileName).sort()).toEqual(["database-url", ...replicaUrl, "direct-database-url"].sort());
+    expect(spec.env.DATABASE_REPLICA_URL_FILE !== undefined).toBe(plan.postgres.readReplicas > 0);
+    if (plan.postgres.readReplicas > 0) expect(new URL(secretText("advwell-database-replica-url")).hostname).toBe("postgres-replica");
     expect(spec.configs.map((x: { fileName: string }) => x.fileName)).toEqual([SECRETS_ENV_PRELOAD_PATH]);
     // Nothing in the backend's spec is secret, so previews and diffs show every change to it.
     expect(isSecretWrapper(backend.rawInputs.taskSpec)).toBe(false);

@@ -1,0 +1,175 @@
+/** The replication slice of the plan: names, the replica's settings, findings and the scripts' env contract. */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { applySet, loadStackConfig } from "../../config/stackConfig";
+import { Plan, PROJECT, resolvePlan, TIER_NAMES, validateSettings, worstCaseMemory } from "../../model";
+import {
+  hotStandbyShortfalls,
+  planReplication,
+  primaryReplicationEnv,
+  replicaDatabaseUrl,
+  replicaEntrypointEnv,
+  replicaSettings,
+  replicationFindings,
+  SCRIPT_FILES,
+  withScriptDefaults,
+} from "../../model/replication";
+
+const THREE_NODES = `${PROJECT}:nodes=["name=vps-1,cpus=4,memory=16GiB,role=manager","name=vps-2,cpus=4,memory=16GiB,role=worker","name=vps-3,cpus=4,memory=16GiB,role=worker"]`;
+
+function planFor(tier: string, overrides: string[] = []): Plan {
+  const { config } = loadStackConfig("production");
+  applySet(config, `${PROJECT}:tier=${tier}`, PROJECT);
+  applySet(config, THREE_NODES, PROJECT);
+  if (overrides.length > 0) applySet(config, `${PROJECT}:overrides=${JSON.stringify(overrides)}`, PROJECT);
+  const { settings, findings } = validateSettings(config, "production");
+  if (!settings) throw new Error(JSON.stringify(findings));
+  return resolvePlan(settings);
+}
+
+describe("enterprise tier replication plan", () => {
+  const plan = planFor("enterprise");
+  const replication = planReplication(plan)!;
+
+  test("one replica task: role replicator, slot replica_1, volume advwell-postgres-replica-data-1, Swarm templates for the task slot", () => {
+    expect(replication).toMatchObject({
+      user: "replicator",
+      primaryHost: "postgres",
+      primaryPort: 5432,
+      replicaHost: "postgres-replica",
+      slots: ["replica_1"],
+      slotTemplate: "replica_{{.Task.Slot}}",
+      volumeNames: ["advwell-postgres-replica-data-1"],
+      volumeTemplate: "advwell-postgres-replica-data-{{.Task.Slot}}",
+      hbaLines: ["host replication replicator samenet scram-sha-256"],
+    });
+    expect(replication.service.placement.constraints).toEqual(["node.labels.advwell.postgres==replica"]);
+  });
+
+  test("the replica runs the primary's settings plus hot_standby_feedback, so no hot-standby minimum falls short", () => {
+    expect(replication.settings).toEqual({ ...plan.postgres.settings, hot_standby: "on", hot_standby_feedback: "on" });
+    expect(hotStandbyShortfalls(plan.postgres.settings, replication.settings)).toEqual([]);
+    expect(replication.settings.max_connections).toBe("500");
+  });
+
+  test("/dev/shm of the replica follows the primary's rule", () => {
+    expect(replication.shmSizeMiB).toBe(plan.postgres.shmSizeMiB);
+  });
+
+  test("the primary's settings leave a WAL sender and a slot for the replica: no findings", () => {
+    expect(Number(plan.postgres.settings.max_wal_senders)).toBeGreaterThanOrEqual(1);
+    expect(replicationFindings(plan)).toEqual([]);
+  });
+
+  test("DATABASE_REPLICA_URL goes straight to postgres-replica:5432 with the backend's Prisma pool, never through PgBouncer", () => {
+    expect(plan.backend.databaseHost).toBe("pgbouncer");
+    const url = replicaDatabaseUrl({ user: "advwell", password: "p@ss:w/rd", database: "advtom" }, plan.backend);
+    expect(url).toBe(`postgresql://advwell:p%40ss%3Aw%2Frd@postgres-replica:5432/advtom?connection_limit=${plan.backend.connectionLimit}&pool_timeout=10`);
+  });
+});
+
+test.each(TIER_NAMES.filter((t) => t !== "enterprise"))("the %s tier has no replica, so no replication plan and no findings", (tier) => {
+  const plan = planFor(tier);
+  expect(planReplication(plan)).toBeUndefined();
+  expect(replicationFindings(plan)).toEqual([]);
+});
+
+test("two replica tasks get a slot and a volume each", () => {
+  const replication = planReplication(planFor("enterprise", ["postgres-replica.replicas=2"]))!;
+  expect(replication.slots).toEqual(["replica_1", "replica_2"]);
+  expect(replication.volumeNames).toEqual(["advwell-postgres-replica-data-1", "advwell-postgres-replica-data-2"]);
+  expect(primaryReplicationEnv(replication).REPLICATION_SLOTS).toBe("replica_1 replica_2");
+});
+
+test("a smaller replica container gets memory settings of its own but keeps the primary's hot-standby minimums", () => {
+  const plan = planFor("enterprise", [
+    "postgres-replica.memoryLimit=4GiB",
+    "postgres-replica.memoryReservation=3GiB",
+    "postgres-replica.cpuLimit=2",
+    "postgres-replica.cpuReservation=1",
+  ]);
+  const replica = planReplication(plan)!.settings;
+  expect(plan.postgres.settings.shared_buffers).toBe("2GB");
+  expect(replica.shared_buffers).toBe("1GB");
+  // Derived for 2 CPUs it would be 2; the standby must still allow the primary's 4 workers.
+  expect(replica.max_worker_processes).toBe(plan.postgres.settings.max_worker_processes);
+  expect(replica.max_worker_processes).toBe("4");
+  expect(replica.max_connections).toBe("500");
+  expect(hotStandbyShortfalls(plan.postgres.settings, replica)).toEqual([]);
+  expect(worstCaseMemory(replica)!.totalMiB).toBeLessThanOrEqual(4096);
+});
+
+describe("hotStandbyShortfalls", () => {
+  test("names each setting the replica sets below the primary", () => {
+    expect(hotStandbyShortfalls({ max_connections: "500", max_wal_senders: "3" }, { max_connections: "300", max_wal_senders: "3" })).toEqual(["max_connections"]);
+  });
+  test("compares an unset setting at PostgreSQL's default", () => {
+    expect(hotStandbyShortfalls({ max_locks_per_transaction: "128" }, {})).toEqual(["max_locks_per_transaction"]);
+    expect(hotStandbyShortfalls({}, { max_locks_per_transaction: "64" })).toEqual([]);
+  });
+  test("replicaSettings raises every short setting back to the primary's value", () => {
+    const primary = { max_connections: "500", max_locks_per_transaction: "128", max_worker_processes: "8" };
+    const replica = replicaSettings(primary, { memoryLimitMiB: 8192, cpuLimit: 8 }, { memoryLimitMiB: 2048, cpuLimit: 1 });
+    expect(hotStandbyShortfalls(primary, replica)).toEqual([]);
+    expect(replica.max_worker_processes).toBe("8");
+    expect(replica.max_locks_per_transaction).toBe("128");
+  });
+});
+
+describe("replicationFindings", () => {
+  test("an override that leaves no WAL sender for the replica is an error on that key", () => {
+    const findings = replicationFindings(planFor("enterprise", ["postgres.settings.max_wal_senders=0"]));
+    expect(findings).toEqual([expect.objectContaining({ level: "error", key: "advwell:overrides[postgres.settings.max_wal_senders]" })]);
+  });
+  test("wal_level=minimal cannot feed a standby", () => {
+    const findings = replicationFindings(planFor("enterprise", ["postgres.settings.wal_level=minimal"]));
+    expect(findings).toEqual([expect.objectContaining({ level: "error", key: "advwell:overrides[postgres.settings.wal_level]" })]);
+  });
+});
+
+describe("the scripts' environment contract", () => {
+  const replication = planReplication(planFor("enterprise"))!;
+  const root = path.resolve(__dirname, "../..");
+  /** Variables a script refuses to run without: `${NAME:?...}`. */
+  const required = (file: string) => [...fs.readFileSync(path.join(root, file), "utf8").matchAll(/\$\{([A-Z_]+):\?/g)].map((m) => m[1]).sort();
+
+  test.each(Object.entries(SCRIPT_FILES))("%s parses with bash -n", (_name, file) => {
+    const result = spawnSync("bash", ["-n", path.join(root, file)], { encoding: "utf8" });
+    expect([result.status, result.stderr]).toEqual([0, ""]);
+  });
+
+  test("the replica's env sets every variable its entrypoint requires, slot as a Swarm template", () => {
+    const env = replicaEntrypointEnv(replication);
+    expect(required(SCRIPT_FILES.replicaEntrypoint).filter((name) => env[name] === undefined)).toEqual([]);
+    expect(env.REPLICATION_SLOT).toBe("replica_{{.Task.Slot}}");
+    expect(env.REPLICATION_PASSWORD_FILE).toBe("/run/secrets/postgres-replication-password");
+  });
+
+  test("the primary's env sets every variable its init script requires", () => {
+    const env = primaryReplicationEnv(replication);
+    expect(required(SCRIPT_FILES.primaryInit).filter((name) => env[name] === undefined)).toEqual([]);
+    expect(env).toEqual({
+      REPLICATION_USER: "replicator",
+      REPLICATION_PASSWORD_FILE: "/run/secrets/postgres-replication-password",
+      REPLICATION_SLOTS: "replica_1",
+      REPLICATION_HBA_LINES: "host replication replicator samenet scram-sha-256",
+    });
+  });
+});
+
+describe("withScriptDefaults", () => {
+  const script = withScriptDefaults('#!/usr/bin/env bash\nprintf "%s|%s" "$A" "$B"\n', { A: "it's a\nmulti-line $value", B: "plain" });
+  const run = (env: Record<string, string>) => spawnSync("bash", ["-c", script], { encoding: "utf8", env: { PATH: process.env.PATH, ...env } });
+
+  test("a baked default reaches the script byte for byte, quotes, newlines and $ included", () => {
+    expect(script.split("\n")[0]).toBe("#!/usr/bin/env bash");
+    expect(run({}).stdout).toBe("it's a\nmulti-line $value|plain");
+  });
+  test("the environment overrides a default, even with an empty value", () => {
+    expect(run({ A: "from env", B: "" }).stdout).toBe("from env|");
+  });
+  test("refuses a name that is not a shell variable", () => {
+    expect(() => withScriptDefaults("#!/bin/sh\n", { "BAD-NAME": "x" })).toThrow(/not a shell variable name/);
+  });
+});
