@@ -5,11 +5,14 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { MonitoringImages } from "../model/monitoring";
+import { renderMonitoringRoleInitScript } from "../model/monitoring";
 import type { Plan } from "../model/plan";
 import { backendDatabaseUrl, directDatabaseUrl } from "../model/render";
 import { planReplication, replicaDatabaseUrl } from "../model/replication";
 import { SECRETS_ENV_PRELOAD, SECRETS_ENV_PRELOAD_PATH } from "../model/secretsEnv";
 import type { Settings } from "../model/settings";
+import { Monitoring } from "./monitoring";
 import { PgBouncer } from "./pgbouncer";
 import { Postgres, toBase64 } from "./postgres";
 import { PostgresReplica, primaryReplicationMounts } from "./postgresReplica";
@@ -20,6 +23,9 @@ import { WebService } from "./webService";
 export interface AdvWellArgs {
   readonly settings: Settings;
   readonly plan: Plan;
+  readonly monitoringImages: MonitoringImages;
+  /** Slack/Discord/webhook URL for alerts; a credential. */
+  readonly alertWebhookUrl?: pulumi.Input<string | undefined>;
 }
 
 export class AdvWell extends pulumi.ComponentResource {
@@ -30,6 +36,8 @@ export class AdvWell extends pulumi.ComponentResource {
   /** Secret outputs. */
   readonly databaseUrl: pulumi.Output<string>;
   readonly dashboardPassword: pulumi.Output<string>;
+  readonly grafanaUrl: string | undefined;
+  readonly grafanaAdminPassword: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: AdvWellArgs, opts?: pulumi.ComponentResourceOptions) {
     super("advwell:stack:AdvWell", name, {}, opts);
@@ -45,6 +53,8 @@ export class AdvWell extends pulumi.ComponentResource {
     const superuserPassword = password("postgres-superuser-password");
     const appPassword = password("postgres-app-password");
     const dashboardPassword = password("traefik-dashboard-password");
+    const monitorPassword = plan.monitoring ? password("postgres-monitor-password") : undefined;
+    const monitorRole = monitorPassword ? this.monitoringRoleMounts(name, monitorPassword.result) : undefined;
     const replication = planReplication(plan);
     const replicationPassword = replication ? password("postgres-replication-password") : undefined;
     const primaryReplication =
@@ -61,8 +71,8 @@ export class AdvWell extends pulumi.ComponentResource {
         appUser: settings.databaseUser,
         superuserPassword: superuserPassword.result,
         appPassword: appPassword.result,
-        extraInitScripts: primaryReplication?.initScripts,
-        extraSecrets: primaryReplication?.secrets,
+        extraInitScripts: [...(monitorRole?.initScripts ?? []), ...(primaryReplication?.initScripts ?? [])],
+        extraSecrets: [...(monitorRole?.secrets ?? []), ...(primaryReplication?.secrets ?? [])],
       },
       child,
     );
@@ -180,6 +190,25 @@ export class AdvWell extends pulumi.ComponentResource {
       child,
     );
 
+    let monitoring: Monitoring | undefined;
+    if (plan.monitoring && monitorPassword) {
+      monitoring = new Monitoring(
+        "monitoring",
+        {
+          plan: plan.monitoring,
+          images: args.monitoringImages,
+          networks: { edge: { id: edge.id, name: "advwell-edge" }, data: { id: data.id, name: "advwell-data" } },
+          rateLimit,
+          postgres: { host: postgres.host, port: postgres.port, database: settings.databaseName },
+          monitoringRolePassword: monitorPassword.result,
+          alertWebhookUrl: pulumi.output(args.alertWebhookUrl).apply((url) => url ?? ""),
+        },
+        { parent: this, dependsOn: [postgres] },
+      );
+    }
+
+    this.grafanaUrl = monitoring ? `https://${plan.monitoring!.grafanaDomain}` : undefined;
+    this.grafanaAdminPassword = monitoring?.grafanaAdminPassword;
     this.apiUrl = backend.url;
     this.appUrl = frontend.url;
     this.dashboardUrl = traefik.dashboardUrl;
@@ -187,5 +216,16 @@ export class AdvWell extends pulumi.ComponentResource {
     this.databaseUrl = databaseUrl;
     this.dashboardPassword = pulumi.secret(dashboardPassword.result);
     this.registerOutputs({ apiUrl: this.apiUrl, appUrl: this.appUrl, serviceNames: this.serviceNames });
+  }
+
+  /** The read-only `advwell_monitor` role postgres-exporter logs in as: created at initdb, password from a secret file. */
+  private monitoringRoleMounts(name: string, rolePassword: pulumi.Output<string>) {
+    const script = renderMonitoringRoleInitScript();
+    const secret = new docker.Secret(`${name}-monitor-password`, { name: "postgres-monitor-password", data: pulumi.secret(rolePassword.apply(toBase64)) }, { parent: this });
+    const config = new docker.ServiceConfig(`${name}-init-monitor-role`, { name: contentName(`${name}-init-monitor-role`, script), dataRaw: script }, { parent: this });
+    return {
+      secrets: [{ secret, fileName: "postgres-monitor-password" }],
+      initScripts: [{ config, fileName: "/docker-entrypoint-initdb.d/20-monitor-role.sh" }],
+    };
   }
 }

@@ -7,15 +7,15 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import {
-  contentHash,
+  ExporterTarget,
   GRAFANA_DASHBOARD_DIR,
-  grafanaTraefikLabels,
+  grafanaRouteLabels,
   MONITORING_PORTS,
-  MONITORING_ROLE,
   MonitoringImages,
   MonitoringPlan,
   MonitoringServiceName,
   MonitoringServicePlan,
+  postgresExporterEnv,
   PROMETHEUS_CONFIG_PATH,
   PROMETHEUS_RULES_PATH,
   renderAlertmanagerConfig,
@@ -28,7 +28,7 @@ import {
   TEXTFILE_VOLUME,
 } from "../model/monitoring";
 import type { ServicePlan } from "../model/plan";
-import { healthcheck, labelList, serviceSpecFromPlan } from "./swarm";
+import { contentName, healthcheck, labelList, serviceSpecFromPlan } from "./swarm";
 
 import In = docker.types.input;
 
@@ -37,14 +37,25 @@ export interface MonitoringArgs {
   readonly plan: MonitoringPlan;
   /** Pinned images from the monitoring settings. */
   readonly images: MonitoringImages;
-  /** The overlay network the stack shares; Swarm DNS (`tasks.<service>`) resolves on it. */
-  readonly networkId: pulumi.Input<string>;
-  /** PostgreSQL as postgres-exporter reaches it: always the server itself, never PgBouncer. */
-  readonly postgres: { readonly host: pulumi.Input<string>; readonly port: number; readonly database: string };
+  /**
+   * `edge`: where Traefik and the web services are; every monitoring service joins it, so Prometheus
+   * reaches each target through Swarm DNS (`tasks.<service>`) and Traefik reaches Grafana.
+   * `data`: the internal SQL network; only postgres-exporter joins it.
+   */
+  readonly networks: { readonly edge: NetworkRef; readonly data: NetworkRef };
+  /** Traefik's per-IP rate limit, applied to Grafana's router as to the application's. */
+  readonly rateLimit?: { readonly average: number; readonly burst: number };
+  /** PostgreSQL as postgres-exporter reaches it (host: the Postgres Docker service name). */
+  readonly postgres: ExporterTarget;
   /** Password of the read-only `advwell_monitor` role; the Postgres side creates the role. */
   readonly monitoringRolePassword: pulumi.Input<string>;
   /** Slack, Discord or generic webhook URL (a credential). Empty or absent: no notifications. */
   readonly alertWebhookUrl?: pulumi.Input<string>;
+}
+
+export interface NetworkRef {
+  readonly id: pulumi.Input<string>;
+  readonly name: string;
 }
 
 const PROMETHEUS_DATA = "/prometheus";
@@ -78,7 +89,7 @@ export class Monitoring extends pulumi.ComponentResource {
     // Files. A Swarm config or secret cannot change while a service uses it, so each carries a
     // version in its name: a new file is created, the service moves to it, the old one is deleted.
     const config = (file: string, text: string): docker.ServiceConfig =>
-      new docker.ServiceConfig(`${name}-${file}`, { name: `${name}-${file}-${contentHash(text)}`, data: Buffer.from(text).toString("base64") }, parent);
+      new docker.ServiceConfig(`${name}-${file}`, { name: contentName(`${name}-${file}`, text), dataRaw: text }, parent);
     const secret = (file: string, text: pulumi.Input<string>): docker.Secret => {
       const secretText = pulumi.secret(pulumi.output(text));
       // The version comes from a RandomId kept by the secret text, so no digest of it lands in a name.
@@ -107,15 +118,15 @@ export class Monitoring extends pulumi.ComponentResource {
     );
 
     // Data. Prometheus' history survives `pulumi destroy` and cannot be deleted by a refactor.
-    this.prometheusData = new docker.Volume(`${name}-prometheus-data`, { name: `${dockerName("prometheus")}-data` }, { ...parent, protect: true, retainOnDelete: true });
-    const grafanaData = new docker.Volume(`${name}-grafana-data`, { name: `${dockerName("grafana")}-data` }, { ...parent, retainOnDelete: true });
-    const alertmanagerData = new docker.Volume(`${name}-alertmanager-data`, { name: `${dockerName("alertmanager")}-data` }, { ...parent, retainOnDelete: true });
+    this.prometheusData = new docker.Volume(`${name}-prometheus-data`, { name: `advwell-${dockerName("prometheus")}-data` }, { ...parent, protect: true, retainOnDelete: true });
+    const grafanaData = new docker.Volume(`${name}-grafana-data`, { name: `advwell-${dockerName("grafana")}-data` }, { ...parent, retainOnDelete: true });
+    const alertmanagerData = new docker.Volume(`${name}-alertmanager-data`, { name: `advwell-${dockerName("alertmanager")}-data` }, { ...parent, retainOnDelete: true });
 
     const service = (
       svc: MonitoringServiceName,
       containerSpec: Omit<In.ServiceTaskSpecContainerSpec, "healthcheck" | "image"> & { readonly health: string[] },
       labels: Record<string, pulumi.Input<string>> = {},
-      dependsOn: pulumi.Resource[] = [],
+      networks: readonly NetworkRef[] = [args.networks.edge],
     ): docker.Service => {
       const p = plan.services[svc];
       const spec = serviceSpecFromPlan(asServicePlan(p));
@@ -131,9 +142,9 @@ export class Monitoring extends pulumi.ComponentResource {
           resources: spec.resources,
           restartPolicy: spec.restartPolicy,
           placement: spec.placement,
-          networksAdvanceds: [{ name: args.networkId }],
+          networksAdvanceds: networks.map((n) => ({ id: n.id })),
         },
-      }, { ...parent, dependsOn });
+      }, parent);
     };
 
     const volume = (v: docker.Volume, target: string): In.ServiceTaskSpecContainerSpecMount => ({ type: "volume", source: v.name, target });
@@ -185,17 +196,13 @@ export class Monitoring extends pulumi.ComponentResource {
       ],
       mounts: [volume(grafanaData, "/var/lib/grafana")],
       health: wget(`http://127.0.0.1:${MONITORING_PORTS.grafana}/api/health`),
-    }, grafanaTraefikLabels(plan.grafanaDomain));
+    }, grafanaRouteLabels(plan.grafanaDomain, args.networks.edge.name, args.rateLimit));
 
     const postgresExporter = service("postgres-exporter", {
-      env: {
-        DATA_SOURCE_URI: pulumi.interpolate`${args.postgres.host}:${args.postgres.port}/${args.postgres.database}?sslmode=disable`,
-        DATA_SOURCE_USER: MONITORING_ROLE,
-        DATA_SOURCE_PASS_FILE: EXPORTER_PASSWORD_FILE,
-      },
+      env: postgresExporterEnv(args.postgres, EXPORTER_PASSWORD_FILE),
       secrets: [fileSecret(exporterSecret, EXPORTER_PASSWORD_FILE)],
       health: wget(`http://127.0.0.1:${MONITORING_PORTS["postgres-exporter"]}/`),
-    });
+    }, {}, [args.networks.edge, args.networks.data]);
 
     // Host metrics: the host's /proc, /sys and / read-only; the hostname is the node's, not the container's.
     const nodeExporter = service("node-exporter", {

@@ -16,6 +16,28 @@ export interface PropertyChange {
   readonly path: string;
   readonly before: unknown;
   readonly after: unknown;
+  /** For multi-line text (rendered config files): the lines removed and added, in order. */
+  readonly lines?: { readonly removed: string[]; readonly added: string[] };
+}
+
+/** Lines of `a` missing from `b`, as a multiset, in `a`'s order. */
+function missingLines(a: string[], b: string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const line of b) counts.set(line, (counts.get(line) ?? 0) + 1);
+  return a.filter((line) => {
+    const n = counts.get(line) ?? 0;
+    if (n > 0) counts.set(line, n - 1);
+    return n === 0;
+  });
+}
+
+function describeChange(path: string, before: unknown, after: unknown): PropertyChange {
+  if (typeof before === "string" && typeof after === "string" && (before.includes("\n") || after.includes("\n"))) {
+    const b = before.split("\n");
+    const a = after.split("\n");
+    return { path, before: `(${b.length} lines)`, after: `(${a.length} lines)`, lines: { removed: missingLines(b, a), added: missingLines(a, b) } };
+  }
+  return { path, before, after };
 }
 
 export interface ResourceChange {
@@ -82,7 +104,7 @@ export function diffResources(beforeName: string, before: readonly ResourceLike[
     const paths = [...new Set([...Object.keys(fo), ...Object.keys(fn)])].sort();
     const changes = paths
       .filter((p) => JSON.stringify(fo[p]) !== JSON.stringify(fn[p]))
-      .map((p) => ({ path: p, before: fo[p], after: fn[p] }));
+      .map((p) => describeChange(p, fo[p], fn[p]));
     if (changes.length > 0) changed.push({ ...tag(r), changes });
   }
   const touchesState = [...added, ...removed, ...changed].some((x) => x.stateful);
@@ -107,8 +129,16 @@ export function formatDiffMarkdown(diff: ResourceDiff): string {
   for (const r of diff.changed) {
     out.push("", `#### ✏️ \`${r.type}\` ${r.name}${r.stateful ? ` ${STATE_FLAG}` : ""}`, "", "| property | before | after |", "|---|---|---|");
     for (const c of r.changes) out.push(`| ${c.path} | ${cell(c.before)} | ${cell(c.after)} |`);
+    for (const c of r.changes.filter((x) => x.lines)) out.push("", `\`${c.path}\`:`, "```diff", ...lineDiff(c), "```");
   }
   return out.join("\n") + "\n";
+}
+
+const MAX_TEXT_LINES = 40;
+
+function lineDiff(c: PropertyChange): string[] {
+  const lines = [...c.lines!.removed.map((l) => `- ${l}`), ...c.lines!.added.map((l) => `+ ${l}`)];
+  return lines.length > MAX_TEXT_LINES ? [...lines.slice(0, MAX_TEXT_LINES), `… ${lines.length - MAX_TEXT_LINES} more lines`] : lines;
 }
 
 export function formatDiffText(diff: ResourceDiff): string {
@@ -118,7 +148,10 @@ export function formatDiffText(diff: ResourceDiff): string {
   for (const r of diff.removed) out.push(`- ${r.type} ${r.name}${r.stateful ? `  ${STATE_FLAG}` : ""}`);
   for (const r of diff.changed) {
     out.push(`~ ${r.type} ${r.name}${r.stateful ? `  ${STATE_FLAG}` : ""}`);
-    for (const c of r.changes) out.push(`    ${c.path}: ${show(c.before)} => ${show(c.after)}`);
+    for (const c of r.changes) {
+      out.push(`    ${c.path}: ${show(c.before)} => ${show(c.after)}`);
+      if (c.lines) out.push(...lineDiff(c).map((l) => `      ${l}`));
+    }
   }
   return out.join("\n") + "\n";
 }

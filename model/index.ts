@@ -14,3 +14,4 @@ export * from "./diff";
 export * from "./resourceView";
 export * from "./secretsEnv";
 export * from "./replication";
+export * from "./monitoring";

@@ -5,6 +5,7 @@
 import { error, Finding, warning } from "./findings";
 import { CONNECTION_OVERHEAD_MIB, derivePostgresSettings, settingKiB, SUPERUSER_RESERVED_CONNECTIONS, worstCaseMemory, WORST_CASE_CEILING } from "./postgres";
 import { placeTasks, NodeUsage, TaskRequest, updateHeadroom } from "./placement";
+import { MONITORING_SERVICE_NAMES, MonitoringPlan, MonitoringSettings, monitoringConnectionClients, monitoringTaskRequests, planMonitoring, planMonitoringServices } from "./monitoring";
 import { Environment, NodeSpec, postgresMajor, PROJECT, ServiceName, Settings } from "./settings";
 import { BACKUP, companiesLabel, PGBOUNCER, Resources, SEED_BACKEND, SEED_FRONTEND, TIERS, TierName, TRAEFIK } from "./tiers";
 import { formatMiB, roundCpus } from "./units";
@@ -123,6 +124,8 @@ export interface Plan {
   readonly pgbouncer?: PgBouncerPlan;
   readonly connections: ConnectionPlan;
   readonly nodes: readonly NodePlan[];
+  /** Prometheus, Grafana, Alertmanager and exporters, when monitoring is enabled. */
+  readonly monitoring?: MonitoringPlan;
   readonly findings: readonly Finding[];
 }
 
@@ -158,9 +161,12 @@ export function updateParallelism(replicas: number): number {
 }
 
 export function updatePlan(name: ServiceName, replicas: number, kind: "update" | "rollback"): UpdatePlan {
-  const stopFirst = STOP_FIRST.has(name);
+  return updatePlanFor(HEALTH[name], STOP_FIRST.has(name), replicas, kind);
+}
+
+/** The update/rollback policy of any service, from its health check and whether it may run twice. */
+export function updatePlanFor(health: HealthPlan, stopFirst: boolean, replicas: number, kind: "update" | "rollback"): UpdatePlan {
   const parallelism = stopFirst ? 1 : updateParallelism(replicas);
-  const health = HEALTH[name];
   const monitorSeconds = health.startPeriodSeconds + health.intervalSeconds * health.retries;
   // Seed: 10 s between update batches, 5 s between rollback batches.
   const delaySeconds = kind === "update" ? 10 : 5;
@@ -221,7 +227,7 @@ function nodeMatches(constraints: readonly string[], node: NodeSpec, labels: Rec
   });
 }
 
-export function resolvePlan(settings: Settings): Plan {
+export function resolvePlan(settings: Settings, monitoringSettings?: MonitoringSettings): Plan {
   const tier = TIERS[settings.tier];
   const o = settings.overrides;
   const findings: Finding[] = [];
@@ -237,10 +243,11 @@ export function resolvePlan(settings: Settings): Plan {
   if (settings.backup.enabled) base.backup = { ...BACKUP, replicas: 1 };
 
   for (const name of Object.keys(o.services) as ServiceName[]) {
-    if (!base[name]) findings.push(error(overrideKey(`${name}.*`), `the ${settings.tier} tier has no ${name} service to override; it has ${Object.keys(base).join(", ")}`));
+    if (!base[name] && !(monitoringSettings?.enabled && (MONITORING_SERVICE_NAMES as readonly string[]).includes(name))) findings.push(error(overrideKey(`${name}.*`), `the ${settings.tier} tier has no ${name} service to override; it has ${Object.keys(base).join(", ")}`));
   }
 
   const services: Partial<Record<ServiceName, ServicePlan>> = {};
+  const monitoringServices = monitoringSettings?.enabled ? planMonitoringServices(monitoringSettings, settings.nodes, o.services) : undefined;
   for (const [name, spec] of Object.entries(base) as [ServiceName, Resources & { replicas: number }][]) {
     const merged = { ...spec, ...o.services[name] };
     const replicas = merged.replicas;
@@ -315,6 +322,7 @@ export function resolvePlan(settings: Settings): Plan {
   }
   clients.push({ name: "migrations", instances: 1, connectionsEach: 1, total: 1, why: "prisma migrate deploy over the direct URL (advisory lock: one at a time)" });
   if (services.backup) clients.push({ name: "backup", instances: 1, connectionsEach: 1, total: 1, why: "pg_dump" });
+  if (monitoringServices) clients.push(...monitoringConnectionClients(monitoringServices));
   clients.push({ name: "operators", instances: 1, connectionsEach: 2, total: 2, why: "psql sessions and health probes" });
   const budget = clients.reduce((sum, c) => sum + c.total, 0);
   const available = maxConnections - SUPERUSER_RESERVED_CONNECTIONS;
@@ -373,6 +381,7 @@ export function resolvePlan(settings: Settings): Plan {
     eligible: settings.nodes.filter((n) => nodeMatches(s!.placement.constraints, n, labels[n.name])).map((n) => n.name),
     surge: s!.update.order === "start-first" ? s!.update.parallelism : 0,
   }));
+  if (monitoringServices) requests.push(...monitoringTaskRequests(monitoringServices));
   const placed = placeTasks(settings.nodes, requests);
   for (const miss of placed.unplaced) {
     findings.push(error(NODES_KEY, `${miss.service} task ${miss.index} of ${miss.of} (reserves ${miss.cpus} CPU, ${formatMiB(miss.memoryMiB)}) fits on no node: ${miss.freeDescription}. Add a node to advwell:nodes or lower reservations with advwell:overrides`));
@@ -387,7 +396,7 @@ export function resolvePlan(settings: Settings): Plan {
   }
   const nodes: NodePlan[] = placed.nodes.map((n) => ({ ...n, labels: labels[n.name] }));
 
-  return {
+  const plan: Plan = {
     project: PROJECT,
     stack: settings.stack,
     tier: settings.tier,
@@ -399,8 +408,12 @@ export function resolvePlan(settings: Settings): Plan {
     pgbouncer,
     connections,
     nodes,
-    findings: [...findings].sort((a, b) => (a.level === b.level ? 0 : a.level === "error" ? -1 : 1)),
+    findings: [],
   };
+  // The monitoring plan reads the rest of the plan (scrape targets, planned replica counts).
+  const monitoring = monitoringSettings?.enabled ? planMonitoring(monitoringSettings, plan, { overrides: o.services }) : undefined;
+  if (monitoring) findings.push(...monitoring.findings);
+  return { ...plan, monitoring, findings: [...findings].sort((a, b) => (a.level === b.level ? 0 : a.level === "error" ? -1 : 1)) };
 }
 
 export { CONNECTION_OVERHEAD_MIB, WORST_CASE_CEILING, roundCpus };

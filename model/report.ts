@@ -136,8 +136,10 @@ export function tierSummaries(baseConfig: Readonly<Record<string, string>>): Tie
       if (count === 1) onOne = plan;
       if (plan && !plan.findings.some((f) => f.level === "error")) seedNodesNeeded = count;
     }
-    const cpuReserved = onOne ? Object.values(onOne.services).reduce((sum, s) => sum + s!.replicas * s!.cpuReservation, 0) : 0;
-    const memoryReservedMiB = onOne ? Object.values(onOne.services).reduce((sum, s) => sum + s!.replicas * s!.memoryReservationMiB, 0) : 0;
+    // Everything the tier runs on one node, monitoring included (global services once).
+    const all = onOne ? [...Object.values(onOne.services), ...Object.values(onOne.monitoring?.services ?? {})] : [];
+    const cpuReserved = all.reduce((sum, s) => sum + s!.replicas * s!.cpuReservation, 0);
+    const memoryReservedMiB = all.reduce((sum, s) => sum + s!.replicas * s!.memoryReservationMiB, 0);
     return {
       name,
       companies: companiesLabel(spec),

@@ -14,6 +14,9 @@ export const PROJECT = "advwell";
 
 export const SERVICE_NAMES = ["postgres", "backend", "frontend", "traefik", "pgbouncer", "postgres-replica", "backup"] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
+/** Monitoring services (model/monitoring.ts) can be overridden too; listed here as literals to avoid an import cycle. */
+const OVERRIDABLE_SERVICES = [...SERVICE_NAMES, "prometheus", "grafana", "alertmanager", "postgres-exporter", "node-exporter", "cadvisor"] as const;
+export type OverridableService = (typeof OVERRIDABLE_SERVICES)[number];
 
 export const ENVIRONMENTS = ["production", "staging", "development"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -38,7 +41,7 @@ export interface ResourceOverride {
 }
 
 export interface Overrides {
-  readonly services: Partial<Record<ServiceName, ResourceOverride>>;
+  readonly services: Partial<Record<OverridableService, ResourceOverride>>;
   /** backend.nodeHeap: the V8 old-space size per replica. */
   readonly nodeHeapMiB?: number;
   /** backend.connectionLimit: Prisma `connection_limit` per replica. */
@@ -209,7 +212,7 @@ function readNodes(c: Collector, config: RawConfig): NodeSpec[] | undefined {
 
 const RESOURCE_FIELDS = ["replicas", "cpuLimit", "memoryLimit", "cpuReservation", "memoryReservation"] as const;
 const OVERRIDE_HELP =
-  `entries like backend.replicas=4; paths: <service>.{${RESOURCE_FIELDS.join(",")}} for services ${SERVICE_NAMES.join(", ")}; ` +
+  `entries like backend.replicas=4; paths: <service>.{${RESOURCE_FIELDS.join(",")}} for services ${OVERRIDABLE_SERVICES.join(", ")}; ` +
   "backend.nodeHeap, backend.connectionLimit, postgres.maxConnections, pgbouncer.poolSize, postgres.settings.<name>";
 
 function positiveInt(text: string): number | undefined {
@@ -222,7 +225,7 @@ function positiveNumber(text: string): number | undefined {
 function readOverrides(c: Collector, config: RawConfig): Overrides | undefined {
   const entries = readJsonArray(c, config, "overrides");
   if (!entries) return undefined;
-  const services: Partial<Record<ServiceName, Record<string, number>>> = {};
+  const services: Partial<Record<OverridableService, Record<string, number>>> = {};
   const postgresSettings: Record<string, string> = {};
   const scalars: Record<string, number> = {};
   let ok = true;
@@ -259,7 +262,7 @@ function readOverrides(c: Collector, config: RawConfig): Overrides | undefined {
       else scalars[scalar[0]] = parsed;
       continue;
     }
-    if (!(SERVICE_NAMES as readonly string[]).includes(service) || !(RESOURCE_FIELDS as readonly string[]).includes(field) || rest.length > 0) {
+    if (!(OVERRIDABLE_SERVICES as readonly string[]).includes(service) || !(RESOURCE_FIELDS as readonly string[]).includes(field) || rest.length > 0) {
       bad(OVERRIDE_HELP);
       continue;
     }
@@ -276,7 +279,7 @@ function readOverrides(c: Collector, config: RawConfig): Overrides | undefined {
       bad(allowed);
       continue;
     }
-    (services[service as ServiceName] ??= {})[target] = parsed;
+    (services[service as OverridableService] ??= {})[target] = parsed;
   }
   return ok ? { services: services as Overrides["services"], postgresSettings, ...scalars } : undefined;
 }
@@ -294,6 +297,9 @@ export const CONFIG_KEYS = [
   "rateLimitAverage", "rateLimitBurst", "replicaDockerHost",
   "backupEnabled", "backupSchedule", "backupBucketName", "backupPrefix",
   "backupRetentionDays", "backupTransitionDays", "backupNoncurrentDays", "backupKmsKeyArn",
+  // Monitoring keys, validated by model/monitoring.ts parseMonitoringSettings.
+  "monitoringEnabled", "prometheusRetention", "prometheusStorage", "grafanaDomain", "alertWebhookUrl", "backendMetricsPath",
+  "prometheusImage", "grafanaImage", "alertmanagerImage", "postgresExporterImage", "nodeExporterImage", "cadvisorImage",
 ] as const;
 
 /** Validates the flat config map. Either settings with no findings, or error findings. */

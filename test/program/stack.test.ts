@@ -175,7 +175,8 @@ describe("Traefik labels", () => {
         if (m) expect(labels[`traefik.http.services.${m[1]}.loadbalancer.server.port`]).toMatch(/^\d+$/);
       }
     }
-    expect(routers).toBe(3);
+    // api, app, Traefik's dashboard, and Grafana when monitoring runs.
+    expect(routers).toBe(plans.get(key)!.monitoring ? 4 : 3);
   });
   test("backend: Host rule on the API domain, /health every 10s, per-IP rate limit", () => {
     const labels = labelsOf(service(get("production"), "backend"));

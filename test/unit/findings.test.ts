@@ -67,10 +67,12 @@ describe("errors refuse the deploy and name the key", () => {
   });
 
   test("a connection budget above max_connections minus the reserved slots", () => {
-    const [f] = findingsOf(['advwell:overrides=["postgres.maxConnections=15"]']).filter((x) => x.level === "error");
+    const budget = resolve("production").plan!.connections.budget;
+    const max = budget; // the budget itself, but 3 slots are the superuser's
+    const [f] = findingsOf([`advwell:overrides=["postgres.maxConnections=${max}"]`]).filter((x) => x.level === "error");
     expect(f.key).toBe("advwell:overrides[postgres.maxConnections]");
-    expect(f.message).toContain("budget is 16");
-    expect(f.message).toContain("leaves 12");
+    expect(f.message).toContain(`budget is ${budget}`);
+    expect(f.message).toContain(`leaves ${max - 3}`);
   });
 
   test("a Node heap at the container's memory limit (the seed's 1024 MB in 1 GB)", () => {
@@ -89,7 +91,7 @@ describe("errors refuse the deploy and name the key", () => {
   });
 
   test("a reservation larger than its limit", () => {
-    expect(keysOf(['advwell:overrides=["frontend.cpuReservation=0.6"]'])).toEqual(["advwell:overrides[frontend.cpuReservation]"]);
+    expect(keysOf(['advwell:overrides=["frontend.memoryReservation=300MiB"]'])).toEqual(["advwell:overrides[frontend.memoryReservation]"]);
   });
 
   test("a read replica with a single node", () => {
@@ -99,8 +101,10 @@ describe("errors refuse the deploy and name the key", () => {
 
 describe("warnings", () => {
   test("no headroom for a start-first update", () => {
-    // 3.6 CPUs: growth reserves 3.15, so the steady state fits but a fourth backend (0.5) does not.
-    const nodes = 'advwell:nodes=["name=vps-1,cpus=3.6,memory=16GiB,role=manager"]';
+    // 3.7 CPUs: growth with monitoring reserves 3.38, so the steady state and a third frontend
+    // (0.25) fit, but a fourth backend (0.5) does not.
+    const nodes = 'advwell:nodes=["name=vps-1,cpus=3.7,memory=16GiB,role=manager"]';
+    expect(resolve("production").plan!.nodes[0].cpuReserved).toBeCloseTo(3.38, 2);
     const findings = findingsOf([nodes]);
     expect(findings.filter((f) => f.level === "error")).toEqual([]);
     expect(findings.filter((f) => f.level === "warning" && /headroom/.test(f.message)).map((f) => f.message)).toEqual([expect.stringContaining("backend")]);

@@ -73,10 +73,12 @@ describe.each(TIER_NAMES)("tier %s", (tier) => {
   });
 
   test("every task is placed and node usage adds up", () => {
-    const tasks = Object.values(plan.services).reduce((n, s) => n + s!.replicas, 0);
+    const all = [...Object.values(plan.services), ...Object.values(plan.monitoring?.services ?? {})];
+    expect(plan.monitoring?.services.prometheus.replicas).toBe(1);
+    const tasks = all.reduce((n, s) => n + s!.replicas, 0);
     const placed = plan.nodes.reduce((n, node) => n + Object.values(node.tasks).reduce((a, b) => a + (b ?? 0), 0), 0);
     expect(placed).toBe(tasks);
-    const cpu = Object.values(plan.services).reduce((n, s) => n + s!.replicas * s!.cpuReservation, 0);
+    const cpu = all.reduce((n, s) => n + s!.replicas * s!.cpuReservation, 0);
     expect(plan.nodes.reduce((n, node) => n + node.cpuReserved, 0)).toBeCloseTo(cpu, 3);
     for (const node of plan.nodes) expect(node.cpuReserved).toBeLessThanOrEqual(node.cpus);
   });

@@ -1,0 +1,382 @@
+import { parse as parseYaml } from "yaml";
+import { applySet, loadStackConfig } from "../../config/stackConfig";
+import { NodeSpec, placeTasks, Plan, PROJECT, resolvePlan, Settings, TaskRequest, TIER_NAMES, TierName, validateSettings } from "../../model";
+import {
+  ALERT_THRESHOLDS,
+  alertReceiverKind,
+  alertRuleGroups,
+  BACKUP_METRIC,
+  GRAFANA_DATASOURCE_UID,
+  grafanaRouteLabels,
+  MONITORING_CONFIG,
+  MONITORING_SERVICE_NAMES,
+  monitoringConfigDefaults,
+  monitoringConnectionClients,
+  MonitoringPlan,
+  MonitoringPlanOptions,
+  MonitoringSettings,
+  monitoringTaskRequests,
+  parseMonitoringSettings,
+  planMonitoring,
+  planMonitoringServices,
+  promDurationHours,
+  renderAlertmanagerConfig,
+  renderAlertRules,
+  renderGrafanaDashboard,
+  renderGrafanaDatasource,
+  renderMonitoringRoleSql,
+  renderPrometheusConfig,
+  StackServiceName,
+} from "../../model/monitoring";
+
+const KEY = (k: string) => `${PROJECT}:${k}`;
+
+/** The stack's config as `pulumi up` sees it, with `--set` style changes; monitoring defaults under it. */
+function stack(stackName: string, sets: string[] = []): { settings: Settings; plan: Plan; monitoring: MonitoringSettings; raw: Record<string, string> } {
+  const { config } = loadStackConfig(stackName);
+  const raw = { ...monitoringConfigDefaults(), ...config };
+  for (const s of sets) applySet(raw, s, PROJECT);
+  // The application validator knows only its own keys until the lead merges the monitoring keys.
+  const appConfig = Object.fromEntries(Object.entries(raw).filter(([k]) => !Object.keys(MONITORING_CONFIG).map(KEY).includes(k)));
+  const { settings, findings } = validateSettings(appConfig, stackName);
+  if (!settings) throw new Error(findings.map((f) => `${f.key}: ${f.message}`).join("; "));
+  const parsed = parseMonitoringSettings(raw);
+  if (!parsed.settings) throw new Error(parsed.findings.map((f) => `${f.key}: ${f.message}`).join("; "));
+  return { settings, plan: resolvePlan(settings), monitoring: parsed.settings, raw };
+}
+
+function monitoringFor(tier: TierName, sets: string[] = [], options: MonitoringPlanOptions = {}): { plan: Plan; mplan: MonitoringPlan } {
+  const s = stack("production", [`${KEY("tier")}=${tier}`, ...sets]);
+  return { plan: s.plan, mplan: planMonitoring(s.monitoring, s.plan, options) };
+}
+
+const tiers = TIER_NAMES.map((t) => [t] as [TierName]);
+
+interface PromConfig {
+  rule_files: string[];
+  alerting: { alertmanagers: { dns_sd_configs: { names: string[]; port: number }[] }[] };
+  scrape_configs: { job_name: string; metrics_path?: string; static_configs?: { targets: string[] }[]; dns_sd_configs?: { names: string[]; type: string; port: number }[] }[];
+}
+
+/** Every Docker service name a rendered Prometheus config resolves through `tasks.<name>`. */
+function dnsNames(config: PromConfig): string[] {
+  const fromJobs = config.scrape_configs.flatMap((j) => (j.dns_sd_configs ?? []).flatMap((d) => d.names));
+  const fromAlerting = config.alerting.alertmanagers.flatMap((a) => a.dns_sd_configs.flatMap((d) => d.names));
+  return [...fromJobs, ...fromAlerting].map((n) => {
+    expect(n).toMatch(/^tasks\./);
+    return n.slice("tasks.".length);
+  });
+}
+
+describe("monitoring settings", () => {
+  const defaults = monitoringConfigDefaults();
+
+  test("the declared defaults parse without findings", () => {
+    const { settings, findings } = parseMonitoringSettings(defaults);
+    expect(findings).toEqual([]);
+    expect(settings).toMatchObject({ enabled: true, retention: "15d", retentionHours: 360, retentionSizeMiB: 10240, grafanaDomain: "grafana.advwell.pro", alertReceiver: "none" });
+    expect(settings!.backendMetricsPath).toBeUndefined();
+  });
+
+  test.each([
+    ["monitoringEnabled", "yes", "true or false"],
+    ["prometheusRetention", "15 days", "a Prometheus duration"],
+    ["prometheusRetention", "1h", "at least 2h"],
+    ["prometheusStorage", "10 potatoes", "a size of at least 512MiB"],
+    ["prometheusStorage", "100MiB", "a size of at least 512MiB"],
+    ["grafanaDomain", "Grafana.AdvWell.pro", "a lower-case DNS name"],
+    ["backendMetricsPath", "metrics", "a URL path such as /metrics"],
+    ["prometheusImage", "prom/prometheus", "pinned tag or digest"],
+    ["grafanaImage", "grafana/grafana:latest", "pinned tag or digest"],
+    ["cadvisorImage", "gcr.io/cadvisor/cadvisor", "pinned tag or digest"],
+  ])("%s=%j is refused, naming the key, the value and what is allowed", (name, value, allowed) => {
+    const { settings, findings } = parseMonitoringSettings({ ...defaults, [KEY(name)]: value });
+    expect(settings).toBeUndefined();
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ level: "error", key: KEY(name) });
+    expect(findings[0].message).toContain(JSON.stringify(value));
+    expect(findings[0].message).toContain(allowed);
+  });
+
+  test("a missing key is an error that points at Pulumi.yaml", () => {
+    const config = { ...defaults };
+    delete config[KEY("prometheusRetention")];
+    const { findings } = parseMonitoringSettings(config);
+    expect(findings).toEqual([expect.objectContaining({ key: KEY("prometheusRetention"), message: expect.stringContaining("Pulumi.yaml declares its default") })]);
+  });
+
+  test("a malformed webhook URL is refused without repeating it (it is a credential)", () => {
+    const leaked = "http://hooks.slack.com/services/T000/B000/very-secret-token";
+    const { settings, findings } = parseMonitoringSettings({ ...defaults, [KEY("alertWebhookUrl")]: leaked });
+    expect(settings).toBeUndefined();
+    expect(findings[0].key).toBe(KEY("alertWebhookUrl"));
+    expect(findings[0].message).toContain("https://");
+    expect(findings[0].message).not.toContain("very-secret-token");
+  });
+
+  test.each([
+    ["https://hooks.slack.com/services/T000/B000/XXXX", "slack"],
+    ["https://discord.com/api/webhooks/123/abc", "discord"],
+    ["https://alerts.example.com/hook", "webhook"],
+    ["", "none"],
+  ])("webhook %j is sent to a %s receiver", (url, kind) => {
+    expect(alertReceiverKind(url)).toBe(kind);
+    expect(parseMonitoringSettings({ ...defaults, [KEY("alertWebhookUrl")]: url }).settings?.alertReceiver).toBe(kind);
+  });
+
+  test("a webhook set with --secret that the offline loader cannot decrypt still counts as configured", () => {
+    const config = { ...defaults };
+    delete config[KEY("alertWebhookUrl")];
+    expect(parseMonitoringSettings(config).findings[0].key).toBe(KEY("alertWebhookUrl"));
+    expect(parseMonitoringSettings(config, [KEY("alertWebhookUrl")]).settings?.alertReceiver).toBe("webhook");
+  });
+
+  test.each([["15d", 360], ["36h", 36], ["8w", 1344], ["1d12h", 36], ["1y", 8760]])("Prometheus duration %s is %d hours", (text, hours) => {
+    expect(promDurationHours(text)).toBe(hours);
+  });
+
+  test("Prometheus durations with units out of order or no number are rejected", () => {
+    expect(promDurationHours("12h1d")).toBeUndefined();
+    expect(promDurationHours("d")).toBeUndefined();
+    expect(promDurationHours("")).toBeUndefined();
+  });
+});
+
+describe("monitoring plan", () => {
+  test.each(tiers)("%s: the alert rules expect every planned service at its planned task count", (tier) => {
+    const { plan, mplan } = monitoringFor(tier);
+    for (const service of Object.values(plan.services)) {
+      expect(mplan.expectedTasks).toContainEqual(expect.objectContaining({ service: service!.name, tasks: service!.replicas }));
+    }
+    for (const name of MONITORING_SERVICE_NAMES) {
+      expect(mplan.expectedTasks.find((e) => e.service === name)?.tasks).toBe(mplan.services[name].replicas);
+    }
+    expect(mplan.expectedTasks).toHaveLength(Object.keys(plan.services).length + MONITORING_SERVICE_NAMES.length);
+  });
+
+  test("growth runs 3 backend and 2 frontend replicas, and the rules say so in numbers", () => {
+    const { mplan } = monitoringFor("growth");
+    const rules = alertRuleGroups(mplan).flatMap((g) => g.rules).filter((r) => r.alert === "ServiceBelowPlannedReplicas");
+    expect(rules.find((r) => r.labels.service === "backend")!.expr).toBe('(count(container_last_seen{container_label_com_docker_swarm_service_name="backend"}) or vector(0)) < 3');
+    expect(rules.find((r) => r.labels.service === "frontend")!.expr).toMatch(/\) < 2$/);
+  });
+
+  test("an override of backend replicas moves the number in the rule", () => {
+    const { mplan } = monitoringFor("growth", [`${KEY("overrides")}=["backend.replicas=6"]`]);
+    const rule = alertRuleGroups(mplan).flatMap((g) => g.rules).find((r) => r.labels.service === "backend")!;
+    expect(rule.expr).toMatch(/\) < 6$/);
+    expect(rule.annotations.summary).toContain("6 task(s)");
+  });
+
+  test("node-exporter and cAdvisor run one task per node; the stateful services sit on the first manager", () => {
+    const { mplan } = monitoringFor("enterprise", [
+      `${KEY("nodes")}=["name=db-1,cpus=8,memory=32GiB,role=worker","name=mgr-1,cpus=4,memory=16GiB,role=manager","name=app-1,cpus=8,memory=16GiB,role=worker"]`,
+    ]);
+    for (const name of ["node-exporter", "cadvisor"] as const) {
+      expect(mplan.services[name]).toMatchObject({ global: true, replicas: 3 });
+    }
+    expect(mplan.dataNode).toBe("mgr-1");
+    for (const name of ["prometheus", "grafana", "alertmanager"] as const) {
+      expect(mplan.services[name].placement.constraints).toEqual(["node.labels.advwell.node==mgr-1"]);
+      expect(mplan.services[name].update.order).toBe("stop-first");
+    }
+    const requests = monitoringTaskRequests(mplan);
+    const perNode = requests.filter((r) => r.service === "cadvisor");
+    expect(perNode.map((r) => [r.eligible, r.replicas])).toEqual([[["db-1"], 1], [["mgr-1"], 1], [["app-1"], 1]]);
+    expect(requests.find((r) => r.service === "postgres-exporter")).toMatchObject({ replicas: 1, eligible: ["db-1", "mgr-1", "app-1"], surge: 1 });
+  });
+
+  test("the services resolvePlan can size from the node inventory alone are the ones the full plan carries", () => {
+    const s = stack("production", [`${KEY("tier")}=business`]);
+    const early = planMonitoringServices(s.monitoring, s.settings.nodes);
+    const full = planMonitoring(s.monitoring, s.plan);
+    expect(early.services).toEqual(full.services);
+    expect(monitoringTaskRequests(early)).toEqual(monitoringTaskRequests(full));
+  });
+
+  test("reservations are small: all monitoring together reserves under 0.25 CPU and 600 MiB on one node", () => {
+    const { mplan } = monitoringFor("growth");
+    const requests = monitoringTaskRequests(mplan);
+    const cpus = requests.reduce((sum, r) => sum + r.cpus * r.replicas, 0);
+    const mib = requests.reduce((sum, r) => sum + r.memoryMiB * r.replicas, 0);
+    expect(cpus).toBeCloseTo(0.23, 5);
+    expect(mib).toBe(528);
+    for (const name of MONITORING_SERVICE_NAMES) {
+      const s = mplan.services[name];
+      expect(s.cpuReservation).toBeLessThanOrEqual(s.cpuLimit);
+      expect(s.memoryReservationMiB).toBeLessThanOrEqual(s.memoryLimitMiB);
+    }
+  });
+
+  test("the seed's node (growth on one 4 CPU / 16 GiB VPS) still places every task with monitoring added", () => {
+    const { plan, mplan } = monitoringFor("growth");
+    const appRequests: TaskRequest[] = Object.values(plan.services).map((s) => ({
+      service: s!.name, replicas: s!.replicas, cpus: s!.cpuReservation, memoryMiB: s!.memoryReservationMiB, eligible: ["vps-1"],
+      surge: s!.update.order === "start-first" ? s!.update.parallelism : 0,
+    }));
+    const nodes: NodeSpec[] = [{ name: "vps-1", role: "manager", cpus: 4, memoryMiB: 16384 }];
+    // The monitoring names are not ServiceName yet (see the report): widened for placeTasks.
+    const all = [...appRequests, ...(monitoringTaskRequests(mplan) as unknown as TaskRequest[])];
+    const placed = placeTasks(nodes, all);
+    expect(placed.unplaced).toEqual([]);
+    expect(placed.nodes[0].cpuReserved).toBeCloseTo(3.38, 5);
+    expect(placed.nodes[0].cpuReserved).toBeLessThan(4);
+  });
+
+  test("a node without room for a global exporter is reported for that node", () => {
+    const { mplan } = monitoringFor("starter", [`${KEY("nodes")}=["name=a,cpus=4,memory=16GiB,role=manager","name=tiny,cpus=1,memory=1GiB,role=worker"]`]);
+    const filler = { service: "backend", replicas: 1, cpus: 1, memoryMiB: 1000, eligible: ["tiny"], surge: 0 } as TaskRequest;
+    const placed = placeTasks(
+      [{ name: "a", role: "manager", cpus: 4, memoryMiB: 16384 }, { name: "tiny", role: "worker", cpus: 1, memoryMiB: 1024 }],
+      [filler, ...(monitoringTaskRequests(mplan) as unknown as TaskRequest[])],
+    );
+    expect(placed.unplaced.map((u) => u.service).sort()).toEqual(["cadvisor", "node-exporter"]);
+    expect(placed.unplaced.every((u) => u.freeDescription.startsWith("tiny has"))).toBe(true);
+  });
+
+  test("resource overrides apply to monitoring services, and a replica count for a global one is refused", () => {
+    const s = stack("production");
+    const mplan = planMonitoring(s.monitoring, s.plan, { overrides: { prometheus: { memoryLimitMiB: 2048 }, cadvisor: { replicas: 2 } } });
+    expect(mplan.services.prometheus.memoryLimitMiB).toBe(2048);
+    expect(mplan.findings).toContainEqual(expect.objectContaining({ level: "error", key: `${KEY("overrides")}[cadvisor.replicas]` }));
+  });
+
+  test("production without a webhook warns that alerts notify nobody; with one it does not", () => {
+    expect(monitoringFor("growth").mplan.findings).toContainEqual(expect.objectContaining({ level: "warning", key: KEY("alertWebhookUrl") }));
+    expect(monitoringFor("growth", [`${KEY("alertWebhookUrl")}=https://hooks.slack.com/services/A/B/C`]).mplan.findings).toEqual([]);
+  });
+
+  test("production with monitoring disabled warns; nothing asks for nodes", () => {
+    const { mplan } = monitoringFor("growth", [`${KEY("monitoringEnabled")}=false`]);
+    expect(mplan.findings).toContainEqual(expect.objectContaining({ level: "warning", key: KEY("monitoringEnabled") }));
+    expect(monitoringTaskRequests(mplan)).toEqual([]);
+    expect(monitoringConnectionClients(mplan)).toEqual([]);
+  });
+
+  test("postgres-exporter adds its connections to the budget, capped by the role's connection limit", () => {
+    expect(monitoringConnectionClients(monitoringFor("growth").mplan)).toEqual([
+      expect.objectContaining({ name: "postgres-exporter", instances: 2, connectionsEach: 1, total: 2 }),
+    ]);
+  });
+});
+
+describe("rendered Prometheus configuration", () => {
+  test.each(tiers)("%s: every scrape and alerting target names a service the stack runs", (tier) => {
+    const { plan, mplan } = monitoringFor(tier);
+    const stackServices = new Set<string>([...Object.keys(plan.services), ...MONITORING_SERVICE_NAMES]);
+    const config = parseYaml(renderPrometheusConfig(mplan)) as PromConfig;
+    const names = dnsNames(config);
+    expect(names.length).toBeGreaterThanOrEqual(6);
+    for (const name of names) expect(stackServices).toContain(name);
+  });
+
+  test("with Docker service names set by the root, targets and rules use those names", () => {
+    const dockerNames = Object.fromEntries([...MONITORING_SERVICE_NAMES, "backend", "frontend", "postgres", "traefik", "backup"].map((n) => [n, `advwell-${n}`])) as Partial<Record<StackServiceName, string>>;
+    const { mplan } = monitoringFor("growth", [`${KEY("backendMetricsPath")}=/metrics`], { dockerNames });
+    const config = parseYaml(renderPrometheusConfig(mplan)) as PromConfig;
+    for (const name of dnsNames(config)) expect(name).toMatch(/^advwell-/);
+    expect(renderAlertRules(mplan)).toContain('container_label_com_docker_swarm_service_name="advwell-backend"');
+    expect(renderAlertRules(mplan)).not.toContain('container_label_com_docker_swarm_service_name="backend"');
+    expect(renderGrafanaDatasource(mplan)).toContain("url: http://advwell-prometheus:9090");
+  });
+
+  test("Traefik is scraped on its metrics entrypoint, 8082", () => {
+    const config = parseYaml(renderPrometheusConfig(monitoringFor("growth").mplan)) as PromConfig;
+    expect(config.scrape_configs.find((j) => j.job_name === "traefik")).toMatchObject({ metrics_path: "/metrics", dns_sd_configs: [{ names: ["tasks.traefik"], type: "A", port: 8082 }] });
+  });
+
+  test("the backend is scraped on its port only when it has a metrics path", () => {
+    const without = parseYaml(renderPrometheusConfig(monitoringFor("growth").mplan)) as PromConfig;
+    expect(without.scrape_configs.map((j) => j.job_name)).not.toContain("backend");
+    const withPath = parseYaml(renderPrometheusConfig(monitoringFor("growth", [`${KEY("backendMetricsPath")}=/api/metrics`]).mplan)) as PromConfig;
+    expect(withPath.scrape_configs.find((j) => j.job_name === "backend")).toMatchObject({ metrics_path: "/api/metrics", dns_sd_configs: [{ names: ["tasks.backend"], port: 3000 }] });
+  });
+});
+
+describe("alert rules", () => {
+  test.each(tiers)("%s: every alert has a summary and a runbook", (tier) => {
+    const doc = parseYaml(renderAlertRules(monitoringFor(tier).mplan)) as { groups: { name: string; rules: { alert: string; annotations?: Record<string, string> }[] }[] };
+    const rules = doc.groups.flatMap((g) => g.rules);
+    expect(rules.length).toBeGreaterThan(10);
+    for (const rule of rules) {
+      expect(rule.annotations?.summary?.trim()).toBeTruthy();
+      expect(rule.annotations?.runbook?.trim()).toBeTruthy();
+    }
+  });
+
+  test("the connection, disk and backup alerts use the stated thresholds", () => {
+    const rules = alertRuleGroups(monitoringFor("growth").mplan).flatMap((g) => g.rules);
+    expect(rules.find((r) => r.alert === "PostgresConnectionsHigh")!.expr).toBe(`sum(pg_stat_activity_count) / max(pg_settings_max_connections) > ${ALERT_THRESHOLDS.postgresConnectionsRatio}`);
+    expect(rules.find((r) => r.alert === "HostDiskSpaceLow")!.expr).toContain("< 0.1");
+    expect(rules.find((r) => r.alert === "BackupTooOld")!.expr).toBe(`time() - max(${BACKUP_METRIC}) > ${26 * 3600}`);
+  });
+
+  test("without a backup service there is no backup alert", () => {
+    const rules = alertRuleGroups(monitoringFor("growth", [`${KEY("backupEnabled")}=false`]).mplan).flatMap((g) => g.rules);
+    expect(rules.map((r) => r.alert)).not.toContain("BackupTooOld");
+    expect(rules.find((r) => r.labels.service === "backup")).toBeUndefined();
+  });
+});
+
+describe("Alertmanager, Grafana and the monitoring role", () => {
+  test.each([
+    ["https://hooks.slack.com/services/T/B/X", "slack_configs", "api_url"],
+    ["https://discord.com/api/webhooks/1/abc", "discord_configs", "webhook_url"],
+    ["https://alerts.example.com/in", "webhook_configs", "url"],
+  ])("%s goes to %s", (url, field, urlField) => {
+    const doc = parseYaml(renderAlertmanagerConfig(url)) as { route: { receiver: string }; receivers: Record<string, unknown>[] };
+    expect(doc.route.receiver).toBe("advwell");
+    expect(Object.keys(doc.receivers[0]).sort()).toEqual(["name", field].sort());
+    expect((doc.receivers[0][field] as Record<string, unknown>[])[0][urlField]).toBe(url);
+  });
+
+  test("no webhook: a receiver that sends nothing", () => {
+    const doc = parseYaml(renderAlertmanagerConfig("")) as { receivers: Record<string, unknown>[] };
+    expect(doc.receivers).toEqual([{ name: "advwell" }]);
+  });
+
+  test("an invalid webhook throws without echoing it", () => {
+    expect(() => renderAlertmanagerConfig("ftp://secret-token@x")).toThrow(/not an https:\/\/ URL/);
+    expect(() => renderAlertmanagerConfig("ftp://secret-token@x")).not.toThrow(/secret-token/);
+  });
+
+  test("the dashboard queries the datasource Grafana provisions, with the panels the overview needs", () => {
+    const { mplan } = monitoringFor("growth");
+    const dashboard = JSON.parse(renderGrafanaDashboard(mplan)) as { panels: { title: string; targets: { expr: string; datasource: { uid: string } }[] }[] };
+    const datasource = parseYaml(renderGrafanaDatasource(mplan)) as { datasources: { uid: string; url: string }[] };
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    for (const p of dashboard.panels) for (const t of p.targets) expect(t.datasource.uid).toBe(datasource.datasources[0].uid);
+    expect(datasource.datasources[0].uid).toBe(GRAFANA_DATASOURCE_UID);
+    expect(exprs.some((e) => e.includes("rate(traefik_service_requests_total[5m])"))).toBe(true);
+    expect(exprs.some((e) => e.includes("traefik_service_request_duration_seconds_bucket"))).toBe(true);
+    expect(exprs.some((e) => e.includes('code=~"5.."'))).toBe(true);
+    expect(exprs).toContain("max(pg_settings_max_connections)");
+    expect(exprs).toContain(`time() - max(${BACKUP_METRIC})`);
+    const replicas = dashboard.panels.find((p) => p.title.startsWith("Running tasks"))!;
+    expect(replicas.targets).toHaveLength(mplan.expectedTasks.length);
+  });
+
+  test("Grafana's Traefik labels route its own host with TLS to port 3000, health-checked on /api/health", () => {
+    expect(grafanaRouteLabels("grafana.advwell.pro", "advwell-edge")).toEqual({
+      "traefik.enable": "true",
+      "traefik.swarm.network": "advwell-edge",
+      "traefik.http.routers.grafana.rule": "Host(`grafana.advwell.pro`)",
+      "traefik.http.routers.grafana.entrypoints": "websecure",
+      "traefik.http.routers.grafana.tls": "true",
+      "traefik.http.routers.grafana.tls.certresolver": "letsencrypt",
+      "traefik.http.routers.grafana.service": "grafana",
+      "traefik.http.services.grafana.loadbalancer.server.port": "3000",
+      "traefik.http.services.grafana.loadbalancer.healthcheck.path": "/api/health",
+      "traefik.http.services.grafana.loadbalancer.healthcheck.interval": "30s",
+      "traefik.http.services.grafana.loadbalancer.healthcheck.timeout": "5s",
+    });
+  });
+
+  test("the role SQL grants pg_monitor, caps connections and takes the password from a psql variable", () => {
+    const sql = renderMonitoringRoleSql();
+    expect(sql).toContain("GRANT pg_monitor TO advwell_monitor;");
+    expect(sql).toContain("CONNECTION LIMIT 3 PASSWORD :'monitoring_password'");
+    expect(sql).toContain("default_transaction_read_only = on");
+    expect(() => renderMonitoringRoleSql("bad-name")).toThrow(/identifier/);
+  });
+});
