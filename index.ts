@@ -32,4 +32,5 @@ export const capacity = {
 export const databaseUrl = stack.databaseUrl;
 export const dashboardPassword = stack.dashboardPassword;
 export const grafanaUrl = stack.grafanaUrl;
+export const backupBucket = stack.backupBucketName;
 export const grafanaAdminPassword = stack.grafanaAdminPassword;

@@ -2,16 +2,18 @@
  * The AdvWell stack: networks, generated credentials, and one component per service, each fed
  * its slice of the plan. No decisions here; the plan made them all.
  */
+import * as awsConfig from "@pulumi/aws/config";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { MonitoringImages } from "../model/monitoring";
-import { renderMonitoringRoleInitScript } from "../model/monitoring";
+import { renderMonitoringRoleInitScript, TEXTFILE_DIR, TEXTFILE_VOLUME } from "../model/monitoring";
 import type { Plan } from "../model/plan";
 import { backendDatabaseUrl, directDatabaseUrl } from "../model/render";
 import { planReplication, replicaDatabaseUrl } from "../model/replication";
 import { SECRETS_ENV_PRELOAD, SECRETS_ENV_PRELOAD_PATH } from "../model/secretsEnv";
 import type { Settings } from "../model/settings";
+import { BackupBucket, BackupService, BackupWriter } from "./backup";
 import { Monitoring } from "./monitoring";
 import { PgBouncer } from "./pgbouncer";
 import { Postgres, toBase64 } from "./postgres";
@@ -37,6 +39,7 @@ export class AdvWell extends pulumi.ComponentResource {
   readonly databaseUrl: pulumi.Output<string>;
   readonly dashboardPassword: pulumi.Output<string>;
   readonly grafanaUrl: string | undefined;
+  readonly backupBucketName: pulumi.Output<string> | undefined;
   readonly grafanaAdminPassword: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: AdvWellArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -190,6 +193,35 @@ export class AdvWell extends pulumi.ComponentResource {
       child,
     );
 
+    let backupBucket: BackupBucket | undefined;
+    let backupService: BackupService | undefined;
+    if (plan.backup && plan.services.backup) {
+      const region = awsConfig.region;
+      if (!region) throw new pulumi.ResourceError("aws:region must be set in Pulumi.<stack>.yaml: the backup bucket and the backup service use it", this);
+      backupBucket = new BackupBucket("backup", { backup: plan.backup }, child);
+      const writer = new BackupWriter("backup-writer", { backup: plan.backup, bucketArn: backupBucket.bucketArn }, child);
+      backupService = new BackupService(
+        "backup",
+        {
+          plan: plan.services.backup,
+          backup: plan.backup,
+          networkId: data.id,
+          postgresHost: postgres.host,
+          postgresPort: postgres.port,
+          databaseName: settings.databaseName,
+          // pg_dump as the superuser reads every object; the drill needs CREATEDB.
+          user: "postgres",
+          password: superuserPassword.result,
+          bucketName: backupBucket.bucketName,
+          region,
+          accessKeyId: writer.accessKeyId,
+          secretAccessKey: writer.secretAccessKey,
+          metrics: plan.monitoring ? { volume: TEXTFILE_VOLUME, dir: TEXTFILE_DIR } : undefined,
+        },
+        { parent: this, dependsOn: [postgres] },
+      );
+    }
+
     let monitoring: Monitoring | undefined;
     if (plan.monitoring && monitorPassword) {
       monitoring = new Monitoring(
@@ -207,12 +239,13 @@ export class AdvWell extends pulumi.ComponentResource {
       );
     }
 
+    this.backupBucketName = backupBucket?.bucketName;
     this.grafanaUrl = monitoring ? `https://${plan.monitoring!.grafanaDomain}` : undefined;
     this.grafanaAdminPassword = monitoring?.grafanaAdminPassword;
     this.apiUrl = backend.url;
     this.appUrl = frontend.url;
     this.dashboardUrl = traefik.dashboardUrl;
-    this.serviceNames = pulumi.all([postgres.service.name, backend.service.name, frontend.service.name, traefik.service.name, ...(pooler ? [pooler.service.name] : []), ...(replica ? [replica.service.name] : [])]);
+    this.serviceNames = pulumi.all([postgres.service.name, backend.service.name, frontend.service.name, traefik.service.name, ...(pooler ? [pooler.service.name] : []), ...(replica ? [replica.service.name] : []), ...(backupService ? [backupService.service.name] : [])]);
     this.databaseUrl = databaseUrl;
     this.dashboardPassword = pulumi.secret(dashboardPassword.result);
     this.registerOutputs({ apiUrl: this.apiUrl, appUrl: this.appUrl, serviceNames: this.serviceNames });

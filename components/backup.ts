@@ -3,7 +3,9 @@
  * whose key can add and read backups but never delete them, and the Swarm service that runs
  * scripts/backup/backup.sh on the plan's schedule. Every decision is in model/backup.ts.
  */
-import * as aws from "@pulumi/aws";
+// Deep imports: loading all of @pulumi/aws costs more than the whole rest of the program.
+import * as iam from "@pulumi/aws/iam";
+import * as s3 from "@pulumi/aws/s3";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
@@ -26,7 +28,7 @@ export interface BackupBucketArgs {
 }
 
 export class BackupBucket extends pulumi.ComponentResource {
-  readonly bucket: aws.s3.Bucket;
+  readonly bucket: s3.Bucket;
   readonly bucketName: pulumi.Output<string>;
   readonly bucketArn: pulumi.Output<string>;
 
@@ -39,7 +41,7 @@ export class BackupBucket extends pulumi.ComponentResource {
     // stack. Backups are what you need after exactly that kind of accident.
     const keep = { retainOnDelete: plan.retainOnDelete };
 
-    this.bucket = new aws.s3.Bucket(
+    this.bucket = new s3.Bucket(
       `${name}-bucket`,
       {
         ...(plan.bucket.name ? { bucket: plan.bucket.name } : { bucketPrefix: plan.bucket.namePrefix }),
@@ -53,14 +55,14 @@ export class BackupBucket extends pulumi.ComponentResource {
     const child = { parent: this, ...keep };
 
     // ACLs off: the bucket owner owns every object, access is decided by policies alone.
-    const ownership = new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, child);
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(
+    const ownership = new s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, child);
+    const publicAccess = new s3.BucketPublicAccessBlock(
       `${name}-public-access`,
       { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
       child,
     );
-    const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: "Enabled" } }, child);
-    new aws.s3.BucketServerSideEncryptionConfiguration(
+    const versioning = new s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: "Enabled" } }, child);
+    new s3.BucketServerSideEncryptionConfiguration(
       `${name}-encryption`,
       {
         bucket,
@@ -76,7 +78,7 @@ export class BackupBucket extends pulumi.ComponentResource {
       child,
     );
     // Lifecycle rules on a versioned bucket need versioning to exist first.
-    new aws.s3.BucketLifecycleConfiguration(
+    new s3.BucketLifecycleConfiguration(
       `${name}-lifecycle`,
       {
         bucket,
@@ -93,7 +95,7 @@ export class BackupBucket extends pulumi.ComponentResource {
       { ...child, dependsOn: [versioning] },
     );
     // S3 rejects policy writes while the public access block is being applied; order them.
-    new aws.s3.BucketPolicy(
+    new s3.BucketPolicy(
       `${name}-policy`,
       { bucket, policy: this.bucket.arn.apply((arn) => JSON.stringify(bucketPolicyDocument(arn))) },
       { ...child, dependsOn: [publicAccess, ownership] },
@@ -112,7 +114,7 @@ export interface BackupWriterArgs {
 
 /** An IAM user for the backup service: a Swarm service cannot assume an instance role it does not have. */
 export class BackupWriter extends pulumi.ComponentResource {
-  readonly user: aws.iam.User;
+  readonly user: iam.User;
   readonly accessKeyId: pulumi.Output<string>;
   /** Secret. */
   readonly secretAccessKey: pulumi.Output<string>;
@@ -121,8 +123,8 @@ export class BackupWriter extends pulumi.ComponentResource {
     super("advwell:backup:BackupWriter", name, {}, opts);
     const plan = args.backup;
     const kmsKeyArn = plan.encryption.algorithm === "aws:kms" ? plan.encryption.kmsKeyArn : undefined;
-    this.user = new aws.iam.User(`${name}-user`, { path: "/advwell/", tags: { ...plan.tags } }, { parent: this });
-    new aws.iam.UserPolicy(
+    this.user = new iam.User(`${name}-user`, { path: "/advwell/", tags: { ...plan.tags } }, { parent: this });
+    new iam.UserPolicy(
       `${name}-policy`,
       {
         user: this.user.name,
@@ -130,7 +132,7 @@ export class BackupWriter extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const key = new aws.iam.AccessKey(`${name}-key`, { user: this.user.name }, { parent: this });
+    const key = new iam.AccessKey(`${name}-key`, { user: this.user.name }, { parent: this });
     this.accessKeyId = key.id;
     // The engine marks AccessKey.secret secret; wrapping says so in the program too (and under mocks).
     this.secretAccessKey = pulumi.secret(key.secret);
@@ -159,6 +161,8 @@ export interface BackupServiceArgs {
   readonly secretAccessKey: pulumi.Input<string>;
   /** Secret. When set, dumps are gpg-encrypted (AES256) before they leave the node. */
   readonly passphrase?: pulumi.Input<string>;
+  /** node-exporter's textfile volume and its mount path, when monitoring runs. */
+  readonly metrics?: { readonly volume: string; readonly dir: string };
 }
 
 /** The scripts the container runs, shipped as Swarm configs (no custom image to build or push). */
@@ -206,6 +210,7 @@ export class BackupService extends pulumi.ComponentResource {
         bucketName,
         region,
         encrypted: args.passphrase !== undefined,
+        metricsDir: args.metrics?.dir,
       }),
     );
     const spec = serviceSpecFromPlan(args.plan);
@@ -226,6 +231,7 @@ export class BackupService extends pulumi.ComponentResource {
             configs,
             secrets: this.secrets.map((s, i) => ({ secretId: s.id, secretName: s.name, fileName: `${SWARM_SECRETS_DIR}/${secretValues[i][0]}`, fileMode: 0o400 })),
             healthcheck: healthcheck(["CMD", "bash", scriptPath, "health"], args.plan.health),
+            mounts: args.metrics ? [{ type: "volume", source: args.metrics.volume, target: args.metrics.dir }] : [],
           },
           networksAdvanceds: [{ id: args.networkId }, { id: this.egressNetwork.id }],
           resources: spec.resources,

@@ -15,3 +15,4 @@ export * from "./resourceView";
 export * from "./secretsEnv";
 export * from "./replication";
 export * from "./monitoring";
+export * from "./backup";

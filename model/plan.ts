@@ -5,6 +5,7 @@
 import { error, Finding, warning } from "./findings";
 import { CONNECTION_OVERHEAD_MIB, derivePostgresSettings, settingKiB, SUPERUSER_RESERVED_CONNECTIONS, worstCaseMemory, WORST_CASE_CEILING } from "./postgres";
 import { placeTasks, NodeUsage, TaskRequest, updateHeadroom } from "./placement";
+import { BackupPlan, planBackup } from "./backup";
 import { MONITORING_SERVICE_NAMES, MonitoringPlan, MonitoringSettings, monitoringConnectionClients, monitoringTaskRequests, planMonitoring, planMonitoringServices } from "./monitoring";
 import { Environment, NodeSpec, postgresMajor, PROJECT, ServiceName, Settings } from "./settings";
 import { BACKUP, companiesLabel, PGBOUNCER, Resources, SEED_BACKEND, SEED_FRONTEND, TIERS, TierName, TRAEFIK } from "./tiers";
@@ -124,6 +125,8 @@ export interface Plan {
   readonly pgbouncer?: PgBouncerPlan;
   readonly connections: ConnectionPlan;
   readonly nodes: readonly NodePlan[];
+  /** Scheduled pg_dump to S3: bucket, lifecycle, schedule, image; when backups are enabled. */
+  readonly backup?: BackupPlan;
   /** Prometheus, Grafana, Alertmanager and exporters, when monitoring is enabled. */
   readonly monitoring?: MonitoringPlan;
   readonly findings: readonly Finding[];
@@ -396,6 +399,8 @@ export function resolvePlan(settings: Settings, monitoringSettings?: MonitoringS
   }
   const nodes: NodePlan[] = placed.nodes.map((n) => ({ ...n, labels: labels[n.name] }));
 
+  const backup = settings.backup.enabled ? planBackup(settings) : undefined;
+  if (backup) findings.push(...backup.findings);
   const plan: Plan = {
     project: PROJECT,
     stack: settings.stack,
@@ -408,6 +413,7 @@ export function resolvePlan(settings: Settings, monitoringSettings?: MonitoringS
     pgbouncer,
     connections,
     nodes,
+    backup,
     findings: [],
   };
   // The monitoring plan reads the rest of the plan (scrape targets, planned replica counts).

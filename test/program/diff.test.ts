@@ -56,6 +56,7 @@ describe.each(["starter", "scale", "business", "enterprise"])("a tier change to 
     diff = diffResources("production", view(production), tier, view(await runProgram("production", sets)));
   }, 30000);
   test("changes nothing about the Postgres volume or the backup bucket", () => {
+    expect(view(production).filter((r) => r.type === "aws:s3/bucket:Bucket")).toHaveLength(1);
     const stateful = [...diff.changed, ...diff.added, ...diff.removed].filter((r) => r.type === "docker:index/volume:Volume" && r.name === "postgres-data" || r.type === "aws:s3/bucket:Bucket");
     expect(stateful).toEqual([]);
   });

@@ -207,6 +207,14 @@ describe("stateful data survives tier changes and image updates", () => {
     expect(mount(get(tier))).toEqual(mount(get("production")));
     expect(service(get(tier), "postgres").inputs.taskSpec.containerSpec.env.PGDATA).toBe(service(get("production"), "postgres").inputs.taskSpec.containerSpec.env.PGDATA);
   });
+  test("the backup bucket is protected and retained in production, and no tier changes its inputs", () => {
+    const bucket = (run: ProgramRun) => byType(run, "aws:s3/bucket:Bucket");
+    expect(bucket(get("production"))).toHaveLength(1);
+    expect(bucket(get("production"))[0]).toMatchObject({ protect: true, retainOnDelete: true });
+    for (const tier of TIER_NAMES) expect(bucket(get(tier))[0].inputs).toEqual(bucket(get("production"))[0].inputs);
+    expect(bucket(get("staging"))[0].protect).toBe(false);
+    expect(bucket(get("dev"))).toEqual([]);
+  });
   test("a new backend image changes no input of the volume", async () => {
     const updated = await runProgram("production", ["advwell:backendImage=tomautomations/advwell-backend:v53-new-feature"]);
     expect(service(updated, "backend").inputs.taskSpec.containerSpec.image).toBe("tomautomations/advwell-backend:v53-new-feature");
