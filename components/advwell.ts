@@ -16,9 +16,9 @@ import type { Settings } from "../model/settings";
 import { BackupBucket, BackupService, BackupWriter } from "./backup";
 import { Monitoring } from "./monitoring";
 import { PgBouncer } from "./pgbouncer";
-import { Postgres, toBase64 } from "./postgres";
+import { Postgres } from "./postgres";
 import { PostgresReplica, primaryReplicationMounts } from "./postgresReplica";
-import { contentName } from "./swarm";
+import { secretFile, textConfig } from "./swarm";
 import { Traefik } from "./traefik";
 import { WebService } from "./webService";
 
@@ -117,8 +117,7 @@ export class AdvWell extends pulumi.ComponentResource {
     const directUrl = pulumi.secret(urlParts(postgres.host, postgres.port).apply(directDatabaseUrl));
 
     // The URLs reach the backend as Swarm secret files, never as env values in the service spec.
-    const urlSecret = (id: string, url: pulumi.Output<string>) =>
-      new docker.Secret(`${name}-${id}`, { name: `advwell-${id}`, data: pulumi.secret(url.apply(toBase64)) }, child);
+    const urlSecret = (id: string, url: pulumi.Output<string>) => secretFile(`${name}-${id}`, url, this);
     const databaseUrlSecret = urlSecret("database-url", databaseUrl);
     const directUrlSecret = urlSecret("direct-database-url", directUrl);
     // Reads may go to the replica (Prisma's read-replicas extension), only on tiers that have one.
@@ -128,11 +127,7 @@ export class AdvWell extends pulumi.ComponentResource {
           pulumi.secret(appPassword.result.apply((pw) => replicaDatabaseUrl({ user: settings.databaseUser, password: pw, database: settings.databaseName }, plan.backend))),
         )
       : undefined;
-    const preload = new docker.ServiceConfig(
-      `${name}-secrets-env`,
-      { name: contentName("advwell-secrets-env", SECRETS_ENV_PRELOAD), dataRaw: SECRETS_ENV_PRELOAD },
-      child,
-    );
+    const preload = textConfig("advwell-secrets-env", SECRETS_ENV_PRELOAD, this);
 
     const traefik = new Traefik(
       "traefik",
@@ -254,8 +249,8 @@ export class AdvWell extends pulumi.ComponentResource {
   /** The read-only `advwell_monitor` role postgres-exporter logs in as: created at initdb, password from a secret file. */
   private monitoringRoleMounts(name: string, rolePassword: pulumi.Output<string>) {
     const script = renderMonitoringRoleInitScript();
-    const secret = new docker.Secret(`${name}-monitor-password`, { name: "postgres-monitor-password", data: pulumi.secret(rolePassword.apply(toBase64)) }, { parent: this });
-    const config = new docker.ServiceConfig(`${name}-init-monitor-role`, { name: contentName(`${name}-init-monitor-role`, script), dataRaw: script }, { parent: this });
+    const secret = secretFile(`${name}-monitor-password`, rolePassword, this);
+    const config = textConfig(`${name}-init-monitor-role`, script, this);
     return {
       secrets: [{ secret, fileName: "postgres-monitor-password" }],
       initScripts: [{ config, fileName: "/docker-entrypoint-initdb.d/20-monitor-role.sh" }],

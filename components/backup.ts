@@ -20,8 +20,7 @@ import {
   writerPolicyDocument,
 } from "../model/backup";
 import type { ServicePlan } from "../model/plan";
-import { toBase64 } from "./postgres";
-import { contentName, healthcheck, serviceSpecFromPlan } from "./swarm";
+import { healthcheck, secretFile, swarmServiceArgs, textConfig } from "./swarm";
 
 export interface BackupBucketArgs {
   readonly backup: BackupPlan;
@@ -186,7 +185,7 @@ export class BackupService extends pulumi.ComponentResource {
 
     const configs = BACKUP_SCRIPTS.map((file) => {
       const text = backupScript(file);
-      const config = new docker.ServiceConfig(`${name}-${file.replace(/\.sh$/, "")}`, { name: contentName(`${name}-${file.replace(/\.sh$/, "")}`, text), dataRaw: text }, child);
+      const config = textConfig(`${name}-${file.replace(/\.sh$/, "")}`, text, this);
       return { configId: config.id, configName: config.name, fileName: `${BACKUP_SCRIPT_DIR}/${file}`, fileMode: 0o555 };
     });
 
@@ -197,7 +196,7 @@ export class BackupService extends pulumi.ComponentResource {
       ...(args.passphrase !== undefined ? [[BACKUP_SECRET_FILES.passphrase, args.passphrase] as [string, pulumi.Input<string>]] : []),
     ];
     this.secrets = secretValues.map(
-      ([file, value]) => new docker.Secret(`${name}-${file}`, { name: `${name}-${file}`, data: pulumi.secret(pulumi.output(value).apply(toBase64)) }, child),
+      ([file, value]) => secretFile(`${name}-${file}`, value, this),
     );
 
     const scriptPath = `${BACKUP_SCRIPT_DIR}/backup.sh`;
@@ -213,32 +212,23 @@ export class BackupService extends pulumi.ComponentResource {
         metricsDir: args.metrics?.dir,
       }),
     );
-    const spec = serviceSpecFromPlan(args.plan);
     this.service = new docker.Service(
       `${name}-service`,
-      {
+      swarmServiceArgs(args.plan, {
         name: "backup",
-        mode: spec.mode,
-        updateConfig: spec.updateConfig,
-        rollbackConfig: spec.rollbackConfig,
-        labels: [{ label: "advwell.component", value: "backup" }],
-        taskSpec: {
-          containerSpec: {
-            image: args.backup.image,
-            // Our scheduler, not the image's run.sh/go-cron (see the header of backup.sh).
-            commands: ["bash", scriptPath, "schedule"],
-            env,
-            configs,
-            secrets: this.secrets.map((s, i) => ({ secretId: s.id, secretName: s.name, fileName: `${SWARM_SECRETS_DIR}/${secretValues[i][0]}`, fileMode: 0o400 })),
-            healthcheck: healthcheck(["CMD", "bash", scriptPath, "health"], args.plan.health),
-            mounts: args.metrics ? [{ type: "volume", source: args.metrics.volume, target: args.metrics.dir }] : [],
-          },
-          networksAdvanceds: [{ id: args.networkId }, { id: this.egressNetwork.id }],
-          resources: spec.resources,
-          restartPolicy: spec.restartPolicy,
-          placement: spec.placement,
+        component: "backup",
+        containerSpec: {
+          image: args.backup.image,
+          // Our scheduler, not the image's run.sh/go-cron (see the header of backup.sh).
+          commands: ["bash", scriptPath, "schedule"],
+          env,
+          configs,
+          secrets: this.secrets.map((s, i) => ({ secretId: s.id, secretName: s.name, fileName: `${SWARM_SECRETS_DIR}/${secretValues[i][0]}`, fileMode: 0o400 })),
+          healthcheck: healthcheck(["CMD", "bash", scriptPath, "health"], args.plan.health),
+          mounts: args.metrics ? [{ type: "volume", source: args.metrics.volume, target: args.metrics.dir }] : [],
         },
-      },
+        networks: [{ id: args.networkId }, { id: this.egressNetwork.id }],
+      }),
       child,
     );
     this.registerOutputs({ serviceName: this.service.name });

@@ -14,7 +14,6 @@ import {
   MonitoringImages,
   MonitoringPlan,
   MonitoringServiceName,
-  MonitoringServicePlan,
   postgresExporterEnv,
   PROMETHEUS_CONFIG_PATH,
   PROMETHEUS_RULES_PATH,
@@ -27,8 +26,7 @@ import {
   TEXTFILE_DIR,
   TEXTFILE_VOLUME,
 } from "../model/monitoring";
-import type { ServicePlan } from "../model/plan";
-import { contentName, healthcheck, labelList, serviceSpecFromPlan } from "./swarm";
+import { healthcheck, secretFile, swarmServiceArgs, textConfig } from "./swarm";
 
 import In = docker.types.input;
 
@@ -63,14 +61,6 @@ const GRAFANA_ADMIN_PASSWORD_FILE = "/run/secrets/grafana_admin_password";
 const EXPORTER_PASSWORD_FILE = "/run/secrets/postgres_exporter_password";
 const ALERTMANAGER_CONFIG_FILE = "/run/secrets/alertmanager.yml";
 
-/**
- * swarm.ts takes a ServicePlan; it reads only resources, update, rollback, restart and placement.
- * The monitoring names join ServiceName once SERVICE_NAMES lists them; until then they are widened here.
- */
-function asServicePlan(plan: MonitoringServicePlan): ServicePlan {
-  return { ...plan, name: plan.name as unknown as ServicePlan["name"] };
-}
-
 const wget = (url: string) => ["CMD", "wget", "-q", "--spider", url];
 
 export class Monitoring extends pulumi.ComponentResource {
@@ -86,19 +76,10 @@ export class Monitoring extends pulumi.ComponentResource {
     const parent = { parent: this };
     const dockerName = (s: MonitoringServiceName) => plan.dockerNames[s] ?? s;
 
-    // Files. A Swarm config or secret cannot change while a service uses it, so each carries a
-    // version in its name: a new file is created, the service moves to it, the old one is deleted.
-    const config = (file: string, text: string): docker.ServiceConfig =>
-      new docker.ServiceConfig(`${name}-${file}`, { name: contentName(`${name}-${file}`, text), dataRaw: text }, parent);
-    const secret = (file: string, text: pulumi.Input<string>): docker.Secret => {
-      const secretText = pulumi.secret(pulumi.output(text));
-      // The version comes from a RandomId kept by the secret text, so no digest of it lands in a name.
-      const version = new random.RandomId(`${name}-${file}-version`, { byteLength: 4, keepers: { data: secretText } }, parent);
-      return new docker.Secret(`${name}-${file}`, {
-        name: pulumi.interpolate`${name}-${file}-${version.hex}`,
-        data: secretText.apply((t) => Buffer.from(t).toString("base64")),
-      }, parent);
-    };
+    // Configs are named by their content and secrets auto-named (components/swarm.ts), so a changed
+    // file is created beside the old one, the service moves to it, and the old one is deleted.
+    const config = (file: string, text: string): docker.ServiceConfig => textConfig(`${name}-${file}`, text, this);
+    const secret = (file: string, text: pulumi.Input<string>): docker.Secret => secretFile(`${name}-${file}`, text, this);
     const fileConfig = (c: docker.ServiceConfig, fileName: string): In.ServiceTaskSpecContainerSpecConfig => ({ configId: c.id, configName: c.name, fileName, fileMode: 0o444 });
     const fileSecret = (s: docker.Secret, fileName: string): In.ServiceTaskSpecContainerSpecSecret => ({ secretId: s.id, secretName: s.name, fileName, fileMode: 0o444 });
 
@@ -129,22 +110,19 @@ export class Monitoring extends pulumi.ComponentResource {
       networks: readonly NetworkRef[] = [args.networks.edge],
     ): docker.Service => {
       const p = plan.services[svc];
-      const spec = serviceSpecFromPlan(asServicePlan(p));
       const { health, ...container } = containerSpec;
-      return new docker.Service(`${name}-${svc}`, {
-        name: dockerName(svc),
-        mode: p.global ? { global: true } : spec.mode,
-        updateConfig: spec.updateConfig,
-        rollbackConfig: spec.rollbackConfig,
-        labels: labelList({ "advwell.stack": plan.stack, "advwell.service": svc, ...labels }),
-        taskSpec: {
+      return new docker.Service(
+        `${name}-${svc}`,
+        swarmServiceArgs(p, {
+          name: dockerName(svc),
+          component: svc,
+          global: p.global,
+          labels: { "advwell.stack": plan.stack, "advwell.service": svc, ...labels },
           containerSpec: { ...container, image: imageFor(args.images, svc), healthcheck: healthcheck(health, p.health) },
-          resources: spec.resources,
-          restartPolicy: spec.restartPolicy,
-          placement: spec.placement,
-          networksAdvanceds: networks.map((n) => ({ id: n.id })),
-        },
-      }, parent);
+          networks: networks.map((n) => ({ id: n.id })),
+        }),
+        parent,
+      );
     };
 
     const volume = (v: docker.Volume, target: string): In.ServiceTaskSpecContainerSpecMount => ({ type: "volume", source: v.name, target });

@@ -7,8 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { PgBouncerPlan, ServicePlan } from "../model/plan";
 import { renderPgBouncerIni, renderPgBouncerUserlist } from "../model/render";
-import { toBase64 } from "./postgres";
-import { contentName, healthcheck, serviceSpecFromPlan } from "./swarm";
+import { healthcheck, secretFile, swarmServiceArgs, textConfig } from "./swarm";
 
 export const PGBOUNCER_INI = "/etc/pgbouncer/pgbouncer.ini";
 export const PGBOUNCER_USERLIST = "/etc/pgbouncer/userlist.txt";
@@ -34,34 +33,23 @@ export class PgBouncer extends pulumi.ComponentResource {
     super("advwell:postgres:PgBouncer", name, {}, opts);
     this.port = args.pgbouncer.listenPort;
     const ini = renderPgBouncerIni(args.pgbouncer, { host: args.postgresHost, port: args.postgresPort, database: args.database, authFile: PGBOUNCER_USERLIST });
-    const config = new docker.ServiceConfig(`${name}-ini`, { name: contentName(`${name}-ini`, ini), dataRaw: ini }, { parent: this });
-    const userlist = new docker.Secret(
-      `${name}-userlist`,
-      { name: `${name}-userlist`, data: pulumi.secret(pulumi.output(args.password).apply((pw) => toBase64(renderPgBouncerUserlist({ [args.user]: pw })))) },
-      { parent: this },
+    const config = textConfig(`${name}-ini`, ini, this);
+    const userlist = secretFile(`${name}-userlist`, pulumi.output(args.password).apply((pw) => renderPgBouncerUserlist({ [args.user]: pw })),
+      this,
     );
-    const spec = serviceSpecFromPlan(args.plan);
     this.service = new docker.Service(
       `${name}-service`,
-      {
+      swarmServiceArgs(args.plan, {
         name: this.host,
-        mode: spec.mode,
-        updateConfig: spec.updateConfig,
-        rollbackConfig: spec.rollbackConfig,
-        labels: [{ label: "advwell.component", value: "pgbouncer" }],
-        taskSpec: {
-          containerSpec: {
-            image: args.image,
-            configs: [{ configId: config.id, configName: config.name, fileName: PGBOUNCER_INI, fileMode: 0o444 }],
-            secrets: [{ secretId: userlist.id, secretName: userlist.name, fileName: PGBOUNCER_USERLIST, fileMode: 0o400, fileUid: "70", fileGid: "70" }],
-            healthcheck: healthcheck(["CMD-SHELL", `nc -z 127.0.0.1 ${this.port} || exit 1`], args.plan.health),
-          },
-          networksAdvanceds: [{ id: args.networkId, aliases: [this.host] }],
-          resources: spec.resources,
-          restartPolicy: spec.restartPolicy,
-          placement: spec.placement,
+        component: "pgbouncer",
+        containerSpec: {
+          image: args.image,
+          configs: [{ configId: config.id, configName: config.name, fileName: PGBOUNCER_INI, fileMode: 0o444 }],
+          secrets: [{ secretId: userlist.id, secretName: userlist.name, fileName: PGBOUNCER_USERLIST, fileMode: 0o400, fileUid: "70", fileGid: "70" }],
+          healthcheck: healthcheck(["CMD-SHELL", `nc -z 127.0.0.1 ${this.port} || exit 1`], args.plan.health),
         },
-      },
+        networks: [{ id: args.networkId, aliases: [this.host] }],
+      }),
       { parent: this },
     );
     this.registerOutputs({ host: this.host, port: this.port, serviceName: this.service.name });

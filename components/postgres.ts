@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PostgresPlan, ServicePlan } from "../model/plan";
 import { renderPostgresArgs } from "../model/render";
 import { mibToBytes } from "../model/units";
-import { contentName, healthcheck, serviceSpecFromPlan } from "./swarm";
+import { healthcheck, secretFile, swarmServiceArgs, textConfig } from "./swarm";
 
 /** Where the official image keeps its data; PGDATA is a subdirectory so the mount point can hold lost+found. */
 export const POSTGRES_DATA_MOUNT = "/var/lib/postgresql/data";
@@ -69,21 +69,9 @@ export class Postgres extends pulumi.ComponentResource {
       { name: "advwell-postgres-data", driver: "local", labels: [{ label: "advwell.stateful", value: "true" }] },
       { parent: this, protect: true, retainOnDelete: true },
     );
-    this.superuserSecret = new docker.Secret(
-      `${name}-superuser-password`,
-      { name: `${name}-superuser-password`, data: pulumi.secret(pulumi.output(args.superuserPassword).apply(toBase64)) },
-      { parent: this },
-    );
-    this.appSecret = new docker.Secret(
-      `${name}-app-password`,
-      { name: `${name}-app-password`, data: pulumi.secret(pulumi.output(args.appPassword).apply(toBase64)) },
-      { parent: this },
-    );
-    const initScript = new docker.ServiceConfig(
-      `${name}-init-app-role`,
-      { name: contentName(`${name}-init-app-role`, APP_ROLE_INIT_SCRIPT), dataRaw: APP_ROLE_INIT_SCRIPT },
-      { parent: this },
-    );
+    this.superuserSecret = secretFile(`${name}-superuser-password`, args.superuserPassword, this);
+    this.appSecret = secretFile(`${name}-app-password`, args.appPassword, this);
+    const initScript = textConfig(`${name}-init-app-role`, APP_ROLE_INIT_SCRIPT, this);
     const inits: ConfigMount[] = [{ config: initScript, fileName: "/docker-entrypoint-initdb.d/10-app-role.sh" }, ...(args.extraInitScripts ?? [])];
     const secrets: SecretMount[] = [
       { secret: this.superuserSecret, fileName: "postgres-superuser-password" },
@@ -91,45 +79,36 @@ export class Postgres extends pulumi.ComponentResource {
       ...(args.extraSecrets ?? []),
     ];
 
-    const spec = serviceSpecFromPlan(args.service);
     this.service = new docker.Service(
       `${name}-service`,
-      {
+      swarmServiceArgs(args.service, {
         name: this.host,
-        mode: spec.mode,
-        updateConfig: spec.updateConfig,
-        rollbackConfig: spec.rollbackConfig,
-        labels: [{ label: "advwell.component", value: "postgres" }],
-        taskSpec: {
-          containerSpec: {
-            image: args.image,
-            commands: ["docker-entrypoint.sh", "postgres"],
-            args: renderPostgresArgs(args.postgres.settings),
-            env: {
-              POSTGRES_USER: "postgres",
-              POSTGRES_DB: args.databaseName,
-              POSTGRES_PASSWORD_FILE: "/run/secrets/postgres-superuser-password",
-              APP_DB_USER: args.appUser,
-              PGDATA,
-            },
-            secrets: secrets.map((s) => ({ secretId: s.secret.id, secretName: s.secret.name, fileName: s.fileName, fileMode: 0o400, fileUid: "999", fileGid: "999" })),
-            configs: inits.map((c) => ({ configId: c.config.id, configName: c.config.name, fileName: c.fileName, fileMode: 0o555 })),
-            mounts: [
-              { type: "volume", source: this.volume.name, target: POSTGRES_DATA_MOUNT },
-              // Parallel query uses POSIX shared memory; Docker's default /dev/shm is 64 MiB.
-              { type: "tmpfs", target: "/dev/shm", tmpfsOptions: { sizeBytes: mibToBytes(args.postgres.shmSizeMiB) } },
-            ],
-            healthcheck: healthcheck(["CMD-SHELL", `pg_isready -h 127.0.0.1 -U postgres -d ${args.databaseName}`], args.service.health),
-            // A fast shutdown writes a checkpoint; SIGKILL after Docker's 10 s default would force crash recovery.
-            stopSignal: "SIGINT",
-            stopGracePeriod: "120s",
+        component: "postgres",
+        containerSpec: {
+          image: args.image,
+          commands: ["docker-entrypoint.sh", "postgres"],
+          args: renderPostgresArgs(args.postgres.settings),
+          env: {
+            POSTGRES_USER: "postgres",
+            POSTGRES_DB: args.databaseName,
+            POSTGRES_PASSWORD_FILE: "/run/secrets/postgres-superuser-password",
+            APP_DB_USER: args.appUser,
+            PGDATA,
           },
-          networksAdvanceds: [{ id: args.networkId, aliases: [this.host] }],
-          resources: spec.resources,
-          restartPolicy: spec.restartPolicy,
-          placement: spec.placement,
+          secrets: secrets.map((s) => ({ secretId: s.secret.id, secretName: s.secret.name, fileName: s.fileName, fileMode: 0o400, fileUid: "999", fileGid: "999" })),
+          configs: inits.map((c) => ({ configId: c.config.id, configName: c.config.name, fileName: c.fileName, fileMode: 0o555 })),
+          mounts: [
+            { type: "volume", source: this.volume.name, target: POSTGRES_DATA_MOUNT },
+            // Parallel query uses POSIX shared memory; Docker's default /dev/shm is 64 MiB.
+            { type: "tmpfs", target: "/dev/shm", tmpfsOptions: { sizeBytes: mibToBytes(args.postgres.shmSizeMiB) } },
+          ],
+          healthcheck: healthcheck(["CMD-SHELL", `pg_isready -h 127.0.0.1 -U postgres -d ${args.databaseName}`], args.service.health),
+          // A fast shutdown writes a checkpoint; SIGKILL after Docker's 10 s default would force crash recovery.
+          stopSignal: "SIGINT",
+          stopGracePeriod: "120s",
         },
-      },
+        networks: [{ id: args.networkId, aliases: [this.host] }],
+      }),
       { parent: this, dependsOn: [this.volume] },
     );
     this.registerOutputs({ host: this.host, port: this.port, volumeName: this.volume.name, serviceName: this.service.name });

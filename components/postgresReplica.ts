@@ -21,7 +21,7 @@ import {
   SCRIPT_FILES,
 } from "../model/replication";
 import { mibToBytes } from "../model/units";
-import { contentName, healthcheck, serviceSpecFromPlan } from "./swarm";
+import { healthcheck, secretFile, swarmServiceArgs, textConfig } from "./swarm";
 
 import In = docker.types.input;
 
@@ -37,26 +37,11 @@ export function scriptText(file: keyof typeof SCRIPT_FILES): string {
  * to Pulumi's autonaming: a new password makes a new secret, services move to it, the old one
  * is deleted.
  */
-function replicationPasswordSecret(name: string, password: pulumi.Input<string>, parent: pulumi.Resource): docker.Secret {
-  return new docker.Secret(
-    name,
-    {
-      data: pulumi.secret(password).apply((pw) => Buffer.from(pw, "utf8").toString("base64")),
-      labels: [{ label: "advwell.secret", value: "postgres-replication-password" }],
-    },
-    { parent },
-  );
-}
-
 /** Mounted for the image's postgres user only: the scripts read it after dropping root. */
 function passwordMount(secret: docker.Secret): In.ServiceTaskSpecContainerSpecSecret {
   return { secretId: secret.id, secretName: secret.name, fileName: REPLICATION_PASSWORD_FILE, fileUid: POSTGRES_UID, fileGid: POSTGRES_UID, fileMode: 0o400 };
 }
 
-/** A Swarm config holding a script; the name carries a hash of the text (configs are immutable). */
-function scriptConfig(name: string, text: string, parent: pulumi.Resource): docker.ServiceConfig {
-  return new docker.ServiceConfig(name, { name: contentName(name, text), dataRaw: text }, { parent });
-}
 
 /** The primary's init script exactly as mounted: the repository file with the plan's inputs as defaults. */
 export function primaryInitScriptText(replication: ReplicationPlan): string {
@@ -80,8 +65,8 @@ export function primaryReplicationMounts(
   args: { readonly replication: ReplicationPlan; readonly replicationPassword: pulumi.Input<string> },
   parent: pulumi.Resource,
 ): PrimaryReplicationMounts {
-  const init = scriptConfig(`${name}-replication-init`, primaryInitScriptText(args.replication), parent);
-  const secret = replicationPasswordSecret(`${name}-replication-password`, args.replicationPassword, parent);
+  const init = textConfig(`${name}-replication-init`, primaryInitScriptText(args.replication), parent);
+  const secret = secretFile(`${name}-replication-password`, args.replicationPassword, parent);
   return {
     initScripts: [{ config: init, fileName: PRIMARY_INIT_PATH }],
     secrets: [{ secret, fileName: REPLICATION_PASSWORD_FILE }],
@@ -131,45 +116,38 @@ export class PostgresReplica extends pulumi.ComponentResource {
           { parent: this, protect: true, retainOnDelete: true, ...(args.volumeProvider ? { provider: args.volumeProvider } : {}) },
         ),
     );
-    const entrypoint = scriptConfig(`${name}-entrypoint`, scriptText("replicaEntrypoint"), this);
-    const secret = replicationPasswordSecret(`${name}-replication-password`, args.replicationPassword, this);
+    const entrypoint = textConfig(`${name}-entrypoint`, scriptText("replicaEntrypoint"), this);
+    const secret = secretFile(`${name}-replication-password`, args.replicationPassword, this);
 
-    const { resources, restartPolicy, placement, ...serviceLevel } = serviceSpecFromPlan(plan);
     this.port = POSTGRES_PORT;
     this.service = new docker.Service(
       name,
-      {
+      swarmServiceArgs(plan, {
         name: replication.replicaHost,
-        ...serviceLevel,
-        labels: [{ label: "advwell.component", value: "postgres-replica" }],
-        taskSpec: {
-          containerSpec: {
-            image: args.image,
-            // Runs as root like the image's own entrypoint; the script drops to postgres with gosu.
-            commands: ["bash", REPLICA_ENTRYPOINT_PATH],
-            args: renderPostgresArgs(replication.settings),
-            env: replicaEntrypointEnv(replication),
-            configs: [{ configId: entrypoint.id, configName: entrypoint.name, fileName: REPLICA_ENTRYPOINT_PATH, fileMode: 0o555 }],
-            secrets: [passwordMount(secret)],
-            mounts: [
-              { type: "volume", source: replication.volumeTemplate, target: DATA_MOUNT_PATH },
-              // Docker's 64 MiB /dev/shm is too small for parallel query (same as the primary).
-              { type: "tmpfs", target: "/dev/shm", tmpfsOptions: { sizeBytes: mibToBytes(replication.shmSizeMiB) } },
-            ],
-            // A hot standby answers pg_isready only once it is consistent and accepting reads, so
-            // Swarm routes nothing to a task that is still cloning (plan: 300 s start period).
-            healthcheck: healthcheck(["CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", String(POSTGRES_PORT)], plan.health),
-            // SIGINT is PostgreSQL's fast shutdown; SIGTERM (smart) waits for every client to leave,
-            // and a SIGKILL after the grace period forces crash recovery (same as the primary).
-            stopSignal: "SIGINT",
-            stopGracePeriod: "120s",
-          },
-          resources,
-          restartPolicy,
-          placement,
-          networksAdvanceds: [{ id: args.networkId, aliases: [replication.replicaHost] }],
+        component: "postgres-replica",
+        containerSpec: {
+          image: args.image,
+          // Runs as root like the image's own entrypoint; the script drops to postgres with gosu.
+          commands: ["bash", REPLICA_ENTRYPOINT_PATH],
+          args: renderPostgresArgs(replication.settings),
+          env: replicaEntrypointEnv(replication),
+          configs: [{ configId: entrypoint.id, configName: entrypoint.name, fileName: REPLICA_ENTRYPOINT_PATH, fileMode: 0o555 }],
+          secrets: [passwordMount(secret)],
+          mounts: [
+            { type: "volume", source: replication.volumeTemplate, target: DATA_MOUNT_PATH },
+            // Docker's 64 MiB /dev/shm is too small for parallel query (same as the primary).
+            { type: "tmpfs", target: "/dev/shm", tmpfsOptions: { sizeBytes: mibToBytes(replication.shmSizeMiB) } },
+          ],
+          // A hot standby answers pg_isready only once it is consistent and accepting reads, so
+          // Swarm routes nothing to a task that is still cloning (plan: 300 s start period).
+          healthcheck: healthcheck(["CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", String(POSTGRES_PORT)], plan.health),
+          // SIGINT is PostgreSQL's fast shutdown; SIGTERM (smart) waits for every client to leave,
+          // and a SIGKILL after the grace period forces crash recovery (same as the primary).
+          stopSignal: "SIGINT",
+          stopGracePeriod: "120s",
         },
-      },
+        networks: [{ id: args.networkId, aliases: [replication.replicaHost] }],
+      }),
       { parent: this, dependsOn: this.volumes },
     );
     this.host = this.service.name;

@@ -7,8 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServicePlan } from "../model/plan";
 import { ACME_STORAGE, dashboardLabels, DASHBOARD_USERS_FILE, ENTRYPOINTS, traefikArgs } from "../model/traefik";
-import { toBase64 } from "./postgres";
-import { healthcheck, labelList, serviceSpecFromPlan } from "./swarm";
+import { healthcheck, secretFile, swarmServiceArgs } from "./swarm";
 
 export interface TraefikArgs {
   readonly plan: ServicePlan;
@@ -29,42 +28,30 @@ export class Traefik extends pulumi.ComponentResource {
     super("advwell:edge:Traefik", name, {}, opts);
     // Certificates survive redeploys, so Let's Encrypt's rate limits are never hit by an update.
     this.certificates = new docker.Volume(`${name}-certificates`, { name: "advwell-traefik-certificates" }, { parent: this, retainOnDelete: true });
-    const users = new docker.Secret(
-      `${name}-dashboard-users`,
-      { name: `${name}-dashboard-users`, data: pulumi.secret(pulumi.output(args.dashboardUsers).apply(toBase64)) },
-      { parent: this },
-    );
-    const spec = serviceSpecFromPlan(args.plan);
+    const users = secretFile(`${name}-dashboard-users`, args.dashboardUsers, this);
     this.dashboardUrl = `https://${args.dashboardDomain}/dashboard/`;
     this.service = new docker.Service(
       `${name}-service`,
-      {
+      swarmServiceArgs(args.plan, {
         name: "traefik",
-        mode: spec.mode,
-        updateConfig: spec.updateConfig,
-        rollbackConfig: spec.rollbackConfig,
-        labels: labelList({ ...dashboardLabels(args.dashboardDomain, args.network.name), "advwell.component": "traefik" }),
+        component: "traefik",
+        labels: dashboardLabels(args.dashboardDomain, args.network.name),
         endpointSpec: {
           // Host mode keeps the client's IP visible to the per-IP rate limit (ingress mode would NAT it).
           ports: (["web", "websecure"] as const).map((ep) => ({ targetPort: ENTRYPOINTS[ep], publishedPort: ENTRYPOINTS[ep], protocol: "tcp", publishMode: "host", name: ep })),
         },
-        taskSpec: {
-          containerSpec: {
-            image: args.image,
-            args: traefikArgs({ acmeEmail: args.acmeEmail, network: args.network.name }),
-            mounts: [
-              { type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
-              { type: "volume", source: this.certificates.name, target: ACME_STORAGE.replace(/\/[^/]+$/, "") },
-            ],
-            secrets: [{ secretId: users.id, secretName: users.name, fileName: DASHBOARD_USERS_FILE.replace("/run/secrets/", ""), fileMode: 0o400 }],
-            healthcheck: healthcheck(["CMD", "traefik", "healthcheck", "--ping"], args.plan.health),
-          },
-          networksAdvanceds: [{ id: args.network.id }],
-          resources: spec.resources,
-          restartPolicy: spec.restartPolicy,
-          placement: spec.placement,
+        containerSpec: {
+          image: args.image,
+          args: traefikArgs({ acmeEmail: args.acmeEmail, network: args.network.name }),
+          mounts: [
+            { type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
+            { type: "volume", source: this.certificates.name, target: ACME_STORAGE.replace(/\/[^/]+$/, "") },
+          ],
+          secrets: [{ secretId: users.id, secretName: users.name, fileName: DASHBOARD_USERS_FILE.replace("/run/secrets/", ""), fileMode: 0o400 }],
+          healthcheck: healthcheck(["CMD", "traefik", "healthcheck", "--ping"], args.plan.health),
         },
-      },
+        networks: [{ id: args.network.id }],
+      }),
       { parent: this },
     );
     this.registerOutputs({ dashboardUrl: this.dashboardUrl, serviceName: this.service.name });

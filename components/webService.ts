@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ServicePlan } from "../model/plan";
 import { routeLabels } from "../model/traefik";
 import type { ConfigMount, SecretMount } from "./postgres";
-import { healthcheck, labelList, serviceSpecFromPlan } from "./swarm";
+import { healthcheck, swarmServiceArgs } from "./swarm";
 
 export interface WebServiceArgs {
   readonly plan: ServicePlan;
@@ -32,7 +32,6 @@ export class WebService extends pulumi.ComponentResource {
 
   constructor(name: string, args: WebServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("advwell:web:WebService", name, {}, opts);
-    const spec = serviceSpecFromPlan(args.plan);
     const labels = routeLabels({
       name,
       host: args.domain,
@@ -45,28 +44,21 @@ export class WebService extends pulumi.ComponentResource {
     this.url = `https://${args.domain}`;
     this.service = new docker.Service(
       `${name}-service`,
-      {
+      swarmServiceArgs(args.plan, {
         name,
-        mode: spec.mode,
-        updateConfig: spec.updateConfig,
-        rollbackConfig: spec.rollbackConfig,
-        labels: labelList({ ...labels, "advwell.component": name }),
-        taskSpec: {
-          containerSpec: {
-            image: args.image,
-            env: args.env,
-            secrets: (args.secrets ?? []).map((s) => ({ secretId: s.secret.id, secretName: s.secret.name, fileName: s.fileName, fileMode: 0o444 })),
-            configs: (args.configs ?? []).map((c) => ({ configId: c.config.id, configName: c.config.name, fileName: c.fileName, fileMode: 0o444 })),
-            // wget is in both the node:alpine and nginx:alpine bases; curl is not.
-            healthcheck: healthcheck(["CMD-SHELL", `wget -q -O /dev/null http://127.0.0.1:${args.port}${args.healthPath} || exit 1`], args.plan.health),
-            stopGracePeriod: "30s",
-          },
-          networksAdvanceds: args.networks.map((n) => ({ id: n.id })),
-          resources: spec.resources,
-          restartPolicy: spec.restartPolicy,
-          placement: spec.placement,
+        component: name,
+        labels,
+        containerSpec: {
+          image: args.image,
+          env: args.env,
+          secrets: (args.secrets ?? []).map((s) => ({ secretId: s.secret.id, secretName: s.secret.name, fileName: s.fileName, fileMode: 0o444 })),
+          configs: (args.configs ?? []).map((c) => ({ configId: c.config.id, configName: c.config.name, fileName: c.fileName, fileMode: 0o444 })),
+          // wget is in both the node:alpine and nginx:alpine bases; curl is not.
+          healthcheck: healthcheck(["CMD-SHELL", `wget -q -O /dev/null http://127.0.0.1:${args.port}${args.healthPath} || exit 1`], args.plan.health),
+          stopGracePeriod: "30s",
         },
-      },
+        networks: args.networks.map((n) => ({ id: n.id })),
+      }),
       { parent: this },
     );
     this.registerOutputs({ url: this.url, serviceName: this.service.name });

@@ -214,13 +214,13 @@ describe("production", () => {
 
   test("the database password and both AWS credentials reach Swarm only as secret docker.Secret data", () => {
     const secrets = all(run, "docker:index/secret:Secret");
-    const decoded = Object.fromEntries(secrets.map((s) => [s.inputs.name, Buffer.from(s.inputs.data, "base64").toString("utf8")]));
+    const decoded = Object.fromEntries(secrets.map((s) => [s.name, Buffer.from(s.inputs.data, "base64").toString("utf8")]));
     expect(decoded).toEqual({
       "backup-advwell-backup-db-password": DB_PASSWORD,
       "backup-advwell-backup-aws-access-key-id": "AKIAMOCKBACKUP",
       "backup-advwell-backup-aws-secret-access-key": "mock-secret-key-backup-writer-key",
     });
-    for (const s of secrets) expect({ name: s.inputs.name, secretInputs: s.secretInputs }).toEqual({ name: s.inputs.name, secretInputs: ["data"] });
+    for (const s of secrets) expect({ name: s.name, secretInputs: s.secretInputs }).toEqual({ name: s.name, secretInputs: ["data"] });
   });
 
   test("no credential appears anywhere outside a docker.Secret", () => {
@@ -315,7 +315,7 @@ describe("variants", () => {
 
   test("with a passphrase: a fourth secret file and BACKUP_PASSPHRASE_FILE", async () => {
     const run = await runComponents("production", [], true);
-    const passphrase = all(run, "docker:index/secret:Secret").find((s) => s.inputs.name === "backup-advwell-backup-passphrase")!;
+    const passphrase = all(run, "docker:index/secret:Secret").find((s) => s.name === "backup-advwell-backup-passphrase")!;
     expect(passphrase.secretInputs).toEqual(["data"]);
     expect(Buffer.from(passphrase.inputs.data, "base64").toString("utf8")).toBe(PASSPHRASE);
     expect(one(run, "docker:index/service:Service").inputs.taskSpec.containerSpec.env.BACKUP_PASSPHRASE_FILE).toBe("/run/secrets/advwell-backup-passphrase");

@@ -69,7 +69,7 @@ describe.each(["production", "staging", "dev", ...TIER_NAMES])("%s", (key) => {
     const plan = plans.get(key)!;
     const run = get(key);
     const secretText = (name: string) => {
-      const s = byType(run, "docker:index/secret:Secret").find((r) => r.inputs.name === name)!;
+      const s = byType(run, "docker:index/secret:Secret").find((r) => r.name === name)!;
       expect(isSecretWrapper(s.rawInputs.data)).toBe(true);
       return Buffer.from(s.inputs.data, "base64").toString("utf8");
     };
