@@ -9,6 +9,7 @@ import * as random from "@pulumi/random";
 import type { MonitoringImages } from "../model/monitoring";
 import { renderMonitoringRoleInitScript, TEXTFILE_DIR, TEXTFILE_VOLUME } from "../model/monitoring";
 import type { Plan } from "../model/plan";
+import { nodeHttpProbe, wgetProbe } from "../model/probes";
 import { backendDatabaseUrl, directDatabaseUrl } from "../model/render";
 import { planReplication, replicaDatabaseUrl } from "../model/replication";
 import { SECRETS_ENV_PRELOAD, SECRETS_ENV_PRELOAD_PATH } from "../model/secretsEnv";
@@ -151,6 +152,7 @@ export class AdvWell extends pulumi.ComponentResource {
         domain: settings.apiDomain,
         port: plan.backend.port,
         healthPath: "/health",
+        healthCommand: nodeHttpProbe(plan.backend.port, "/health"),
         env: {
           NODE_ENV: "production",
           PORT: String(plan.backend.port),
@@ -181,6 +183,7 @@ export class AdvWell extends pulumi.ComponentResource {
         domain: settings.appDomain,
         port: settings.frontendPort,
         healthPath: "/",
+        healthCommand: wgetProbe(settings.frontendPort, "/"),
         env: { API_URL: `https://${settings.apiDomain}` },
         networks: [{ id: edge.id, name: "advwell-edge" }],
         rateLimit,

@@ -46,7 +46,8 @@ export class PgBouncer extends pulumi.ComponentResource {
           image: args.image,
           configs: [{ configId: config.id, configName: config.name, fileName: PGBOUNCER_INI, fileMode: 0o444 }],
           secrets: [{ secretId: userlist.id, secretName: userlist.name, fileName: PGBOUNCER_USERLIST, fileMode: 0o400, fileUid: "70", fileGid: "70" }],
-          healthcheck: healthcheck(["CMD-SHELL", `nc -z 127.0.0.1 ${this.port} || exit 1`], args.plan.health),
+          // The image ships the PostgreSQL client tools; PgBouncer answers pg_isready itself.
+          healthcheck: healthcheck(["CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", String(this.port)], args.plan.health),
         },
         networks: [{ id: args.networkId, aliases: [this.host] }],
       }),

@@ -16,8 +16,10 @@ export interface WebServiceArgs {
   /** Host Traefik routes to this service. */
   readonly domain: string;
   readonly port: number;
-  /** Path Traefik and the container health check probe. */
+  /** Path Traefik's load-balancer health check probes. */
   readonly healthPath: string;
+  /** The container health check (exec form); it must probe `healthPath` with what the image has. */
+  readonly healthCommand: string[];
   readonly env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   readonly secrets?: readonly SecretMount[];
   readonly configs?: readonly ConfigMount[];
@@ -53,8 +55,7 @@ export class WebService extends pulumi.ComponentResource {
           env: args.env,
           secrets: (args.secrets ?? []).map((s) => ({ secretId: s.secret.id, secretName: s.secret.name, fileName: s.fileName, fileMode: 0o444 })),
           configs: (args.configs ?? []).map((c) => ({ configId: c.config.id, configName: c.config.name, fileName: c.fileName, fileMode: 0o444 })),
-          // wget is in both the node:alpine and nginx:alpine bases; curl is not.
-          healthcheck: healthcheck(["CMD-SHELL", `wget -q -O /dev/null http://127.0.0.1:${args.port}${args.healthPath} || exit 1`], args.plan.health),
+          healthcheck: healthcheck(args.healthCommand, args.plan.health),
           stopGracePeriod: "30s",
         },
         networks: args.networks.map((n) => ({ id: n.id })),

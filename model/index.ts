@@ -16,3 +16,4 @@ export * from "./secretsEnv";
 export * from "./replication";
 export * from "./monitoring";
 export * from "./backup";
+export * from "./probes";
