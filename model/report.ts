@@ -45,6 +45,8 @@ export function planJson(plan: Plan): unknown {
     pgbouncer: plan.pgbouncer ?? null,
     connections: plan.connections,
     nodes: plan.nodes,
+    backup: plan.backup ?? null,
+    monitoring: plan.monitoring ?? null,
     findings: plan.findings,
   };
 }
@@ -61,9 +63,9 @@ export function formatPlan(plan: Plan): string {
   out.push(
     table(
       ["service", "replicas", "cpu limit", "mem limit", "cpu res", "mem res", "update", "rollout"],
-      Object.values(plan.services).map((s) => [
+      [...Object.values(plan.services), ...Object.values(plan.monitoring?.services ?? {})].map((s) => [
         s!.name,
-        s!.replicas,
+        "global" in s! && s!.global ? `${s!.replicas} (global)` : s!.replicas,
         s!.cpuLimit,
         formatMiB(s!.memoryLimitMiB),
         s!.cpuReservation,
@@ -90,6 +92,10 @@ export function formatPlan(plan: Plan): string {
     ),
   );
   out.push("", `Backend: NODE_OPTIONS=--max-old-space-size=${plan.backend.nodeHeapMiB}, Prisma connection_limit=${plan.backend.connectionLimit}, pool_timeout=${plan.backend.poolTimeoutSeconds}s, DATABASE_URL via ${plan.backend.databaseHost}`);
+  if (plan.backup) {
+    const b = plan.backup;
+    out.push(`Backups: pg_dump (${b.image}) at "${b.schedule}" UTC to s3://<bucket>/${b.prefix}/${b.stack}/<timestamp>.dump; unhealthy after ${Math.round(b.maxAgeSeconds / 3600)} h without a success`);
+  }
   if (plan.pgbouncer) {
     const p = plan.pgbouncer;
     out.push(`PgBouncer: ${p.poolMode} pooling, default_pool_size=${p.defaultPoolSize}, reserve_pool_size=${p.reservePoolSize}, max_db_connections=${p.maxDbConnections}, max_client_conn=${p.maxClientConn}`);
