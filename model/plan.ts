@@ -3,13 +3,13 @@
  * Every number a component needs is decided here, and every problem is raised here as a finding.
  */
 import { error, Finding, warning } from "./findings";
-import { CONNECTION_OVERHEAD_MIB, derivePostgresSettings, settingKiB, SUPERUSER_RESERVED_CONNECTIONS, worstCaseMemory, WORST_CASE_CEILING } from "./postgres";
+import { derivePostgresSettings, settingKiB, SUPERUSER_RESERVED_CONNECTIONS, worstCaseMemory } from "./postgres";
 import { placeTasks, NodeUsage, TaskRequest, updateHeadroom } from "./placement";
 import { BackupPlan, planBackup } from "./backup";
-import { MONITORING_SERVICE_NAMES, MonitoringPlan, MonitoringSettings, monitoringConnectionClients, monitoringTaskRequests, planMonitoring, planMonitoringServices } from "./monitoring";
+import { MONITORING_SERVICE_NAMES, MonitoringPlan, MonitoringServices, MonitoringSettings, monitoringConnectionClients, monitoringTaskRequests, planMonitoring, planMonitoringServices } from "./monitoring";
 import { Environment, NodeSpec, postgresMajor, PROJECT, ServiceName, Settings } from "./settings";
 import { BACKUP, companiesLabel, PGBOUNCER, Resources, SEED_BACKEND, SEED_FRONTEND, TIERS, TierName, TRAEFIK } from "./tiers";
-import { formatMiB, roundCpus } from "./units";
+import { formatMiB } from "./units";
 
 export type UpdateOrder = "start-first" | "stop-first";
 
@@ -157,6 +157,8 @@ const HEALTH: Record<ServiceName, HealthPlan> = {
  * and a second Traefik cannot bind the host-mode ports. They update stop-first.
  */
 const STOP_FIRST: ReadonlySet<ServiceName> = new Set(["postgres", "postgres-replica", "traefik", "backup"]);
+/** Services that run exactly one task (Postgres scales reads with postgres-replica instead). */
+const SINGLETONS: ReadonlySet<ServiceName> = new Set(["postgres", "traefik", "pgbouncer", "backup"]);
 
 /** Parallelism from the replica count: at most a third of the replicas are replaced at once. */
 export function updateParallelism(replicas: number): number {
@@ -230,11 +232,17 @@ function nodeMatches(constraints: readonly string[], node: NodeSpec, labels: Rec
   });
 }
 
-export function resolvePlan(settings: Settings, monitoringSettings?: MonitoringSettings): Plan {
+/** A planning stage's result: what it decided, and what it found wrong or risky. */
+interface Staged<T> {
+  readonly value: T;
+  readonly findings: Finding[];
+}
+
+/** Which services the tier runs, each with its resources (tier values, then overrides) and policies. */
+export function planServices(settings: Settings, monitoringEnabled: boolean): Staged<Partial<Record<ServiceName, ServicePlan>>> {
   const tier = TIERS[settings.tier];
   const o = settings.overrides;
   const findings: Finding[] = [];
-
   const base: Partial<Record<ServiceName, Resources & { replicas: number }>> = {
     postgres: { ...tier.postgres, replicas: 1 },
     backend: { ...SEED_BACKEND, replicas: tier.backendReplicas },
@@ -246,15 +254,17 @@ export function resolvePlan(settings: Settings, monitoringSettings?: MonitoringS
   if (settings.backup.enabled) base.backup = { ...BACKUP, replicas: 1 };
 
   for (const name of Object.keys(o.services) as ServiceName[]) {
-    if (!base[name] && !(monitoringSettings?.enabled && (MONITORING_SERVICE_NAMES as readonly string[]).includes(name))) findings.push(error(overrideKey(`${name}.*`), `the ${settings.tier} tier has no ${name} service to override; it has ${Object.keys(base).join(", ")}`));
+    const monitoringService = monitoringEnabled && (MONITORING_SERVICE_NAMES as readonly string[]).includes(name);
+    if (!base[name] && !monitoringService) {
+      findings.push(error(overrideKey(`${name}.*`), `the ${settings.tier} tier has no ${name} service to override; it has ${Object.keys(base).join(", ")}`));
+    }
   }
 
   const services: Partial<Record<ServiceName, ServicePlan>> = {};
-  const monitoringServices = monitoringSettings?.enabled ? planMonitoringServices(monitoringSettings, settings.nodes, o.services) : undefined;
   for (const [name, spec] of Object.entries(base) as [ServiceName, Resources & { replicas: number }][]) {
     const merged = { ...spec, ...o.services[name] };
     const replicas = merged.replicas;
-    if ((name === "postgres" || name === "traefik" || name === "pgbouncer" || name === "backup") && replicas !== 1) {
+    if (SINGLETONS.has(name) && replicas !== 1) {
       findings.push(error(overrideKey(`${name}.replicas`), `got ${replicas}; ${name} runs exactly 1 replica (scale reads with postgres-replica)`));
     }
     if (merged.cpuReservation > merged.cpuLimit) {
@@ -277,8 +287,6 @@ export function resolvePlan(settings: Settings, monitoringSettings?: MonitoringS
       placement: placementFor(name),
     };
   }
-  const backendService = services.backend!;
-  const postgresService = services.postgres!;
 
   if (settings.environment === "production") {
     for (const name of ["backend", "frontend"] as const) {
@@ -287,28 +295,47 @@ export function resolvePlan(settings: Settings, monitoringSettings?: MonitoringS
       }
     }
   }
+  return { value: services, findings };
+}
 
-  // Backend: heap and Prisma pool.
+/** Node heap and Prisma pool per backend replica. */
+export function planBackend(settings: Settings, backendService: ServicePlan, pooled: boolean): Staged<BackendPlan> {
+  const o = settings.overrides;
+  const findings: Finding[] = [];
+  // 75% of the limit leaves room for buffers, native memory and the stack outside V8's heap.
   const nodeHeapMiB = o.nodeHeapMiB ?? Math.floor(backendService.memoryLimitMiB * 0.75);
   if (nodeHeapMiB >= backendService.memoryLimitMiB) {
     findings.push(error(o.nodeHeapMiB ? overrideKey("backend.nodeHeap") : overrideKey("backend.memoryLimit"), `NODE_OPTIONS --max-old-space-size=${nodeHeapMiB} is at or above the backend's ${backendService.memoryLimitMiB} MiB memory limit: the kernel kills the task before V8 collects (the seed's 1024 MB heap in a 1 GB container); keep it below ${backendService.memoryLimitMiB}`));
   }
-  const connectionLimit = o.connectionLimit ?? prismaConnectionLimit(backendService.cpuLimit);
-  const backend: BackendPlan = {
-    nodeHeapMiB,
-    connectionLimit,
-    poolTimeoutSeconds: 10,
-    databaseHost: services.pgbouncer ? "pgbouncer" : "postgres",
-    port: settings.backendPort,
+  return {
+    value: {
+      nodeHeapMiB,
+      connectionLimit: o.connectionLimit ?? prismaConnectionLimit(backendService.cpuLimit),
+      poolTimeoutSeconds: 10,
+      databaseHost: pooled ? "pgbouncer" : "postgres",
+      port: settings.backendPort,
+    },
+    findings,
   };
+}
 
-  // Connections, counted at the peak of a start-first rollout.
-  const maxConnections = o.maxConnections ?? tier.maxConnections;
+/** Every client of PostgreSQL at its peak (a start-first rollout runs extra tasks), and PgBouncer's pools. */
+export function planConnections(
+  settings: Settings,
+  services: Partial<Record<ServiceName, ServicePlan>>,
+  backend: BackendPlan,
+  monitoringServices: MonitoringServices | undefined,
+): Staged<{ connections: ConnectionPlan; pgbouncer?: PgBouncerPlan }> {
+  const o = settings.overrides;
+  const findings: Finding[] = [];
+  const backendService = services.backend!;
+  const maxConnections = o.maxConnections ?? TIERS[settings.tier].maxConnections;
   const backendPeak = backendService.replicas + backendService.update.parallelism;
   const clients: ConnectionClient[] = [];
   let pgbouncer: PgBouncerPlan | undefined;
   if (services.pgbouncer) {
-    const defaultPoolSize = o.pgbouncerPoolSize ?? 5 * Math.ceil(postgresService.cpuLimit);
+    // Five server connections per Postgres CPU keep every core busy in transaction mode.
+    const defaultPoolSize = o.pgbouncerPoolSize ?? 5 * Math.ceil(services.postgres!.cpuLimit);
     const reservePoolSize = Math.ceil(defaultPoolSize / 4);
     pgbouncer = {
       poolMode: "transaction",
@@ -316,12 +343,12 @@ export function resolvePlan(settings: Settings, monitoringSettings?: MonitoringS
       defaultPoolSize,
       reservePoolSize,
       maxDbConnections: defaultPoolSize + reservePoolSize,
-      maxClientConn: backendPeak * connectionLimit + 20,
+      maxClientConn: backendPeak * backend.connectionLimit + 20,
     };
     const pgbPeak = services.pgbouncer.replicas + services.pgbouncer.update.parallelism;
     clients.push({ name: "pgbouncer", instances: pgbPeak, connectionsEach: pgbouncer.maxDbConnections, total: pgbPeak * pgbouncer.maxDbConnections, why: "server pool + reserve pool, per PgBouncer task" });
   } else {
-    clients.push({ name: "backend", instances: backendPeak, connectionsEach: connectionLimit, total: backendPeak * connectionLimit, why: `Prisma connection_limit x (${backendService.replicas} replicas + ${backendService.update.parallelism} started first during an update)` });
+    clients.push({ name: "backend", instances: backendPeak, connectionsEach: backend.connectionLimit, total: backendPeak * backend.connectionLimit, why: `Prisma connection_limit x (${backendService.replicas} replicas + ${backendService.update.parallelism} started first during an update)` });
   }
   clients.push({ name: "migrations", instances: 1, connectionsEach: 1, total: 1, why: "prisma migrate deploy over the direct URL (advisory lock: one at a time)" });
   if (services.backup) clients.push({ name: "backup", instances: 1, connectionsEach: 1, total: 1, why: "pg_dump" });
@@ -329,15 +356,20 @@ export function resolvePlan(settings: Settings, monitoringSettings?: MonitoringS
   clients.push({ name: "operators", instances: 1, connectionsEach: 2, total: 2, why: "psql sessions and health probes" });
   const budget = clients.reduce((sum, c) => sum + c.total, 0);
   const available = maxConnections - SUPERUSER_RESERVED_CONNECTIONS;
-  const connections: ConnectionPlan = { maxConnections, superuserReserved: SUPERUSER_RESERVED_CONNECTIONS, available, budget, clients };
   if (budget > available) {
     const key = o.maxConnections ? overrideKey("postgres.maxConnections") : o.connectionLimit ? overrideKey("backend.connectionLimit") : o.services.backend?.replicas ? overrideKey("backend.replicas") : TIER_KEY;
     findings.push(error(key, `the connection budget is ${budget} but max_connections ${maxConnections} minus ${SUPERUSER_RESERVED_CONNECTIONS} superuser slots leaves ${available}; raise postgres.maxConnections or lower backend.connectionLimit`));
   } else if (maxConnections > 8 * (budget + SUPERUSER_RESERVED_CONNECTIONS)) {
     findings.push(warning(o.maxConnections ? overrideKey("postgres.maxConnections") : TIER_KEY, `max_connections ${maxConnections} is ${Math.floor(maxConnections / (budget + SUPERUSER_RESERVED_CONNECTIONS))}x what the stack can open (${budget} + ${SUPERUSER_RESERVED_CONNECTIONS} reserved); every slot must be able to hold work_mem, so idle slots shrink work_mem (set postgres.maxConnections to trade them for memory)`));
   }
+  return { value: { connections: { maxConnections, superuserReserved: SUPERUSER_RESERVED_CONNECTIONS, available, budget, clients }, pgbouncer }, findings };
+}
 
-  // PostgreSQL settings: derived, then explicit overrides on top, then checked against the container.
+/** PostgreSQL settings: derived from the container, overrides on top, then checked against the container. */
+export function planPostgres(settings: Settings, services: Partial<Record<ServiceName, ServicePlan>>, maxConnections: number): Staged<PostgresPlan> {
+  const o = settings.overrides;
+  const findings: Finding[] = [];
+  const postgresService = services.postgres!;
   const derived = derivePostgresSettings({
     memoryLimitMiB: postgresService.memoryLimitMiB,
     cpuLimit: postgresService.cpuLimit,
@@ -362,18 +394,30 @@ export function resolvePlan(settings: Settings, monitoringSettings?: MonitoringS
     findings.push(warning(overrideKey("postgres.settings.effective_cache_size"), `effective_cache_size ${pgSettings.effective_cache_size} is more than the container's ${formatMiB(postgresService.memoryLimitMiB)}: the cgroup charges page cache to the container, so the planner would count on cache that cannot exist (the seed's 4GB in 3 GB)`));
   }
   const perGather = Number(pgSettings.max_parallel_workers_per_gather ?? "2");
-  const postgres: PostgresPlan = {
-    majorVersion: postgresMajor(settings.images.postgres) ?? 0,
-    settings: pgSettings,
-    memoryLimitMiB: postgresService.memoryLimitMiB,
-    worstCaseMemoryMiB: worst?.totalMiB ?? 0,
-    readReplicas: services["postgres-replica"]?.replicas ?? 0,
-    shmSizeMiB: Math.max(64, 128 * perGather),
+  return {
+    value: {
+      majorVersion: postgresMajor(settings.images.postgres) ?? 0,
+      settings: pgSettings,
+      memoryLimitMiB: postgresService.memoryLimitMiB,
+      worstCaseMemoryMiB: worst?.totalMiB ?? 0,
+      readReplicas: services["postgres-replica"]?.replicas ?? 0,
+      // Parallel workers exchange tuples through /dev/shm; 128 MiB per gather worker, 64 MiB at least.
+      shmSizeMiB: Math.max(64, 128 * perGather),
+    },
+    findings,
   };
+}
 
-  // Placement: every task's reservation must land on a node, as Swarm schedules whole tasks.
-  const labels = nodeLabels(settings.nodes, postgres.readReplicas);
-  if (postgres.readReplicas > 0 && settings.nodes.length < 2) {
+/** Placement: every task's reservation must land on a node, as Swarm schedules whole tasks. */
+export function planNodes(
+  settings: Settings,
+  services: Partial<Record<ServiceName, ServicePlan>>,
+  readReplicas: number,
+  monitoringServices: MonitoringServices | undefined,
+): Staged<NodePlan[]> {
+  const findings: Finding[] = [];
+  const labels = nodeLabels(settings.nodes, readReplicas);
+  if (readReplicas > 0 && settings.nodes.length < 2) {
     findings.push(error(NODES_KEY, `the ${settings.tier} tier runs a read replica, which must live on a second node; advwell:nodes lists ${settings.nodes.length}`));
   }
   const requests: TaskRequest[] = Object.values(services).map((s) => ({
@@ -394,18 +438,32 @@ export function resolvePlan(settings: Settings, monitoringSettings?: MonitoringS
       findings.push(warning(NODES_KEY, `no headroom for a start-first update of ${short.service}: it briefly runs ${short.surge} extra task(s) reserving ${short.cpus} CPU / ${formatMiB(short.memoryMiB)} each, and no eligible node has that free; the update would wait or fail`));
     }
   }
-  if (postgres.readReplicas > 0 && !settings.replicaDockerHost) {
+  if (readReplicas > 0 && !settings.replicaDockerHost) {
     findings.push(warning(`${PROJECT}:replicaDockerHost`, "the read replica's volume lives on the second node, but Pulumi only reaches the manager (docker:host): without this key Docker creates the volume on first start, unprotected and untracked; set it to the replica node's Docker endpoint"));
   }
-  const nodes: NodePlan[] = placed.nodes.map((n) => ({ ...n, labels: labels[n.name] }));
+  return { value: placed.nodes.map((n) => ({ ...n, labels: labels[n.name] })), findings };
+}
 
+/** Settings -> the whole plan, stage by stage; every stage's findings are kept, errors first. */
+export function resolvePlan(settings: Settings, monitoringSettings?: MonitoringSettings): Plan {
+  const findings: Finding[] = [];
+  const keep = <T>(stage: Staged<T>): T => {
+    findings.push(...stage.findings);
+    return stage.value;
+  };
+  const monitoringServices = monitoringSettings?.enabled ? planMonitoringServices(monitoringSettings, settings.nodes, settings.overrides.services) : undefined;
+  const services = keep(planServices(settings, monitoringServices !== undefined));
+  const backend = keep(planBackend(settings, services.backend!, services.pgbouncer !== undefined));
+  const { connections, pgbouncer } = keep(planConnections(settings, services, backend, monitoringServices));
+  const postgres = keep(planPostgres(settings, services, connections.maxConnections));
+  const nodes = keep(planNodes(settings, services, postgres.readReplicas, monitoringServices));
   const backup = settings.backup.enabled ? planBackup(settings) : undefined;
   if (backup) findings.push(...backup.findings);
   const plan: Plan = {
     project: PROJECT,
     stack: settings.stack,
     tier: settings.tier,
-    companies: companiesLabel(tier),
+    companies: companiesLabel(TIERS[settings.tier]),
     environment: settings.environment,
     services,
     backend,
@@ -417,9 +475,7 @@ export function resolvePlan(settings: Settings, monitoringSettings?: MonitoringS
     findings: [],
   };
   // The monitoring plan reads the rest of the plan (scrape targets, planned replica counts).
-  const monitoring = monitoringSettings?.enabled ? planMonitoring(monitoringSettings, plan, { overrides: o.services }) : undefined;
+  const monitoring = monitoringSettings?.enabled ? planMonitoring(monitoringSettings, plan, { overrides: settings.overrides.services }) : undefined;
   if (monitoring) findings.push(...monitoring.findings);
   return { ...plan, monitoring, findings: [...findings].sort((a, b) => (a.level === b.level ? 0 : a.level === "error" ? -1 : 1)) };
 }
-
-export { CONNECTION_OVERHEAD_MIB, WORST_CASE_CEILING, roundCpus };
