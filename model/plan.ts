@@ -3,7 +3,7 @@
  * Every number a component needs is decided here, and every problem is raised here as a finding.
  */
 import { error, Finding, warning } from "./findings";
-import { derivePostgresSettings, settingKiB, SUPERUSER_RESERVED_CONNECTIONS, worstCaseMemory } from "./postgres";
+import { derivePostgresSettings, settingKiB, shmSizeMiB, SUPERUSER_RESERVED_CONNECTIONS, worstCaseMemory } from "./postgres";
 import { placeTasks, NodeUsage, TaskRequest, updateHeadroom } from "./placement";
 import { BackupPlan, planBackup } from "./backup";
 import { MONITORING_SERVICE_NAMES, MonitoringPlan, MonitoringServices, MonitoringSettings, monitoringConnectionClients, monitoringTaskRequests, planMonitoring, planMonitoringServices } from "./monitoring";
@@ -393,7 +393,6 @@ export function planPostgres(settings: Settings, services: Partial<Record<Servic
   if (cacheKiB !== undefined && cacheKiB / 1024 > postgresService.memoryLimitMiB) {
     findings.push(warning(overrideKey("postgres.settings.effective_cache_size"), `effective_cache_size ${pgSettings.effective_cache_size} is more than the container's ${formatMiB(postgresService.memoryLimitMiB)}: the cgroup charges page cache to the container, so the planner would count on cache that cannot exist (the seed's 4GB in 3 GB)`));
   }
-  const perGather = Number(pgSettings.max_parallel_workers_per_gather ?? "2");
   return {
     value: {
       majorVersion: postgresMajor(settings.images.postgres) ?? 0,
@@ -401,8 +400,7 @@ export function planPostgres(settings: Settings, services: Partial<Record<Servic
       memoryLimitMiB: postgresService.memoryLimitMiB,
       worstCaseMemoryMiB: worst?.totalMiB ?? 0,
       readReplicas: services["postgres-replica"]?.replicas ?? 0,
-      // Parallel workers exchange tuples through /dev/shm; 128 MiB per gather worker, 64 MiB at least.
-      shmSizeMiB: Math.max(64, 128 * perGather),
+      shmSizeMiB: shmSizeMiB(pgSettings),
     },
     findings,
   };

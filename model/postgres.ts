@@ -157,3 +157,11 @@ export function worstCaseMemory(settings: Readonly<Record<string, string>>): Wor
   const totalMiB = Math.ceil(Object.values(parts).reduce((a, b) => a + b, 0));
   return { totalMiB, parts };
 }
+
+/**
+ * Size of the tmpfs at /dev/shm: parallel workers exchange tuples through POSIX shared memory, and
+ * Docker's 64 MiB default is too small. 128 MiB per gather worker, never below 64 MiB.
+ */
+export function shmSizeMiB(settings: Readonly<Record<string, string>>): number {
+  return Math.max(64, 128 * Number(settings.max_parallel_workers_per_gather ?? "2"));
+}

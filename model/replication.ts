@@ -14,7 +14,7 @@
  */
 import { directDatabaseUrl, DatabaseUrlParts } from "./render";
 import { error, Finding } from "./findings";
-import { derivePostgresSettings } from "./postgres";
+import { derivePostgresSettings, shmSizeMiB } from "./postgres";
 import type { BackendPlan, Plan, ServicePlan } from "./plan";
 
 /** The role the replicas log in as; it has REPLICATION and nothing else. */
@@ -191,8 +191,7 @@ export function planReplication(plan: Plan): ReplicationPlan | undefined {
     volumeTemplate: replicaVolumeName(SWARM_TASK_SLOT),
     hbaLines: [replicationHbaLine(REPLICATION_USER)],
     settings,
-    // Same rule as the primary's shmSizeMiB in plan.ts: 128 MiB per parallel worker, at least Docker's 64 MiB.
-    shmSizeMiB: Math.max(64, 128 * Number(settings.max_parallel_workers_per_gather ?? "2")),
+    shmSizeMiB: shmSizeMiB(settings),
   };
 }
 
