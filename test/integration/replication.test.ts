@@ -17,7 +17,9 @@ import { planReplication, renderPrimaryInitScript, replicaEntrypointEnv, replica
 import { freePort, makeTempDir, PG_BIN, PgCluster, runAsPostgres, SUPERUSER, SUPERUSER_PASSWORD } from "./support/pgCluster";
 
 const ROOT = path.resolve(__dirname, "../..");
-const REPLICA_ENTRYPOINT = path.join(ROOT, SCRIPT_FILES.replicaEntrypoint);
+const REPLICA_ENTRYPOINT_SOURCE = path.join(ROOT, SCRIPT_FILES.replicaEntrypoint);
+/** The entrypoint as Swarm mounts it (a 0555 config file), copied where the postgres user can read it. */
+let REPLICA_ENTRYPOINT: string;
 
 function enterpriseReplication(): { replication: ReplicationPlan; primarySettings: Readonly<Record<string, string>> } {
   const { config } = loadStackConfig("production");
@@ -150,6 +152,10 @@ describe("PostgreSQL streaming read replica (enterprise tier, real servers)", ()
     replicaData = path.join(work, "volume", "pgdata");
     passfile = path.join(work, "home", "replication.pgpass");
     replicaPort = await freePort();
+    // The replica script re-executes itself as postgres, which may not read the checkout (CI clones
+    // into a 0700 folder): mount it the way Swarm does, a 0555 file with the script's exact text.
+    REPLICA_ENTRYPOINT = path.join(work, "advwell-replica-entrypoint.sh");
+    fs.writeFileSync(REPLICA_ENTRYPOINT, fs.readFileSync(REPLICA_ENTRYPOINT_SOURCE, "utf8"), { mode: 0o555 });
     // Exactly the text the primary's Swarm config mounts.
     primaryInit = path.join(work, "50-advwell-replication.sh");
     fs.writeFileSync(primaryInit, renderPrimaryInitScript(replication, fs.readFileSync(path.join(ROOT, SCRIPT_FILES.primaryInit), "utf8")), { mode: 0o555 });
