@@ -247,19 +247,29 @@ cron_matches() { # "expr" "MM HH DD MM W"
 
 # A process per run: its own errexit and traps, and a failing run never stops the scheduler.
 # Runs and sleeps are waited on in the background so SIGTERM (docker stop) is handled at once:
-# bash as PID 1 would otherwise ignore it until the grace period ends in SIGKILL. An upload cut
-# short this way leaves no object (see above).
+# bash as PID 1 would otherwise ignore it until the grace period ends in SIGKILL. A stop while
+# the scheduler sleeps exits at once; a stop during a run lets the run finish (the plan gives the
+# service a stop grace period long enough for a dump), so an update at 02:00 loses no backup.
+# If the grace period still runs out, the upload is cut short and leaves no object (see above).
 CHILD=""
+CHILD_IS_RUN=""
 run_once_isolated() {
   "${BASH:-bash}" "$SELF" run &
   CHILD=$!
+  CHILD_IS_RUN=1
   wait "$CHILD" || true
   CHILD=""
+  CHILD_IS_RUN=""
 }
 
 on_stop() {
+  if [ -n "$CHILD" ] && [ -n "$CHILD_IS_RUN" ]; then
+    log "advwell-backup: stop requested during a backup; finishing it first"
+    wait "$CHILD" || true
+  elif [ -n "$CHILD" ]; then
+    kill "$CHILD" 2>/dev/null || true
+  fi
   log "advwell-backup: scheduler stopping"
-  [ -z "$CHILD" ] || kill "$CHILD" 2>/dev/null || true
   exit 0
 }
 

@@ -358,6 +358,33 @@ describe("backup.sh schedule, the service's command", () => {
   });
 });
 
+describe("backup.sh schedule stopped during a backup", () => {
+  test("finishes the backup it has started, then exits 0 (the plan's stop grace period covers a dump)", async () => {
+    await nextSecond();
+    const before = await backupKeys();
+    const state = path.join(work, "state-stop-during-run");
+    const env = serviceEnv({ state });
+    const child = spawn("bash", [path.join(SCRIPTS, "backup.sh"), "schedule"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stdout += d));
+    const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+    try {
+      // The run marks itself running in the state directory; stop the service exactly then.
+      const deadline = Date.now() + 30000;
+      while (!fs.existsSync(path.join(state, "running")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(fs.existsSync(path.join(state, "running"))).toBe(true);
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(stdout).toMatch(/stop requested during a backup; finishing it first[\s\S]*advwell-backup: ok [\s\S]*scheduler stopping/);
+      const after = await backupKeys();
+      expect(after.filter((k) => !before.includes(k))).toHaveLength(1);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
+
 describe("a failed backup exits non-zero, says why, and leaves no object", () => {
   test("a wrong database password fails at pg_dump before anything is uploaded", async () => {
     await nextSecond();
