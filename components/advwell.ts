@@ -7,7 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { MonitoringImages } from "../model/monitoring";
-import { renderMonitoringRoleInitScript, TEXTFILE_DIR, TEXTFILE_VOLUME } from "../model/monitoring";
+import { renderMonitoringRoleInitScript, TEXTFILE_DIR } from "../model/monitoring";
 import type { Plan } from "../model/plan";
 import { nodeHttpProbe, wgetProbe } from "../model/probes";
 import { backendDatabaseUrl, directDatabaseUrl } from "../model/render";
@@ -191,6 +191,23 @@ export class AdvWell extends pulumi.ComponentResource {
       child,
     );
 
+    let monitoring: Monitoring | undefined;
+    if (plan.monitoring && monitorPassword) {
+      monitoring = new Monitoring(
+        "monitoring",
+        {
+          plan: plan.monitoring,
+          images: args.monitoringImages,
+          networks: { edge: { id: edge.id, name: "advwell-edge" }, data: { id: data.id, name: "advwell-data" } },
+          rateLimit,
+          postgres: { host: postgres.host, port: postgres.port, database: settings.databaseName },
+          monitoringRolePassword: monitorPassword.result,
+          alertWebhookUrl: pulumi.output(args.alertWebhookUrl).apply((url) => url ?? ""),
+        },
+        { parent: this, dependsOn: [postgres] },
+      );
+    }
+
     let backupBucket: BackupBucket | undefined;
     let backupService: BackupService | undefined;
     if (plan.backup && plan.services.backup) {
@@ -214,24 +231,7 @@ export class AdvWell extends pulumi.ComponentResource {
           region,
           accessKeyId: writer.accessKeyId,
           secretAccessKey: writer.secretAccessKey,
-          metrics: plan.monitoring ? { volume: TEXTFILE_VOLUME, dir: TEXTFILE_DIR } : undefined,
-        },
-        { parent: this, dependsOn: [postgres] },
-      );
-    }
-
-    let monitoring: Monitoring | undefined;
-    if (plan.monitoring && monitorPassword) {
-      monitoring = new Monitoring(
-        "monitoring",
-        {
-          plan: plan.monitoring,
-          images: args.monitoringImages,
-          networks: { edge: { id: edge.id, name: "advwell-edge" }, data: { id: data.id, name: "advwell-data" } },
-          rateLimit,
-          postgres: { host: postgres.host, port: postgres.port, database: settings.databaseName },
-          monitoringRolePassword: monitorPassword.result,
-          alertWebhookUrl: pulumi.output(args.alertWebhookUrl).apply((url) => url ?? ""),
+          metrics: monitoring ? { volume: monitoring.textfileVolume.name, dir: TEXTFILE_DIR } : undefined,
         },
         { parent: this, dependsOn: [postgres] },
       );

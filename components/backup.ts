@@ -161,7 +161,7 @@ export interface BackupServiceArgs {
   /** Secret. When set, dumps are gpg-encrypted (AES256) before they leave the node. */
   readonly passphrase?: pulumi.Input<string>;
   /** node-exporter's textfile volume and its mount path, when monitoring runs. */
-  readonly metrics?: { readonly volume: string; readonly dir: string };
+  readonly metrics?: { readonly volume: pulumi.Input<string>; readonly dir: string };
 }
 
 /** The scripts the container runs, shipped as Swarm configs (no custom image to build or push). */

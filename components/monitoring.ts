@@ -68,6 +68,8 @@ export class Monitoring extends pulumi.ComponentResource {
   readonly grafanaAdminPassword: pulumi.Output<string>;
   readonly grafanaUrl: string;
   readonly prometheusData: docker.Volume;
+  /** node-exporter's textfile directory (the backup job writes its last-success metric there). */
+  readonly textfileVolume: docker.Volume;
   readonly services: Readonly<Record<MonitoringServiceName, docker.Service>>;
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -101,6 +103,9 @@ export class Monitoring extends pulumi.ComponentResource {
     // Data. Prometheus' history survives `pulumi destroy` and cannot be deleted by a refactor.
     this.prometheusData = new docker.Volume(`${name}-prometheus-data`, { name: `advwell-${dockerName("prometheus")}-data` }, { ...parent, protect: true, retainOnDelete: true });
     const grafanaData = new docker.Volume(`${name}-grafana-data`, { name: `advwell-${dockerName("grafana")}-data` }, { ...parent, retainOnDelete: true });
+    // Declared, so it is tracked and never created implicitly: the backup job (pinned beside the
+    // primary, on the manager whose engine the provider reaches) writes into it there.
+    this.textfileVolume = new docker.Volume(`${name}-node-textfile`, { name: TEXTFILE_VOLUME, driver: "local" }, { ...parent, retainOnDelete: true });
     const alertmanagerData = new docker.Volume(`${name}-alertmanager-data`, { name: `advwell-${dockerName("alertmanager")}-data` }, { ...parent, retainOnDelete: true });
 
     const service = (
@@ -197,7 +202,7 @@ export class Monitoring extends pulumi.ComponentResource {
         bind("/sys", "/host/sys"),
         bind("/", "/rootfs", "rslave"),
         // The backup job writes advwell_backup.prom into this volume on its node.
-        { type: "volume", source: TEXTFILE_VOLUME, target: TEXTFILE_DIR, readOnly: true },
+        { type: "volume", source: this.textfileVolume.name, target: TEXTFILE_DIR, readOnly: true },
       ],
       health: wget(`http://127.0.0.1:${MONITORING_PORTS["node-exporter"]}/`),
     });
@@ -234,6 +239,7 @@ export class Monitoring extends pulumi.ComponentResource {
       grafanaUrl: this.grafanaUrl,
       grafanaAdminPassword: this.grafanaAdminPassword,
       prometheusDataVolume: this.prometheusData.name,
+      textfileVolume: this.textfileVolume.name,
     });
   }
 }

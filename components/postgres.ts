@@ -103,9 +103,9 @@ export class Postgres extends pulumi.ComponentResource {
             { type: "tmpfs", target: "/dev/shm", tmpfsOptions: { sizeBytes: mibToBytes(args.postgres.shmSizeMiB) } },
           ],
           healthcheck: healthcheck(["CMD-SHELL", `pg_isready -h 127.0.0.1 -U postgres -d ${args.databaseName}`], args.service.health),
-          // A fast shutdown writes a checkpoint; SIGKILL after Docker's 10 s default would force crash recovery.
+          // SIGINT is PostgreSQL's fast shutdown, which writes a checkpoint within the plan's stop grace
+          // period; a SIGKILL before it ends would force crash recovery on the next start.
           stopSignal: "SIGINT",
-          stopGracePeriod: "120s",
         },
         networks: [{ id: args.networkId, aliases: [this.host] }],
       }),

@@ -144,7 +144,6 @@ export class PostgresReplica extends pulumi.ComponentResource {
           // SIGINT is PostgreSQL's fast shutdown; SIGTERM (smart) waits for every client to leave,
           // and a SIGKILL after the grace period forces crash recovery (same as the primary).
           stopSignal: "SIGINT",
-          stopGracePeriod: "120s",
         },
         networks: [{ id: args.networkId, aliases: [replication.replicaHost] }],
       }),

@@ -57,7 +57,10 @@ export function restartPolicy(restart: RestartPlan): In.ServiceTaskSpecRestartPo
 export function placement(plan: PlanSlice): In.ServiceTaskSpecPlacement {
   return {
     constraints: [...plan.placement.constraints],
-    prefs: plan.placement.spreadByLabels.map((label) => `spread=${label}`),
+    // Swarm's SpreadDescriptor is the label itself (`node.labels.advwell.node`); the provider passes
+    // the string through verbatim, and the scheduler skips a descriptor that does not start with
+    // `node.labels.` or `engine.labels.` (the `spread=` prefix belongs to the docker CLI's flag).
+    prefs: [...plan.placement.spreadByLabels],
   };
 }
 
@@ -121,9 +124,9 @@ export function swarmServiceArgs(plan: PlanSlice, o: SwarmServiceOptions): docke
     updateConfig: spec.updateConfig,
     rollbackConfig: spec.rollbackConfig,
     labels: labelList({ ...o.labels, "advwell.component": o.component }),
-    ...(o.endpointSpec ? { endpointSpec: o.endpointSpec } : {}),
+    endpointSpec: { mode: plan.endpointMode, ...o.endpointSpec },
     taskSpec: {
-      containerSpec: o.containerSpec,
+      containerSpec: { ...o.containerSpec, stopGracePeriod: seconds(plan.stopGraceSeconds) },
       networksAdvanceds: o.networks.map((n) => ({ id: n.id, ...(n.aliases ? { aliases: n.aliases } : {}) })),
       resources: spec.resources,
       restartPolicy: spec.restartPolicy,

@@ -56,7 +56,6 @@ export class WebService extends pulumi.ComponentResource {
           secrets: (args.secrets ?? []).map((s) => ({ secretId: s.secret.id, secretName: s.secret.name, fileName: s.fileName, fileMode: 0o444 })),
           configs: (args.configs ?? []).map((c) => ({ configId: c.config.id, configName: c.config.name, fileName: c.fileName, fileMode: 0o444 })),
           healthcheck: healthcheck(args.healthCommand, args.plan.health),
-          stopGracePeriod: "30s",
         },
         networks: args.networks.map((n) => ({ id: n.id })),
       }),

@@ -81,6 +81,8 @@ export interface BackupPlan {
   readonly maxAgeSeconds: number;
   readonly postgresMajor: number;
   readonly image: string;
+  /** S3-compatible endpoint the backup container talks to; undefined means AWS. */
+  readonly endpointUrl?: string;
   readonly bucket: BucketNaming;
   readonly prefix: string;
   /** `<prefix>/<stack>/`: everything this stack writes lives under it. */
@@ -280,7 +282,7 @@ export function planBackup(settings: Settings): BackupPlan {
 
   // Image from the server's major.
   const major = postgresMajor(settings.images.postgres) ?? 0;
-  const image = backupImage(major);
+  const image = b.image ?? backupImage(major);
   if (b.enabled && image === undefined) {
     findings.push(error(key("postgresImage"), `PostgreSQL ${major} has no ${BACKUP_IMAGE_REPOSITORY} image (published: ${BACKUP_IMAGE_MAJORS.join(", ")}); pg_dump must match the server's major, so use a supported major or set advwell:backupEnabled=false`));
   }
@@ -335,6 +337,7 @@ export function planBackup(settings: Settings): BackupPlan {
     maxAgeSeconds: maxGap + HEALTH_SLACK_SECONDS,
     postgresMajor: major,
     image: image ?? `${BACKUP_IMAGE_REPOSITORY}:${major}`,
+    ...(b.endpointUrl ? { endpointUrl: b.endpointUrl } : {}),
     bucket,
     prefix: b.prefix,
     keyPrefix,
@@ -468,6 +471,7 @@ export function backupEnvironment(plan: BackupPlan, target: BackupTarget, secret
     AWS_SECRET_ACCESS_KEY_FILE: file(BACKUP_SECRET_FILES.secretAccessKey),
     ...(target.encrypted ? { BACKUP_PASSPHRASE_FILE: file(BACKUP_SECRET_FILES.passphrase) } : {}),
     ...(target.metricsDir ? { BACKUP_METRICS_DIR: target.metricsDir } : {}),
+    ...(plan.endpointUrl ? { AWS_ENDPOINT_URL: plan.endpointUrl } : {}),
   };
 }
 

@@ -10,7 +10,7 @@ import { error, Finding, warning } from "./findings";
 import type { TaskRequest } from "./placement";
 import type { ConnectionClient, HealthPlan, PlacementPlan, Plan, RestartPlan, ServicePlan, UpdatePlan } from "./plan";
 import { NODE_LABEL, updatePlanFor } from "./plan";
-import type { NodeSpec, RawConfig, ResourceOverride, ServiceName } from "./settings";
+import type { EndpointMode, NodeSpec, RawConfig, ResourceOverride, ServiceName } from "./settings";
 import { PROJECT } from "./settings";
 import type { Resources } from "./tiers";
 import { ENTRYPOINTS, routeLabels } from "./traefik";
@@ -272,6 +272,16 @@ const MONITORING_HEALTH: Record<MonitoringServiceName, HealthPlan> = {
  */
 const MONITORING_STOP_FIRST: ReadonlySet<MonitoringServiceName> = new Set(["prometheus", "grafana", "alertmanager", "node-exporter", "cadvisor"]);
 
+/** Prometheus flushes its head block on shutdown; the rest stop in seconds. */
+const MONITORING_STOP_GRACE_SECONDS: Record<MonitoringServiceName, number> = {
+  prometheus: 120,
+  grafana: 30,
+  alertmanager: 30,
+  "postgres-exporter": 10,
+  "node-exporter": 10,
+  cadvisor: 10,
+};
+
 const GLOBAL: ReadonlySet<MonitoringServiceName> = new Set(["node-exporter", "cadvisor"]);
 /** Services with a data volume: pinned to one node so a rescheduled task finds its data. */
 const STATEFUL: ReadonlySet<MonitoringServiceName> = new Set(["prometheus", "grafana", "alertmanager"]);
@@ -339,6 +349,7 @@ export interface MonitoringPlanOptions {
   readonly dockerNames?: Readonly<Partial<Record<StackServiceName, string>>>;
   /** `advwell:overrides` resource entries for the monitoring services (same paths as the app's). */
   readonly overrides?: Readonly<Partial<Record<string, ResourceOverride>>>;
+  readonly endpointMode?: EndpointMode;
 }
 
 const overrideKey = (path: string) => `${PROJECT}:overrides[${path}]`;
@@ -351,6 +362,7 @@ export function planMonitoringServices(
   settings: Pick<MonitoringSettings, "enabled">,
   nodes: readonly Pick<NodeSpec, "name" | "role">[],
   overrides: Readonly<Partial<Record<string, ResourceOverride>>> = {},
+  endpointMode: EndpointMode = "vip",
 ): MonitoringServices {
   const findings: Finding[] = [];
   const nodeNames = nodes.map((n) => n.name);
@@ -382,6 +394,8 @@ export function planMonitoringServices(
       name,
       global,
       replicas,
+      stopGraceSeconds: MONITORING_STOP_GRACE_SECONDS[name],
+      endpointMode,
       cpuLimit: merged.cpuLimit,
       memoryLimitMiB: merged.memoryLimitMiB,
       cpuReservation: merged.cpuReservation,
@@ -399,7 +413,7 @@ export function planMonitoringServices(
 export function planMonitoring(settings: MonitoringSettings, plan: Plan, options: MonitoringPlanOptions = {}): MonitoringPlan {
   const dockerNames: Partial<Record<StackServiceName, string>> = {};
   const dockerName = (s: StackServiceName) => options.dockerNames?.[s] ?? s;
-  const { services, dataNode, nodeNames, findings: serviceFindings } = planMonitoringServices(settings, plan.nodes, options.overrides);
+  const { services, dataNode, nodeNames, findings: serviceFindings } = planMonitoringServices(settings, plan.nodes, options.overrides, options.endpointMode);
   const findings: Finding[] = [...serviceFindings];
 
   // Every service the stack runs, with the task count the plan gives it. A monitoring service the

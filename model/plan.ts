@@ -7,7 +7,7 @@ import { derivePostgresSettings, settingKiB, shmSizeMiB, SUPERUSER_RESERVED_CONN
 import { placeTasks, NodeUsage, TaskRequest, updateHeadroom } from "./placement";
 import { BackupPlan, planBackup } from "./backup";
 import { MONITORING_SERVICE_NAMES, MonitoringPlan, MonitoringServices, MonitoringSettings, monitoringConnectionClients, monitoringTaskRequests, planMonitoring, planMonitoringServices } from "./monitoring";
-import { Environment, NodeSpec, postgresMajor, PROJECT, ServiceName, Settings } from "./settings";
+import { EndpointMode, Environment, NodeSpec, postgresMajor, PROJECT, ServiceName, Settings } from "./settings";
 import { BACKUP, companiesLabel, PGBOUNCER, Resources, SEED_BACKEND, SEED_FRONTEND, TIERS, TierName, TRAEFIK } from "./tiers";
 import { formatMiB } from "./units";
 
@@ -53,6 +53,13 @@ export interface PlacementPlan {
 export interface ServicePlan extends Resources {
   readonly name: ServiceName;
   readonly replicas: number;
+  /**
+   * Seconds Swarm waits after the stop signal before it kills the task. Never left unset: the
+   * docker provider sends an unset value as 0, and Swarm then kills right after the signal.
+   */
+  readonly stopGraceSeconds: number;
+  /** `vip` or `dnsrr` (advwell:endpointMode): how the service name resolves on the overlay. */
+  readonly endpointMode: EndpointMode;
   readonly update: UpdatePlan;
   readonly rollback: UpdatePlan;
   readonly restart: RestartPlan;
@@ -153,6 +160,21 @@ const HEALTH: Record<ServiceName, HealthPlan> = {
 };
 
 /**
+ * Stop grace periods. PostgreSQL's fast shutdown writes a checkpoint (a kill forces crash
+ * recovery); the web services and Traefik drain in-flight requests (Traefik's own graceTimeOut is
+ * 10 s); the backup job finishes a dump it has started rather than losing it.
+ */
+const STOP_GRACE_SECONDS: Record<ServiceName, number> = {
+  postgres: 120,
+  "postgres-replica": 120,
+  backend: 30,
+  frontend: 30,
+  traefik: 30,
+  pgbouncer: 30,
+  backup: 600,
+};
+
+/**
  * Services that must never run two tasks at once: two postmasters on one data volume corrupt it,
  * and a second Traefik cannot bind the host-mode ports. They update stop-first.
  */
@@ -202,6 +224,10 @@ function placementFor(name: ServiceName): PlacementPlan {
       return { constraints: [`node.labels.${POSTGRES_LABEL}==replica`], spreadByLabels: [] };
     case "traefik":
       return { constraints: ["node.role==manager"], spreadByLabels: [] };
+    case "backup":
+      // Beside the primary: the dump stays on the node, and the job writes its last-success
+      // metric into the textfile volume that the stack declares on that node.
+      return { constraints: [`node.labels.${POSTGRES_LABEL}==primary`], spreadByLabels: [] };
     default:
       return { constraints: [], spreadByLabels: [`node.labels.${NODE_LABEL}`] };
   }
@@ -276,6 +302,8 @@ export function planServices(settings: Settings, monitoringEnabled: boolean): St
     services[name] = {
       name,
       replicas,
+      stopGraceSeconds: STOP_GRACE_SECONDS[name],
+      endpointMode: settings.endpointMode,
       cpuLimit: merged.cpuLimit,
       memoryLimitMiB: merged.memoryLimitMiB,
       cpuReservation: merged.cpuReservation,
@@ -449,7 +477,7 @@ export function resolvePlan(settings: Settings, monitoringSettings?: MonitoringS
     findings.push(...stage.findings);
     return stage.value;
   };
-  const monitoringServices = monitoringSettings?.enabled ? planMonitoringServices(monitoringSettings, settings.nodes, settings.overrides.services) : undefined;
+  const monitoringServices = monitoringSettings?.enabled ? planMonitoringServices(monitoringSettings, settings.nodes, settings.overrides.services, settings.endpointMode) : undefined;
   const services = keep(planServices(settings, monitoringServices !== undefined));
   const backend = keep(planBackend(settings, services.backend!, services.pgbouncer !== undefined));
   const { connections, pgbouncer } = keep(planConnections(settings, services, backend, monitoringServices));
@@ -473,7 +501,7 @@ export function resolvePlan(settings: Settings, monitoringSettings?: MonitoringS
     findings: [],
   };
   // The monitoring plan reads the rest of the plan (scrape targets, planned replica counts).
-  const monitoring = monitoringSettings?.enabled ? planMonitoring(monitoringSettings, plan, { overrides: settings.overrides.services }) : undefined;
+  const monitoring = monitoringSettings?.enabled ? planMonitoring(monitoringSettings, plan, { overrides: settings.overrides.services, endpointMode: settings.endpointMode }) : undefined;
   if (monitoring) findings.push(...monitoring.findings);
   return { ...plan, monitoring, findings: [...findings].sort((a, b) => (a.level === b.level ? 0 : a.level === "error" ? -1 : 1)) };
 }

@@ -21,6 +21,9 @@ export type OverridableService = (typeof OVERRIDABLE_SERVICES)[number];
 export const ENVIRONMENTS = ["production", "staging", "development"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
+export const ENDPOINT_MODES = ["vip", "dnsrr"] as const;
+export type EndpointMode = (typeof ENDPOINT_MODES)[number];
+
 export const NODE_ROLES = ["manager", "worker"] as const;
 export type NodeRole = (typeof NODE_ROLES)[number];
 
@@ -72,6 +75,10 @@ export interface BackupSettings {
   readonly transitionDays: number;
   readonly noncurrentDays: number;
   readonly kmsKeyArn?: string;
+  /** Overrides the derived `siemens/postgres-backup-s3:<major>` image (a mirror, or a rehearsal stand-in). */
+  readonly image?: string;
+  /** An S3-compatible endpoint for the backup container (AWS_ENDPOINT_URL); undefined means AWS. */
+  readonly endpointUrl?: string;
 }
 
 export interface Settings {
@@ -93,6 +100,8 @@ export interface Settings {
   readonly rateLimitBurst: number;
   /** Docker endpoint of the read replica's node, so Pulumi creates (and protects) its volume there. */
   readonly replicaDockerHost?: string;
+  /** How a service's name resolves on the overlay: `vip` (one virtual IP, needs IPVS) or `dnsrr` (the tasks' addresses). */
+  readonly endpointMode: EndpointMode;
   readonly backup: BackupSettings;
 }
 
@@ -284,6 +293,18 @@ function readOverrides(c: Collector, config: RawConfig): Overrides | undefined {
   return ok ? { services: services as Overrides["services"], postgresSettings, ...scalars } : undefined;
 }
 
+function readOptionalUrl(c: Collector, config: RawConfig, name: string): string | undefined {
+  const value = readOptional(config, name);
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  return url && (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "" ? value : c.fail(key(name), value, "empty, or an http(s):// URL such as https://s3.example.com");
+}
+
 function readOptional(config: RawConfig, name: string): string | undefined {
   const value = raw(config, name);
   return value === undefined || value === "" ? undefined : value;
@@ -294,9 +315,9 @@ export const CONFIG_KEYS = [
   "tier", "environment", "apiDomain", "appDomain", "dashboardDomain", "acmeEmail",
   "backendImage", "frontendImage", "postgresImage", "pgbouncerImage", "traefikImage",
   "nodes", "overrides", "backendPort", "frontendPort", "databaseName", "databaseUser",
-  "rateLimitAverage", "rateLimitBurst", "replicaDockerHost",
+  "rateLimitAverage", "rateLimitBurst", "replicaDockerHost", "endpointMode",
   "backupEnabled", "backupSchedule", "backupBucketName", "backupPrefix",
-  "backupRetentionDays", "backupTransitionDays", "backupNoncurrentDays", "backupKmsKeyArn",
+  "backupRetentionDays", "backupTransitionDays", "backupNoncurrentDays", "backupKmsKeyArn", "backupImage", "backupEndpointUrl",
   // Monitoring keys, validated by model/monitoring.ts parseMonitoringSettings.
   "monitoringEnabled", "prometheusRetention", "prometheusStorage", "grafanaDomain", "alertWebhookUrl", "backendMetricsPath",
   "prometheusImage", "grafanaImage", "alertmanagerImage", "postgresExporterImage", "nodeExporterImage", "cadvisorImage",
@@ -336,6 +357,7 @@ export function validateSettings(config: RawConfig, stack: string): { settings?:
     rateLimitAverage: readInt(c, config, "rateLimitAverage", 1, 100000),
     rateLimitBurst: readInt(c, config, "rateLimitBurst", 1, 100000),
     replicaDockerHost: readOptional(config, "replicaDockerHost"),
+    endpointMode: readEnum(c, config, "endpointMode", ENDPOINT_MODES),
     backup: {
       enabled: readBool(c, config, "backupEnabled"),
       schedule: readString(c, config, "backupSchedule", CRON, "a five-field cron expression in UTC, e.g. 0 2 * * *"),
@@ -345,6 +367,8 @@ export function validateSettings(config: RawConfig, stack: string): { settings?:
       transitionDays: readInt(c, config, "backupTransitionDays", 1, 3650),
       noncurrentDays: readInt(c, config, "backupNoncurrentDays", 1, 3650),
       kmsKeyArn: readOptional(config, "backupKmsKeyArn"),
+      image: readOptional(config, "backupImage") === undefined ? undefined : readImage(c, config, "backupImage"),
+      endpointUrl: readOptionalUrl(c, config, "backupEndpointUrl"),
     },
   };
   const images = settings.images.postgres;

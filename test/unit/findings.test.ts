@@ -43,6 +43,16 @@ describe("errors refuse the deploy and name the key", () => {
     ]);
   });
 
+  test("an endpoint mode other than vip or dnsrr", () => {
+    const [f] = findingsOf(["advwell:endpointMode=ingress"]);
+    expect(f).toMatchObject({ level: "error", key: "advwell:endpointMode" });
+    expect(f.message).toContain('"ingress"; allowed: vip, dnsrr');
+  });
+
+  test("a backup endpoint that is not an http(s) URL, and a backup image without a pinned tag", () => {
+    expect(keysOf(["advwell:backupEndpointUrl=s3.example.com", "advwell:backupImage=local/backup:latest"])).toEqual(["advwell:backupImage", "advwell:backupEndpointUrl"]);
+  });
+
   test("reservations that fit in total but not on any single node", () => {
     // A 1.15 CPU manager plus six 0.4 CPU workers hold 3.55 CPUs, more than growth reserves
     // (3.15), but no 0.4 CPU node can take a whole 0.5 CPU backend task.
