@@ -8,5 +8,7 @@ module.exports = {
   projects: [
     { ...base, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts", "<rootDir>/test/program/**/*.test.ts"] },
     { ...base, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"] },
+    // The real-Swarm rehearsal: run it with `npm run test:swarm` (test/swarm/run.ts starts the daemon first).
+    { ...base, displayName: "swarm", testMatch: ["<rootDir>/test/swarm/**/*.test.ts"] },
   ],
 };

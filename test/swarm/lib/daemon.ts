@@ -1,0 +1,251 @@
+/**
+ * A throwaway Docker Engine and single-node Swarm for the rehearsal, isolated from the host:
+ *
+ * - its own network namespace (`ip netns add`, loopback only): the overlay networks, the bridge
+ *   and every container address live inside it, and nothing the daemon or a task sends can leave
+ *   it (an image pull or an external DNS lookup fails with "network is unreachable");
+ * - its own mount namespace (`unshare --mount --propagation shared`): the daemon's mounts
+ *   (container roots, secrets, network namespaces) vanish with it, and `/` is a shared mount in
+ *   there as on a systemd host, so node-exporter's `rslave` bind of `/` is accepted (this VM's
+ *   own root mount is private);
+ * - its own data root, exec root and cgroup parent under a temporary folder, so teardown can find
+ *   and remove exactly what it started, even after a crash.
+ *
+ * `DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1` makes the Swarm executor use local images without a
+ * pull attempt (moby daemon/cluster/executor/container/controller.go, Prepare).
+ */
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import Docker from "dockerode";
+
+export interface DaemonInfo {
+  /** The daemon's unix socket. */
+  readonly socket: string;
+  /** Folder holding data root, exec root, pid file and log. */
+  readonly dir: string;
+  readonly netns: string;
+  readonly cgroupParent: string;
+  readonly pid: number;
+}
+
+/** Written beside the socket so a later process (the jest run, a cleanup) can find everything. */
+export const INFO_FILE = "rehearsal-daemon.json";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function run(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+function tryRun(cmd: string, args: string[]): void {
+  try {
+    run(cmd, args);
+  } catch {
+    // best effort during teardown
+  }
+}
+
+export function dockerClient(socket: string): Docker {
+  return new Docker({ socketPath: socket, timeout: 120_000 });
+}
+
+/**
+ * Starts dockerd and initialises a single-node Swarm. On any failure it tears down what it
+ * started before rethrowing.
+ */
+export async function startDaemon(options: { readonly advertiseAddr?: string } = {}): Promise<DaemonInfo> {
+  // A short path: containerd's and the shims' unix sockets live under the exec root (108-byte limit).
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "advw-"));
+  const suffix = path.basename(dir).slice("advw-".length).toLowerCase();
+  const netns = `advwell-rehearsal-${suffix}`;
+  const cgroupParent = `advwell-rehearsal-${suffix}`;
+  const socket = path.join(dir, "docker.sock");
+  let child: ChildProcess | undefined;
+  let info: DaemonInfo | undefined;
+  try {
+    run("ip", ["netns", "add", netns]);
+    run("ip", ["-n", netns, "link", "set", "lo", "up"]);
+    const log = fs.openSync(path.join(dir, "dockerd.log"), "a");
+    child = spawn(
+      "unshare",
+      [
+        "--mount",
+        "--propagation",
+        "shared",
+        "--",
+        "nsenter",
+        `--net=/run/netns/${netns}`,
+        "--",
+        "dockerd",
+        "--host",
+        `unix://${socket}`,
+        "--data-root",
+        path.join(dir, "root"),
+        "--exec-root",
+        path.join(dir, "exec"),
+        "--pidfile",
+        path.join(dir, "docker.pid"),
+        "--storage-driver=vfs",
+        `--cgroup-parent=${cgroupParent}`,
+        "--shutdown-timeout=5",
+      ],
+      { detached: true, stdio: ["ignore", log, log], env: { ...process.env, DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: "1" } },
+    );
+    child.unref();
+    fs.closeSync(log);
+    info = { socket, dir, netns, cgroupParent, pid: child.pid ?? -1 };
+    fs.writeFileSync(path.join(dir, INFO_FILE), JSON.stringify(info));
+    const docker = dockerClient(socket);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        await docker.ping();
+        break;
+      } catch (error) {
+        if (child.exitCode !== null) throw new Error(`dockerd exited with ${child.exitCode}: ${tail(path.join(dir, "dockerd.log"))}`);
+        if (Date.now() > deadline) throw new Error(`dockerd did not answer on ${socket} within 30 s: ${(error as Error).message}\n${tail(path.join(dir, "dockerd.log"))}`);
+        await sleep(200);
+      }
+    }
+    const addr = options.advertiseAddr ?? "127.0.0.1";
+    await docker.swarmInit({ ListenAddr: `${addr}:2377`, AdvertiseAddr: addr });
+    return info;
+  } catch (error) {
+    await stopDaemon(info ?? { socket, dir, netns, cgroupParent, pid: child?.pid ?? -1 });
+    throw error;
+  }
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return fs.readFileSync(file, "utf8").trim().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+function alive(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const DAEMON_PROGRAMS = new Set(["dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2", "runc", "docker-proxy"]);
+
+/**
+ * PIDs of what the daemon left behind: its own programs (dockerd, containerd, shims) whose
+ * command line names our folder, and any process in our cgroup parent (container processes).
+ * Nothing else: the shell or runner that started the rehearsal also has the folder in its
+ * arguments sometimes, and must survive.
+ */
+function leftoverPids(info: DaemonInfo): number[] {
+  const pids = new Set<number>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const argv = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (DAEMON_PROGRAMS.has(path.basename(argv[0] ?? "")) && argv.some((a) => a.includes(info.dir))) pids.add(Number(entry));
+      const cgroup = fs.readFileSync(`/proc/${entry}/cgroup`, "utf8");
+      if (cgroup.includes(`/${info.cgroupParent}/`)) pids.add(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return [...pids];
+}
+
+/** Removes every service and container through the API, so nothing of ours keeps running. */
+async function drainWorkloads(docker: Docker): Promise<void> {
+  for (const s of await docker.listServices()) await docker.getService(s.ID).remove().catch(() => undefined);
+  for (const c of await docker.listContainers({ all: true })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+}
+
+/**
+ * Tears everything down, whatever state it is in: workloads, the daemon (SIGTERM, then SIGKILL),
+ * leftover containerd/shim/container processes (by our folder and cgroup parent only), the
+ * cgroups, the network namespace and the folder. Never throws.
+ */
+export async function stopDaemon(info: DaemonInfo): Promise<string[]> {
+  const notes: string[] = [];
+  if (fs.existsSync(info.socket)) {
+    const docker = dockerClient(info.socket);
+    try {
+      await Promise.race([drainWorkloads(docker), sleep(60_000)]);
+      await docker.swarmLeave({ force: true }).catch(() => undefined);
+    } catch (error) {
+      notes.push(`could not remove workloads through the API: ${(error as Error).message}`);
+    }
+  }
+  let pid = info.pid;
+  try {
+    pid = Number(fs.readFileSync(path.join(info.dir, "docker.pid"), "utf8").trim()) || pid;
+  } catch {
+    // no pid file: the daemon never got that far
+  }
+  if (alive(pid)) {
+    process.kill(pid, "SIGTERM");
+    const deadline = Date.now() + 20_000;
+    while (alive(pid) && Date.now() < deadline) await sleep(200);
+    if (alive(pid)) {
+      notes.push(`dockerd ${pid} ignored SIGTERM for 20 s; killed`);
+      process.kill(pid, "SIGKILL");
+    }
+  }
+  for (let round = 0; round < 3; round++) {
+    const left = leftoverPids(info);
+    if (left.length === 0) break;
+    notes.push(`killing leftover processes ${left.join(", ")}`);
+    for (const p of left) {
+      try {
+        process.kill(p, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+    await sleep(500);
+  }
+  removeCgroups(info.cgroupParent);
+  tryRun("ip", ["netns", "del", info.netns]);
+  // Mounts made in the daemon's own mount namespace are gone with it; unmount any that leaked into ours.
+  const mounts = fs
+    .readFileSync("/proc/self/mounts", "utf8")
+    .split("\n")
+    .map((line) => line.split(" ")[1])
+    .filter((m): m is string => m !== undefined && m.startsWith(info.dir))
+    .sort()
+    .reverse();
+  for (const m of mounts) tryRun("umount", ["-l", m]);
+  fs.rmSync(info.dir, { recursive: true, force: true });
+  return notes;
+}
+
+function removeCgroups(parent: string): void {
+  const root = "/sys/fs/cgroup";
+  if (!fs.existsSync(root)) return;
+  const candidates = [path.join(root, parent), ...fs.readdirSync(root).map((c) => path.join(root, c, parent))];
+  for (const dir of candidates) {
+    if (!fs.existsSync(dir)) continue;
+    const children = fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory());
+    for (const c of children) tryRmdir(path.join(dir, c.name));
+    tryRmdir(dir);
+  }
+}
+
+function tryRmdir(dir: string): void {
+  try {
+    fs.rmdirSync(dir);
+  } catch {
+    // busy or already gone
+  }
+}
+
+/** Reads the info file a running rehearsal left beside its socket. */
+export function readDaemonInfo(dir: string): DaemonInfo {
+  return JSON.parse(fs.readFileSync(path.join(dir, INFO_FILE), "utf8")) as DaemonInfo;
+}

@@ -1,0 +1,252 @@
+/**
+ * One rehearsal deploy: the stack's config plus test/swarm/rehearsal.yaml, the real node labelled
+ * as the plan says, the program run on the engine (engine.ts), and the rehearsal's own services:
+ * s3rver (S3) on the backup's egress network and a probe container on every network of the stack,
+ * which the checks `docker exec` into. Used from the jest tests (a fresh module registry per run).
+ */
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import type Docker from "dockerode";
+import { parse as parseYaml } from "yaml";
+import { applySet, loadStackConfig } from "../../../config/stackConfig";
+import { resolveStack, Resolved } from "../../../model";
+import { dockerClient } from "./daemon";
+import { AwsFixtures, destroyObjects, EngineObject, EngineOptions, ProgramResult, runProgramOnEngine } from "./engine";
+import { STANDIN_IMAGES } from "./images";
+
+export const REHEARSAL_FILE = path.resolve(__dirname, "..", "rehearsal.yaml");
+/** The s3rver task's name on the backup's egress network (and advwell:backupEndpointUrl's host). */
+export const S3_HOST = "s3.rehearsal.internal";
+export const S3_SERVICE = "rehearsal-s3rver";
+export const PROBE_SERVICE = "rehearsal-probe";
+const BACKUP_EGRESS_NETWORK = "advwell-backup-egress";
+
+interface RehearsalFile {
+  readonly deploy: Record<string, unknown>;
+  readonly tiers?: Record<string, Record<string, unknown>>;
+  readonly acceptance: Record<string, unknown>;
+}
+
+export function rehearsalFile(): RehearsalFile {
+  return parseYaml(fs.readFileSync(REHEARSAL_FILE, "utf8")) as RehearsalFile;
+}
+
+const asValue = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+
+/** `key=value` assignments, in `--set` form, for a section of rehearsal.yaml. */
+export function assignments(section: Record<string, unknown> | undefined): string[] {
+  return Object.entries(section ?? {}).map(([k, v]) => `${k}=${asValue(v)}`);
+}
+
+/** The rehearsal's inventory entry for the node Swarm really schedules on. */
+export async function realNodeEntry(docker: Docker, name = "rehearsal-1"): Promise<string> {
+  const info = await docker.info();
+  const memoryGiB = Math.floor((info.MemTotal as number) / 1024 ** 3) - 2;
+  return `name=${name},cpus=${info.NCPU},memory=${memoryGiB}GiB,role=manager`;
+}
+
+export interface StackConfig {
+  readonly stack: string;
+  readonly config: Record<string, string>;
+  /** Every assignment applied on top of the stack file, in order, for reports. */
+  readonly sets: string[];
+  readonly resolved: Resolved;
+}
+
+/** Pulumi.yaml + Pulumi.<stack>.yaml, then each assignment as `pulumi config set` would. */
+export function stackConfigWith(stack: string, sets: readonly string[]): StackConfig {
+  const loaded = loadStackConfig(stack);
+  for (const s of sets) applySet(loaded.config, s, loaded.project);
+  return { stack, config: loaded.config, sets: [...sets], resolved: resolveStack(loaded.config, stack) };
+}
+
+/** The config of a rehearsal deploy: the stack file, rehearsal.yaml's `deploy` (+ the tier's extras), the real node. */
+export async function deployConfig(docker: Docker, stack: string, tier?: string, extra: readonly string[] = []): Promise<StackConfig> {
+  const file = rehearsalFile();
+  const sets = [
+    ...assignments(file.deploy),
+    ...(tier ? [`advwell:tier=${tier}`, ...assignments(file.tiers?.[tier])] : []),
+    `advwell:nodes=${JSON.stringify([await realNodeEntry(docker)])}`,
+    ...extra,
+  ];
+  return stackConfigWith(stack, sets);
+}
+
+/** Gives the engine's nodes the labels the plan lists for its inventory, in inventory order. */
+export async function labelNodes(docker: Docker, resolved: Resolved): Promise<void> {
+  const nodes = (await docker.listNodes()).sort((a: any, b: any) => (a.CreatedAt < b.CreatedAt ? -1 : 1));
+  const planNodes = resolved.plan?.nodes ?? [];
+  for (let i = 0; i < nodes.length; i++) {
+    const node: any = nodes[i];
+    const wanted = planNodes[i]?.labels ?? {};
+    const labels: Record<string, string> = Object.fromEntries(Object.entries(node.Spec.Labels ?? {}).filter(([k]) => !k.startsWith("advwell.")) as [string, string][]);
+    Object.assign(labels, wanted);
+    await docker.getNode(node.ID).update({ version: node.Version.Index, ...node.Spec, Labels: labels });
+  }
+}
+
+/** Sets every node's availability (drain: Swarm accepts services but schedules no task). */
+export async function setAvailability(docker: Docker, availability: "active" | "drain"): Promise<void> {
+  for (const n of (await docker.listNodes()) as any[]) {
+    if (n.Spec.Availability === availability) continue;
+    await docker.getNode(n.ID).update({ version: n.Version.Index, ...n.Spec, Availability: availability });
+  }
+}
+
+export function rehearsalSocket(): string {
+  const socket = process.env.ADVWELL_REHEARSAL_SOCKET;
+  if (!socket) throw new Error("ADVWELL_REHEARSAL_SOCKET is not set: run the rehearsal with `npm run test:swarm`, which starts the daemon and builds the images first");
+  return socket;
+}
+
+export function rehearsalDocker(): Docker {
+  return dockerClient(rehearsalSocket());
+}
+
+export interface Deployment {
+  readonly stack: StackConfig;
+  readonly result: ProgramResult;
+  readonly objects: readonly EngineObject[];
+  readonly aws: AwsFixtures & { readonly bucket?: string };
+  /** The rehearsal's own services (s3rver, probe), removed with the deployment. */
+  readonly harnessServices: string[];
+  readonly harnessSecrets: string[];
+  readonly timings: Record<string, number>;
+}
+
+export function objectsOf(d: Deployment, kind: EngineObject["kind"]): EngineObject[] {
+  return d.objects.filter((o) => o.kind === kind);
+}
+
+export function serviceObject(d: Deployment, dockerName: string): EngineObject {
+  const found = d.objects.find((o) => o.kind === "service" && o.dockerName === dockerName);
+  if (!found) throw new Error(`the program created no service ${dockerName}; it created ${objectsOf(d, "service").map((o) => o.dockerName).join(", ")}`);
+  return found;
+}
+
+async function waitRunning(docker: Docker, service: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const tasks = await docker.listTasks({ filters: JSON.stringify({ service: [service], "desired-state": ["running"] }) });
+    if (tasks.some((t: any) => t.Status?.State === "running")) return;
+    if (Date.now() > deadline) {
+      const last = tasks.map((t: any) => `${t.Status?.State}: ${t.Status?.Err ?? t.Status?.Message}`).join("; ");
+      throw new Error(`${service} did not start within ${timeoutMs / 1000} s (${last || "no task"})`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/**
+ * Runs the program for `stack` on the engine (in a fresh module registry), with the rehearsal's
+ * S3 and probe. `runInFreshModules` is jest.isolateModulesAsync in the tests.
+ */
+export async function deploy(
+  docker: Docker,
+  stack: StackConfig,
+  runInFreshModules: (fn: () => Promise<void>) => Promise<void>,
+  options: { readonly mutate?: EngineOptions["mutate"]; readonly log?: (line: string) => void; readonly withS3?: boolean; readonly withProbe?: boolean } = {},
+): Promise<Deployment> {
+  const timings: Record<string, number> = {};
+  const log = options.log ?? (() => undefined);
+  const suffix = randomBytes(6).toString("hex");
+  const aws: AwsFixtures = {
+    bucketSuffix: suffix,
+    accessKeyId: `AKIA${randomBytes(8).toString("hex").toUpperCase()}`,
+    secretAccessKey: randomBytes(30).toString("base64").replace(/[^A-Za-z0-9]/g, "").slice(0, 40),
+  };
+  const plan = stack.resolved.plan;
+  const backup = plan?.backup;
+  const bucket = backup ? (backup.bucket.name ?? `${backup.bucket.namePrefix}${suffix}`) : undefined;
+  const harnessServices: string[] = [];
+  const harnessSecrets: string[] = [];
+
+  let t = Date.now();
+  await labelNodes(docker, stack.resolved);
+  timings.labels = Date.now() - t;
+
+  const withS3 = options.withS3 ?? true;
+  const afterCreate = async (o: EngineObject) => {
+    if (!withS3 || o.kind !== "network" || o.dockerName !== BACKUP_EGRESS_NETWORK) return;
+    // S3 must answer before the backup task's first run: it starts once this network exists.
+    const started = Date.now();
+    const keyId = await docker.createSecret({ Name: `rehearsal-s3-key-id-${suffix}`, Data: Buffer.from(aws.accessKeyId).toString("base64") });
+    const keySecret = await docker.createSecret({ Name: `rehearsal-s3-secret-${suffix}`, Data: Buffer.from(aws.secretAccessKey).toString("base64") });
+    harnessSecrets.push(keyId.id, keySecret.id);
+    await docker.createService({
+      Name: S3_SERVICE,
+      Labels: { "advwell.rehearsal": "s3rver" },
+      TaskTemplate: {
+        ContainerSpec: {
+          Image: STANDIN_IMAGES.s3rver.ref,
+          Env: [
+            "S3_ACCESS_KEY_ID_FILE=/run/secrets/s3-key-id",
+            "S3_SECRET_ACCESS_KEY_FILE=/run/secrets/s3-secret",
+            `S3_BUCKETS=${bucket ?? ""}`,
+            "S3_SERVICE_ENDPOINT=rehearsal.internal",
+          ],
+          Secrets: [
+            { SecretID: keyId.id, SecretName: `rehearsal-s3-key-id-${suffix}`, File: { Name: "s3-key-id", UID: "0", GID: "0", Mode: 0o400 } },
+            { SecretID: keySecret.id, SecretName: `rehearsal-s3-secret-${suffix}`, File: { Name: "s3-secret", UID: "0", GID: "0", Mode: 0o400 } },
+          ],
+        },
+        Networks: [{ Target: o.id, Aliases: [S3_HOST] }],
+      },
+      EndpointSpec: { Mode: "dnsrr" },
+    } as any);
+    harnessServices.push(S3_SERVICE);
+    await waitRunning(docker, S3_SERVICE, 90_000);
+    timings.s3rver = Date.now() - started;
+    log(`s3rver up on ${BACKUP_EGRESS_NETWORK} as ${S3_HOST} (bucket ${bucket})`);
+  };
+
+  t = Date.now();
+  let result: ProgramResult | undefined;
+  await runInFreshModules(async () => {
+    const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+    result = await runProgramOnEngine(pulumi, stack.config, stack.stack, () => require("../../../index"), {
+      docker,
+      aws,
+      afterCreate,
+      mutate: options.mutate,
+      log,
+    });
+  });
+  timings.program = Date.now() - t;
+  const deployment: Deployment = { stack, result: result!, objects: result!.objects, aws: { ...aws, bucket }, harnessServices, harnessSecrets, timings };
+
+  if ((options.withProbe ?? true) && result!.failures.length === 0 && !result!.programError) {
+    t = Date.now();
+    const networks = objectsOf(deployment, "network");
+    // One file per resource name (a name used twice under different parents keeps its first secret).
+    const secrets = objectsOf(deployment, "secret").filter((s, i, all) => all.findIndex((x) => x.resourceName === s.resourceName) === i);
+    await docker.createService({
+      Name: PROBE_SERVICE,
+      Labels: { "advwell.rehearsal": "probe" },
+      TaskTemplate: {
+        ContainerSpec: {
+          Image: STANDIN_IMAGES.probe.ref,
+          // Every secret of the stack, under its Pulumi resource name: the checks read the values Swarm holds.
+          Secrets: secrets.map((s) => ({ SecretID: s.id, SecretName: s.dockerName, File: { Name: s.resourceName, UID: "0", GID: "0", Mode: 0o400 } })),
+        },
+        Networks: networks.map((n) => ({ Target: n.id })),
+      },
+      EndpointSpec: { Mode: "dnsrr" },
+    } as any);
+    harnessServices.push(PROBE_SERVICE);
+    await waitRunning(docker, PROBE_SERVICE, 90_000);
+    timings.probe = Date.now() - t;
+  }
+  return deployment;
+}
+
+/** Removes the stack's objects and the rehearsal's services and secrets. */
+export async function destroy(docker: Docker, d: Deployment | undefined, log: (line: string) => void = () => undefined): Promise<string[]> {
+  if (!d) return [];
+  const problems: string[] = [];
+  for (const s of d.harnessServices) await docker.getService(s).remove().catch((e) => problems.push(`${s}: ${(e as Error).message}`));
+  problems.push(...(await destroyObjects(d.objects, log)));
+  for (const id of d.harnessSecrets) await docker.getSecret(id).remove().catch(() => undefined);
+  return problems;
+}
