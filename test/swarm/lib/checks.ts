@@ -7,6 +7,7 @@
 import type Docker from "dockerode";
 import type { Plan, UpdatePlan } from "../../../model";
 import { cpusToNanoCpus, mibToBytes } from "../../../model/units";
+import type { Json } from "./providerMapping";
 import type { Deployment } from "./rehearsal";
 import { containerLogs } from "./exec";
 
@@ -273,3 +274,17 @@ export function normaliseSetting(value: string, row: SettingRow): string {
   if (row.vartype === "integer" || row.vartype === "real") return String(Number(text));
   return row.vartype === "enum" ? text.toLowerCase() : text;
 }
+
+/** Where the stored object differs from what was sent (only the keys that were sent). */
+export function sentButNotStored(sent: Json, stored: unknown, path = ""): string[] {
+  if (sent === null || typeof sent !== "object") {
+    return JSON.stringify(sent) === JSON.stringify(stored) ? [] : [`${path || "."}: sent ${JSON.stringify(sent)}, stored ${JSON.stringify(stored)}`];
+  }
+  if (Array.isArray(sent)) {
+    if (!Array.isArray(stored) || stored.length !== sent.length) return [`${path}: sent ${sent.length} item(s), stored ${JSON.stringify(stored)}`];
+    return sent.flatMap((item, i) => sentButNotStored(item, stored[i], `${path}[${i}]`));
+  }
+  const obj = (stored ?? {}) as Record<string, unknown>;
+  return Object.entries(sent).flatMap(([k, v]) => sentButNotStored(v, obj[k], path ? `${path}.${k}` : k));
+}
+
