@@ -10,12 +10,13 @@ describeDeployedStack("dev stack on the business tier (PgBouncer) on a real Swar
   stack: "dev",
   tier: "business",
   extra: (ctx) => {
-    test("PgBouncer serves the pooled DATABASE_URL, and the backend's queries reach PostgreSQL only through PgBouncer's task", async () => {
+    test("PgBouncer serves the pooled DATABASE_URL, and every app-role connection PostgreSQL sees comes from PgBouncer's task", async () => {
+      // The backend's pools and this probe's own query go through PgBouncer; its migration's direct session has ended.
       ctx.deployment();
       const pooled = await ctx.probe(`url="$(cat /run/secrets/advwell-database-url)"; case "$url" in *@pgbouncer:6432/*) ;; *) echo "DATABASE_URL does not point at pgbouncer:6432" >&2; exit 3;; esac; psql "\${url%%\\?*}" -At -c 'SELECT current_user, current_database()'`);
       expect({ exit: pooled.exitCode, out: pooled.stdout.trim(), err: pooled.stderr.trim() }).toEqual({ exit: 0, out: "advwell|advtom", err: "" });
       const sources = await ctx.probe(
-        `bouncer=$(getent ahostsv4 tasks.pgbouncer | awk '{print $1}' | sort -u); echo "pgbouncer $bouncer"; PGPASSWORD="$(cat /run/secrets/postgres-superuser-password)" psql -h postgres -U postgres -d advtom -At -c "SELECT DISTINCT host(client_addr) FROM pg_stat_activity WHERE application_name = 'advwell-backend-standin'"`,
+        `bouncer=$(getent ahostsv4 tasks.pgbouncer | awk '{print $1}' | sort -u); echo "pgbouncer $bouncer"; PGPASSWORD="$(cat /run/secrets/postgres-superuser-password)" psql -h postgres -U postgres -d advtom -At -c "SELECT DISTINCT host(client_addr) FROM pg_stat_activity WHERE usename = 'advwell'"`,
       );
       const [first, ...clients] = sources.stdout.trim().split("\n");
       const bouncer = first.replace(/^pgbouncer /, "").trim();

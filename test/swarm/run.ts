@@ -72,7 +72,7 @@ async function main(): Promise<number> {
   let code = 1;
   try {
     requireTools();
-    info = await phase("start dockerd and a single-node Swarm", () => startDaemon(), (i) => i.dir);
+    info = await phase("start dockerd and a single-node Swarm", () => startDaemon(), (i) => `${i.storageDriver}, ${i.dir}`);
     const base = await phase("base root filesystem (mmdebstrap, cached by recipe hash)", () => baseRootfs(say), (b) => `${b.cached ? "cache hit" : "built"}, ${(b.bytes / 1024 ** 2).toFixed(0)} MiB`);
     const docker = dockerClient(info.socket);
     await phase("load the stand-in images", () => loadStandinImages(docker, base), (refs) => `${refs.length} images over 2 shared layers`);

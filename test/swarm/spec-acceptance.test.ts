@@ -7,7 +7,7 @@
  */
 import { listStacks } from "../../config/stackConfig";
 import { TIER_NAMES } from "../../model";
-import { inspectProblems, plannedServices, sentButNotStored, storedSpecProblems } from "./lib/checks";
+import { inspectProblems, labelProblems, plannedServices, sentButNotStored, storedSpecProblems } from "./lib/checks";
 import { destroyObjects, EngineObject } from "./lib/engine";
 import { Json } from "./lib/providerMapping";
 import { assignments, deploy, labelNodes, objectsOf, rehearsalDocker, rehearsalFile, setAvailability, stackConfigWith } from "./lib/rehearsal";
@@ -83,6 +83,8 @@ describe("every stack and tier: Swarm accepts and stores what the program sends,
       }
       const services = await Promise.all(objectsOf(d, "service").map(async (o) => ({ dockerName: o.dockerName, spec: (await docker.getService(o.id).inspect()).Spec })));
       problems.push(...storedSpecProblems(services, new Set(objectsOf(d, "volume").map((v) => v.dockerName))));
+      // One real node here: placement labels are checked against the labels the plan gives its inventory.
+      problems.push(...labelProblems(services, stack.resolved.plan!.nodes.map((n) => n.labels)));
       const planned = plannedServices(stack.resolved.plan!);
       for (const s of services) {
         const p = planned.get(s.dockerName);

@@ -136,6 +136,8 @@ export interface ServiceState {
   readonly runningTaskIds: readonly string[];
   readonly lastError: string;
   readonly lastContainer?: string;
+  /** The first task that ended: its state and error, and its last log lines. */
+  readonly firstError: string;
 }
 
 /** Tasks of one service: how many are running (healthy, when it has a health check), how many failed so far. */
@@ -145,7 +147,15 @@ export async function serviceState(docker: Docker, id: string, dockerName: strin
   // A long-running service's task that ended at all (failed, rejected, or exited) is a restart.
   const failed = tasks.filter((t) => ["failed", "rejected", "complete"].includes(t.Status?.State) || (t.Status?.State === "shutdown" && t.Status?.ContainerStatus?.ExitCode));
   const latest = [...tasks].sort((a, b) => (a.UpdatedAt < b.UpdatedAt ? 1 : -1)).find((t) => t.Status?.State !== "running");
+  const first = [...failed].sort((a, b) => (a.CreatedAt < b.CreatedAt ? -1 : 1))[0];
+  let firstError = "";
+  if (first) {
+    const container = first.Status?.ContainerStatus?.ContainerID;
+    const logs = container ? await containerLogs(docker, container, 4) : "";
+    firstError = `${first.Status?.State}: ${first.Status?.Err ?? first.Status?.Message ?? ""}${logs ? `; its last log lines: ${logs.split("\n").join(" | ")}` : ""}`;
+  }
   return {
+    firstError,
     dockerName,
     expected,
     running: running.length,
@@ -169,13 +179,18 @@ export async function convergenceProblems(
 ): Promise<{ problems: string[]; states: ServiceState[]; convergedAfterMs: number }> {
   const started = Date.now();
   let states: ServiceState[] = [];
+  const readyAt = new Map<string, number>();
   for (;;) {
     states = await Promise.all(services.map((s) => serviceState(docker, s.id, s.dockerName, s.expected)));
+    for (const s of states) if (s.running >= s.expected && !readyAt.has(s.dockerName)) readyAt.set(s.dockerName, Date.now() - started);
     if (states.every((s) => s.running >= s.expected)) break;
     if (Date.now() - started > options.timeoutMs) break;
     await new Promise((r) => setTimeout(r, 2000));
   }
   const convergedAfterMs = Date.now() - started;
+  options.log?.(
+    `ready after: ${states.map((s) => `${s.dockerName} ${readyAt.has(s.dockerName) ? `${Math.round(readyAt.get(s.dockerName)! / 1000)} s` : "never"}${s.failedTasks ? ` (${s.failedTasks} failed task(s) first: ${s.lastError})` : ""}`).join(", ")}`,
+  );
   const problems: string[] = [];
   const describe = async (s: ServiceState) => {
     const logs = s.lastContainer ? await containerLogs(docker, s.lastContainer, 8) : "";
@@ -288,3 +303,30 @@ export function sentButNotStored(sent: Json, stored: unknown, path = ""): string
   return Object.entries(sent).flatMap(([k, v]) => sentButNotStored(v, obj[k], path ? `${path}.${k}` : k));
 }
 
+
+/**
+ * Every node label a service's placement names must exist on some node: a constraint
+ * `node.labels.K==V` needs a node labelled K=V (or the task never runs), a spread preference
+ * `node.labels.K` needs nodes labelled K (or it spreads nothing). `nodes` are the labels of the
+ * real nodes (a deploy) or of the plan's inventory (spec acceptance).
+ */
+export function labelProblems(services: readonly { dockerName: string; spec: any }[], nodes: readonly Readonly<Record<string, string>>[]): string[] {
+  const problems: string[] = [];
+  for (const { dockerName, spec } of services) {
+    const placement = spec.TaskTemplate?.Placement ?? {};
+    for (const c of placement.Constraints ?? []) {
+      const m = /^node\.labels\.([^=!]+?)\s*(==|!=)\s*(.+)$/.exec(c);
+      if (!m) continue;
+      const [, key, op, value] = m;
+      const ok = op === "==" ? nodes.some((n) => n[key] === value) : nodes.some((n) => n[key] !== value);
+      if (!ok) problems.push(`${dockerName}: placement constraint "${c}" matches no node (node labels: ${JSON.stringify(nodes)})`);
+    }
+    for (const p of placement.Preferences ?? []) {
+      const d: string = p.Spread?.SpreadDescriptor ?? "";
+      if (!d.startsWith("node.labels.")) continue;
+      const key = d.slice("node.labels.".length);
+      if (!nodes.some((n) => key in n)) problems.push(`${dockerName}: spreads over "${d}", a label no node has (node labels: ${JSON.stringify(nodes)})`);
+    }
+  }
+  return problems;
+}

@@ -315,7 +315,7 @@ export async function runProgramOnEngine(
  * force-removing stragglers), then configs and secrets, networks, volumes. Test cleanup, so
  * protected and retained volumes go too.
  */
-export async function destroyObjects(objects: readonly EngineObject[], log: (line: string) => void = () => undefined): Promise<string[]> {
+export async function destroyObjects(objects: readonly EngineObject[], log: (line: string) => void = () => undefined, graceMs = 20_000): Promise<string[]> {
   const problems: string[] = [];
   const order: DockerKind[] = ["service", "config", "secret", "network", "volume"];
   const services = objects.filter((o) => o.kind === "service");
@@ -323,15 +323,16 @@ export async function destroyObjects(objects: readonly EngineObject[], log: (lin
   // Swarm stops the tasks with their stop signal and grace period; give them a while, then kill.
   const engines = [...new Set(objects.map((o) => o.docker))];
   const serviceIds = new Set(services.map((o) => o.id));
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + graceMs;
   for (const docker of engines) {
+    let forced = false;
     for (;;) {
       const left = (await docker.listContainers({ all: true })).filter((c) => serviceIds.has(c.Labels?.["com.docker.swarm.service.id"] ?? ""));
       if (left.length === 0) break;
-      if (Date.now() > deadline) {
+      if (Date.now() > deadline && !forced) {
+        forced = true;
+        log(`force-removing ${left.map((c) => c.Labels?.["com.docker.swarm.task.name"] ?? c.Id).join(", ")}: still stopping ${graceMs / 1000} s after their service was removed`);
         for (const c of left) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
-        log(`force-removed ${left.length} container(s) still stopping after 30 s`);
-        continue;
       }
       await sleep(500);
     }

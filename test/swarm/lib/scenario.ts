@@ -5,7 +5,7 @@
 import type Docker from "dockerode";
 import { containerOf, exec } from "./exec";
 import { STANDIN_IMAGES } from "./images";
-import { convergenceProblems, inspectProblems, missingImageProblems, normaliseSetting, plannedServices, serviceState, SettingRow, storedSpecProblems } from "./checks";
+import { convergenceProblems, inspectProblems, labelProblems, missingImageProblems, normaliseSetting, plannedServices, serviceState, SettingRow, storedSpecProblems } from "./checks";
 import { Deployment, deploy, deployConfig, destroy, objectsOf, PROBE_SERVICE, rehearsalDocker, S3_HOST, setAvailability, StackConfig } from "./rehearsal";
 import { recordTiming, say, timed } from "./report";
 
@@ -66,7 +66,8 @@ export function describeDeployedStack(title: string, options: ScenarioOptions): 
         if (errors.length > 0) throw new Error(`the plan for ${label} with the rehearsal's config has errors: ${errors.map((f) => `${f.key}: ${f.message}`).join("; ")}`);
         const started = Date.now();
         d = await deploy(docker, stack, (fn) => jest.isolateModulesAsync(fn), { log: (l) => say(`${label}: ${l}`) });
-        recordTiming(`${label}: program run, objects created`, Date.now() - started, `${d.objects.length} docker objects`);
+        const parts = Object.entries(d.timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(", ");
+        recordTiming(`${label}: program run, objects created`, Date.now() - started, `${d.objects.length} docker objects; ${parts}`);
         if (d.result.programError) throw d.result.programError;
         if (d.result.failures.length > 0) throw new Error(`Swarm refused: ${d.result.failures.map((f) => `${f.resourceName}: ${f.message}`).join("; ")}`);
         probeContainer = await containerOf(docker, PROBE_SERVICE);
@@ -102,6 +103,12 @@ export function describeDeployedStack(title: string, options: ScenarioOptions): 
       expect(convergence?.problems ?? ["no convergence result"]).toEqual([]);
     });
 
+    test("every service with a stand-in started cleanly: no task failed before its service converged", () => {
+      deployment();
+      const failed = (convergence?.states ?? []).filter((s) => s.failedTasks > 0).map((s) => `${s.dockerName}: ${s.failedTasks} task(s) failed before it converged (last: ${s.firstError || s.lastError})`);
+      expect(failed).toEqual([]);
+    });
+
     test("services without a stand-in (Traefik, Grafana, cAdvisor) are accepted, and their tasks wait for nothing but their image", async () => {
       const dep = deployment();
       const { without } = splitByStandin(dep);
@@ -126,11 +133,13 @@ export function describeDeployedStack(title: string, options: ScenarioOptions): 
       expect(objectsOf(dep, "service").map((o) => o.dockerName).sort()).toEqual([...planned.keys()].sort());
     });
 
-    test("what Swarm stores does what the plan means: label descriptors, non-zero stop grace, declared volumes", async () => {
+    test("what Swarm stores does what the plan means: label descriptors, non-zero stop grace, declared volumes, placement labels the nodes carry", async () => {
       const dep = deployment();
       const services = await Promise.all(objectsOf(dep, "service").map(async (o) => ({ dockerName: o.dockerName, spec: (await docker.getService(o.id).inspect()).Spec })));
       const volumes = new Set(objectsOf(dep, "volume").map((v) => v.dockerName));
       expect(storedSpecProblems(services, volumes)).toEqual([]);
+      const nodes = ((await docker.listNodes()) as any[]).map((n) => (n.Spec.Labels ?? {}) as Record<string, string>);
+      expect(labelProblems(services, nodes)).toEqual([]);
     });
 
     test("PostgreSQL's settings equal the plan's for the tier, every one from the command line", async () => {
