@@ -4,16 +4,16 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AdvWell } from "./components/advwell";
-import { PlanError, resolveStack } from "./model";
+import { PlanError } from "./model/findings";
+import { resolveStack } from "./model/plan/resolve";
 
-const { settings, plan, monitoringSettings, findings } = resolveStack(pulumi.runtime.allConfig(), pulumi.getStack());
+const { settings, plan, findings } = resolveStack(pulumi.runtime.allConfig(), pulumi.getStack());
 for (const f of findings.filter((x) => x.level === "warning")) pulumi.log.warn(`${f.key}: ${f.message}`);
-if (!settings || !plan || !monitoringSettings || findings.some((f) => f.level === "error")) throw new PlanError(findings);
+if (!settings || !plan || findings.some((f) => f.level === "error")) throw new PlanError(findings);
 
 const stack = new AdvWell("advwell", {
   settings,
   plan,
-  monitoringImages: monitoringSettings.images,
   // A credential: read as a secret, never part of the plan the offline command prints.
   alertWebhookUrl: new pulumi.Config("advwell").getSecret("alertWebhookUrl"),
 });

@@ -25,8 +25,15 @@ interface ProjectFile {
   config?: Record<string, unknown>;
 }
 
+/**
+ * The project directory: the nearest folder above this file that holds Pulumi.yaml (the marker),
+ * so the same code finds it from config/ under ts-node and from a compiled copy under dist/.
+ */
 export function projectDir(): string {
-  return path.resolve(__dirname, "..");
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no Pulumi.yaml in ${__dirname} or any folder above it`);
+  }
 }
 
 function readYaml(file: string): unknown {

@@ -18,20 +18,16 @@ import type { Client } from "pg";
 import {
   alertRuleGroups,
   BACKUP_METRIC,
-  MONITORING_CONFIG,
-  monitoringConfigDefaults,
   MONITORING_ROLE,
   MONITORING_ROLE_CONNECTION_LIMIT,
   MonitoringPlan,
-  parseMonitoringSettings,
-  planMonitoring,
   postgresExporterEnv,
   renderAlertmanagerConfig,
   renderAlertRules,
-  renderMonitoringRoleInitScript,
   renderPrometheusConfig,
   renderRuleGroups,
-} from "../../model/monitoring";
+} from "../../model";
+import { containerFilePath } from "../../components/containerFiles";
 
 const PROMTOOL = process.env.PROMTOOL ?? "/usr/bin/promtool";
 /** Debian's prometheus-alertmanager and prometheus-postgres-exporter (`.ci/run` installs them). */
@@ -40,14 +36,10 @@ const POSTGRES_EXPORTER = process.env.POSTGRES_EXPORTER ?? "/usr/bin/prometheus-
 
 function monitoringPlan(tier: TierName): MonitoringPlan {
   const { config } = loadStackConfig("production");
-  const raw = { ...monitoringConfigDefaults(), ...config };
-  applySet(raw, `${PROJECT}:tier=${tier}`, PROJECT);
-  const monitoringKeys = Object.keys(MONITORING_CONFIG).map((k) => `${PROJECT}:${k}`);
-  const { settings, findings } = validateSettings(Object.fromEntries(Object.entries(raw).filter(([k]) => !monitoringKeys.includes(k))), "production");
+  applySet(config, `${PROJECT}:tier=${tier}`, PROJECT);
+  const { settings, findings } = validateSettings(config, "production");
   if (!settings) throw new Error(findings.map((f) => `${f.key}: ${f.message}`).join("; "));
-  const monitoring = parseMonitoringSettings(raw);
-  if (!monitoring.settings) throw new Error(monitoring.findings.map((f) => f.message).join("; "));
-  return planMonitoring(monitoring.settings, resolvePlan(settings));
+  return resolvePlan(settings).monitoring!;
 }
 
 function promtool(args: string[]): { status: number | null; output: string } {
@@ -264,19 +256,22 @@ describe("the exporter's role on a real PostgreSQL 15, feeding the connection al
   });
 
   /**
-   * Runs the rendered init script as the official image would (its env: POSTGRES_USER,
-   * POSTGRES_DB; the password from a secret file), reaching the test cluster over TCP.
+   * Runs the repository's init script as the official image would (its env: POSTGRES_USER,
+   * POSTGRES_DB, and the inputs the postgres service sets; the password from a secret file),
+   * reaching the test cluster over TCP.
    */
   function applyRoleSql(): { status: number | null; output: string } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "advwell-role-"));
     dirs.push(dir);
     const passwordFile = path.join(dir, "postgres-monitor-password");
     fs.writeFileSync(passwordFile, MONITOR_PASSWORD);
-    const script = path.join(dir, "20-monitor-role.sh");
-    fs.writeFileSync(script, renderMonitoringRoleInitScript(passwordFile));
+    const script = containerFilePath("monitorRoleInit");
     const r = spawnSync("bash", [script], {
       encoding: "utf8",
-      env: { PATH: `${PG_BIN}:${process.env.PATH}`, POSTGRES_USER: SUPERUSER, POSTGRES_DB: "postgres", PGHOST: "127.0.0.1", PGPORT: String(cluster.port), PGPASSWORD: SUPERUSER_PASSWORD },
+      env: {
+        PATH: `${PG_BIN}:${process.env.PATH}`, POSTGRES_USER: SUPERUSER, POSTGRES_DB: "postgres", PGHOST: "127.0.0.1", PGPORT: String(cluster.port), PGPASSWORD: SUPERUSER_PASSWORD,
+        MONITORING_ROLE, MONITORING_ROLE_CONNECTION_LIMIT: String(MONITORING_ROLE_CONNECTION_LIMIT), MONITORING_PASSWORD_FILE: passwordFile,
+      },
       timeout: 30_000,
     });
     return { status: r.status, output: `${r.stdout}\n${r.stderr}` };

@@ -12,12 +12,11 @@ import * as fs from "fs";
 import * as path from "path";
 import { Client } from "pg";
 import { applySet, loadStackConfig } from "../../config/stackConfig";
-import { PROJECT, renderPostgresArgs, resolvePlan, validateSettings } from "../../model";
-import { planReplication, renderPrimaryInitScript, replicaEntrypointEnv, replicationHbaLine, ReplicationPlan, SCRIPT_FILES } from "../../model/replication";
+import { containerFilePath } from "../../components/containerFiles";
+import { primaryReplicationEnv, PROJECT, renderPostgresArgs, replicaEntrypointEnv, replicationHbaLine, ReplicationPlan, resolvePlan, validateSettings } from "../../model";
 import { freePort, makeTempDir, PG_BIN, PgCluster, runAsPostgres, SUPERUSER, SUPERUSER_PASSWORD } from "./support/pgCluster";
 
-const ROOT = path.resolve(__dirname, "../..");
-const REPLICA_ENTRYPOINT_SOURCE = path.join(ROOT, SCRIPT_FILES.replicaEntrypoint);
+const REPLICA_ENTRYPOINT_SOURCE = containerFilePath("replicaEntrypoint");
 /** The entrypoint as Swarm mounts it (a 0555 config file), copied where the postgres user can read it. */
 let REPLICA_ENTRYPOINT: string;
 
@@ -32,7 +31,7 @@ function enterpriseReplication(): { replication: ReplicationPlan; primarySetting
   const { settings, findings } = validateSettings(config, "production");
   if (!settings) throw new Error(`enterprise settings do not validate: ${JSON.stringify(findings)}`);
   const plan = resolvePlan(settings);
-  const replication = planReplication(plan);
+  const replication = plan.replication;
   if (!replication) throw new Error("the enterprise plan has no postgres-replica");
   return { replication, primarySettings: plan.postgres.settings };
 }
@@ -79,7 +78,9 @@ describe("PostgreSQL streaming read replica (enterprise tier, real servers)", ()
   let primaryInit: string;
   // Role, slots and pg_hba line come from the defaults baked into the mounted script; only the
   // secret's path and the connection differ from the stack.
+  // The primary service's env (the script's inputs), with the password file and connection of this test.
   const primaryInitEnv = () => ({
+    ...primaryReplicationEnv(replication),
     REPLICATION_PASSWORD_FILE: secretFile,
     PGHOST: "127.0.0.1",
     PGPORT: String(primary.port),
@@ -158,7 +159,7 @@ describe("PostgreSQL streaming read replica (enterprise tier, real servers)", ()
     fs.writeFileSync(REPLICA_ENTRYPOINT, fs.readFileSync(REPLICA_ENTRYPOINT_SOURCE, "utf8"), { mode: 0o555 });
     // Exactly the text the primary's Swarm config mounts.
     primaryInit = path.join(work, "50-advwell-replication.sh");
-    fs.writeFileSync(primaryInit, renderPrimaryInitScript(replication, fs.readFileSync(path.join(ROOT, SCRIPT_FILES.primaryInit), "utf8")), { mode: 0o555 });
+    fs.writeFileSync(primaryInit, fs.readFileSync(containerFilePath("replicationInit"), "utf8"), { mode: 0o555 });
     runAsPostgres(primaryInit, [], { env: primaryInitEnv() });
     primarySystemId = String((await primary.query<{ id: string }>("SELECT system_identifier::text AS id FROM pg_control_system()"))[0].id);
     await primary.query("CREATE TABLE items (id int PRIMARY KEY, note text)");

@@ -6,8 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { BackupPlan, planBackup } from "../../model/backup";
-import type { ServicePlan } from "../../model/plan";
+import { BackupPlan, planBackup, ServicePlan } from "../../model";
 import { SECRET_SIG, unwrapSecrets } from "../support/program";
 import { resolve } from "../support/stacks";
 
@@ -97,10 +96,8 @@ async function runComponents(stack: string, sets: string[] = [], encrypted = fal
       new BackupService("backup", {
         plan: service,
         backup,
-        networkId: "advwell-data-id",
-        postgresHost: "postgres",
-        databaseName: "advtom",
-        user: "postgres",
+        network: { id: "advwell-data-id", name: "advwell-data" },
+        database: { host: "postgres", port: 5432, name: "advtom", user: "postgres" },
         password: pulumi.secret(DB_PASSWORD),
         bucketName: bucket.bucketName,
         region: "sa-east-1",
@@ -259,7 +256,7 @@ describe("production", () => {
 
   test("the three scripts ship verbatim as Swarm configs with content-hashed names", () => {
     const configs = all(run, "docker:index/serviceConfig:ServiceConfig");
-    const scriptsDir = path.join(__dirname, "..", "..", "scripts", "backup");
+    const scriptsDir = path.join(__dirname, "..", "..", "containers", "backup");
     for (const file of ["backup.sh", "restore.sh", "restore-drill.sh"]) {
       const text = fs.readFileSync(path.join(scriptsDir, file), "utf8");
       const config = configs.find((c) => c.inputs.dataRaw === text);

@@ -4,20 +4,11 @@
  * Mocks are set before the component is loaded (see /work/shared/PULUMI-MOCKS.md).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { applySet, loadStackConfig } from "../../config/stackConfig";
-import { PROJECT, resolvePlan, validateSettings } from "../../model";
 import { contentName } from "../../components/swarm";
-import {
-  MONITORING_CONFIG,
-  MONITORING_SERVICE_NAMES,
-  monitoringConfigDefaults,
-  MonitoringPlan,
-  MonitoringSettings,
-  parseMonitoringSettings,
-  planMonitoring,
-  renderAlertRules,
-  renderPrometheusConfig,
-} from "../../model/monitoring";
+import { MonitoringPlan, Plan, PROJECT, renderAlertRules, renderPrometheusConfig, SERVICE_TABLE, ServiceName } from "../../model";
+import { planFor } from "../support/stacks";
+
+const MONITORING_SERVICE_NAMES = (Object.keys(SERVICE_TABLE) as ServiceName[]).filter((n) => SERVICE_TABLE[n].group === "monitoring");
 
 /** The mock monitor's marker for a secret value (pulumi/sdk/nodejs/runtime/rpc.ts). */
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -56,14 +47,10 @@ const { Monitoring } = require("../../components/monitoring") as typeof import("
 const WEBHOOK = "https://hooks.slack.com/services/T0000/B0000/mock-webhook-token";
 const EXPORTER_PASSWORD = "mock-exporter-role-password";
 
-function plans(): { mplan: MonitoringPlan; monitoring: MonitoringSettings } {
-  const { config } = loadStackConfig("production");
-  const raw = { ...monitoringConfigDefaults(), ...config };
-  applySet(raw, `${PROJECT}:alertWebhookUrl=${WEBHOOK}`, PROJECT);
-  const monitoringKeys = Object.keys(MONITORING_CONFIG).map((k) => `${PROJECT}:${k}`);
-  const { settings } = validateSettings(Object.fromEntries(Object.entries(raw).filter(([k]) => !monitoringKeys.includes(k))), "production");
-  const monitoring = parseMonitoringSettings(raw).settings!;
-  return { mplan: planMonitoring(monitoring, resolvePlan(settings!)), monitoring };
+/** The production plan with a Slack webhook configured. */
+function plans(): { plan: Plan; mplan: MonitoringPlan } {
+  const plan = planFor("production", [`${PROJECT}:alertWebhookUrl=${WEBHOOK}`]);
+  return { plan, mplan: plan.monitoring! };
 }
 
 const promiseOf = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((resolve) => o.apply(resolve));
@@ -116,16 +103,16 @@ let mplan: MonitoringPlan;
 let component: InstanceType<typeof Monitoring>;
 
 beforeAll(async () => {
-  mplan = plans().mplan;
-  const images = plans().monitoring.images;
+  const { plan } = plans();
+  mplan = plan.monitoring!;
   component = new Monitoring(
     "mon",
     {
-      plan: mplan,
-      images,
+      monitoring: mplan,
+      services: plan.services,
       networks: { edge: { id: "edge-net-id", name: "advwell-edge" }, data: { id: "data-net-id", name: "advwell-data" } },
       rateLimit: { average: 100, burst: 200 },
-      postgres: { host: "postgres", port: 5432, database: "advtom" },
+      database: { host: "postgres", port: 5432, database: "advtom" },
       monitoringRolePassword: EXPORTER_PASSWORD,
       alertWebhookUrl: WEBHOOK,
     },

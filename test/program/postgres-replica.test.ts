@@ -1,14 +1,14 @@
 /**
- * PostgresReplica and primaryReplicationMounts under Pulumi mocks: what reaches the engine.
+ * PostgresReplica and primaryReplicationExtension under Pulumi mocks: what reaches the engine.
  * (Traps: /work/shared/PULUMI-MOCKS.md. Mocks are set before the component is imported;
  * preview=false so outputs resolve.)
  */
-import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { CONTAINER_FILES, readContainerFile } from "../../components/containerFiles";
 import { applySet, loadStackConfig } from "../../config/stackConfig";
-import { PROJECT, resolvePlan, validateSettings } from "../../model";
-import { planReplication, PRIMARY_INIT_PATH, REPLICA_ENTRYPOINT_PATH, ReplicationPlan, SCRIPT_FILES } from "../../model/replication";
+import { primaryReplicationEnv, PROJECT, ReplicationPlan, resolvePlan, validateSettings } from "../../model";
+
+const REPLICA_ENTRYPOINT_PATH = CONTAINER_FILES.replicaEntrypoint.mountPath;
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const PASSWORD = "mock-pw-replication";
@@ -40,7 +40,7 @@ pulumi.runtime.setMocks(
 );
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { PostgresReplica, primaryInitScriptText, primaryReplicationMounts } = require("../../components/postgresReplica") as typeof import("../../components/postgresReplica");
+const { PostgresReplica, primaryReplicationExtension } = require("../../components/postgresReplica") as typeof import("../../components/postgresReplica");
 
 const isSecret = (v: unknown): v is { value: unknown } => typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] !== undefined;
 const unwrap = (v: unknown): unknown => (isSecret(v) ? v.value : v);
@@ -59,7 +59,7 @@ function enterpriseReplication(): ReplicationPlan {
   applySet(config, `${PROJECT}:tier=enterprise`, PROJECT);
   applySet(config, `${PROJECT}:nodes=["name=vps-1,cpus=4,memory=16GiB,role=manager","name=vps-2,cpus=4,memory=16GiB,role=worker","name=vps-3,cpus=4,memory=16GiB,role=worker"]`, PROJECT);
   const { settings } = validateSettings(config, "production");
-  return planReplication(resolvePlan(settings!))!;
+  return resolvePlan(settings!).replication!;
 }
 
 const settled = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
@@ -68,7 +68,7 @@ const one = (type: string, name?: string) => {
   if (hits.length !== 1) throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, got ${hits.map((h) => h.name).join(", ") || "none"}`);
   return hits[0];
 };
-const scriptFile = (file: keyof typeof SCRIPT_FILES) => fs.readFileSync(path.resolve(__dirname, "../..", SCRIPT_FILES[file]), "utf8");
+const scriptFile = readContainerFile;
 
 describe("PostgresReplica (enterprise tier)", () => {
   const replication = enterpriseReplication();
@@ -80,7 +80,7 @@ describe("PostgresReplica (enterprise tier)", () => {
   beforeAll(async () => {
     const replica = new PostgresReplica(
       "postgres-replica",
-      { replication, image: "postgres:15.10-bookworm", networkId: "overlay-net-id", replicationPassword: PASSWORD },
+      { replication, network: { id: "overlay-net-id", name: "advwell-data" }, replicationPassword: PASSWORD },
       {
         transformations: [
           (args) => {
@@ -90,7 +90,7 @@ describe("PostgresReplica (enterprise tier)", () => {
         ],
       },
     );
-    host = await settled(replica.host);
+    host = replica.database.host;
     await settled(pulumi.all([replica.service.id, ...replica.volumes.map((v) => v.id)]));
     service = one("docker:index/service:Service");
     taskSpec = unwrap(service.inputs.taskSpec) as Record<string, any>;
@@ -145,29 +145,29 @@ describe("PostgresReplica (enterprise tier)", () => {
   });
 
   test("it joins the stack's overlay network and mounts a /dev/shm sized by the plan", () => {
-    expect(taskSpec.networksAdvanceds).toEqual([{ id: "overlay-net-id", aliases: ["postgres-replica"] }]);
+    expect(taskSpec.networksAdvanceds).toEqual([{ id: "overlay-net-id" }]);
     expect(container.mounts).toContainEqual({ type: "tmpfs", target: "/dev/shm", tmpfsOptions: { sizeBytes: replication.shmSizeMiB * 1024 * 1024 } });
   });
 });
 
-describe("primaryReplicationMounts", () => {
+describe("primaryReplicationExtension", () => {
   const replication = enterpriseReplication();
 
-  test("gives the primary its init script (plan values baked in) and the password secret, in the shapes of Postgres' extraInitScripts/extraSecrets", async () => {
+  test("gives the primary the repository's init script, the password secret and the script's inputs as env, in the shape Postgres' extensions take", async () => {
     const parent = new pulumi.ComponentResource("advwell:test:Root", "advwell");
-    const mounts = primaryReplicationMounts("postgres", { replication, replicationPassword: pulumi.secret(PASSWORD) }, parent);
-    await settled(pulumi.all([mounts.initScripts[0].config.id, mounts.secrets[0].secret.id]));
+    const extension = primaryReplicationExtension("postgres", { replication, replicationPassword: pulumi.secret(PASSWORD) }, parent);
+    await settled(pulumi.all([extension.configs[0].configId, extension.secrets[0].secretId]));
     const init = one("docker:index/serviceConfig:ServiceConfig", "postgres-replication-init");
     const text = init.inputs.dataRaw as string;
-    expect(text).toBe(primaryInitScriptText(replication));
-    // The repository file follows the rendered defaults unchanged.
-    expect(text.endsWith(scriptFile("primaryInit").split("\n").slice(1).join("\n"))).toBe(true);
-    expect(text).toContain(`if [ -z "\${REPLICATION_SLOTS+set}" ]; then REPLICATION_SLOTS='replica_1'; fi`);
+    // The repository file, verbatim: its inputs come from the env, not from edited text.
+    expect(text).toBe(scriptFile("replicationInit"));
+    expect(extension.env).toEqual(primaryReplicationEnv(replication));
+    expect(extension.env.REPLICATION_SLOTS).toBe("replica_1");
     expect(init.inputs.name).toMatch(/^postgres-replication-init-[0-9a-f]{10}$/);
-    expect(mounts.initScripts.map((m) => m.fileName)).toEqual([PRIMARY_INIT_PATH]);
+    expect(extension.configs.map((m) => [m.fileName, m.fileMode])).toEqual([[CONTAINER_FILES.replicationInit.mountPath, 0o555]]);
     const secret = one("docker:index/secret:Secret", "postgres-replication-password");
     expect(unwrap(secret.inputs.data)).toBe(PASSWORD_B64);
-    expect(mounts.secrets.map((m) => m.fileName)).toEqual(["/run/secrets/postgres-replication-password"]);
+    expect(extension.secrets.map((m) => [m.fileName, m.fileUid, m.fileMode])).toEqual([["/run/secrets/postgres-replication-password", "999", 0o400]]);
     expect(plaintextHits([init.inputs, secret.inputs], [PASSWORD, PASSWORD_B64])).toEqual([]);
   });
 });

@@ -1,5 +1,8 @@
-import { cpusToNanoCpus, ENTRYPOINTS, CERT_RESOLVER, mibToBytes, Plan, SECRETS_ENV_PRELOAD_PATH, TIER_NAMES, TierName } from "../../model";
+import { cpusToNanoCpus, ENTRYPOINTS, CERT_RESOLVER, mibToBytes, Plan, TIER_NAMES, TierName } from "../../model";
 import { isSecretWrapper } from "../../scripts/lib/mockProgram";
+import { CONTAINER_FILES } from "../../components/containerFiles";
+
+const SECRETS_ENV_PRELOAD_PATH = CONTAINER_FILES.secretsEnv.mountPath;
 import { byType, CapturedResource, ProgramRun, runProgram, SECRET_SIG, service } from "../support/program";
 import { planFor, seedNodes } from "../support/stacks";
 

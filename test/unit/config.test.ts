@@ -2,19 +2,26 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { applySet, listStacks, loadStackConfig, readProjectFile } from "../../config/stackConfig";
-import { CONFIG_KEYS, TIER_NAMES, tierSummaries, tierTableMarkdown, validateSettings } from "../../model";
+import { CONFIG_KEY_NAMES, CONFIG_KEYS, TIER_NAMES, tierSummaries, tierTableMarkdown, validateSettings } from "../../model";
 
 const root = path.resolve(__dirname, "../..");
 
 describe("Pulumi.yaml", () => {
   const project = readProjectFile(root);
   test("declares exactly the keys the program reads, each with a type, a description and a default", () => {
-    expect(Object.keys(project.config ?? {}).sort()).toEqual([...CONFIG_KEYS].sort());
+    expect(Object.keys(project.config ?? {}).sort()).toEqual([...CONFIG_KEY_NAMES].sort());
     for (const [name, decl] of Object.entries(project.config ?? {})) {
       const d = decl as { type?: string; description?: string; default?: unknown };
       expect({ name, type: ["string", "integer", "boolean", "array"].includes(d.type ?? "") }).toEqual({ name, type: true });
       expect({ name, description: (d.description ?? "").length > 10 }).toEqual({ name, description: true });
       expect({ name, hasDefault: d.default !== undefined }).toEqual({ name, hasDefault: true });
+    }
+  });
+  test("agrees with the key table in model/config/keys.ts: same type, default and description for every key", () => {
+    for (const name of CONFIG_KEY_NAMES) {
+      const d = project.config![name] as { type: string; description: string; default: unknown };
+      const spec = CONFIG_KEYS[name];
+      expect({ name, type: d.type, default: d.default, description: d.description }).toEqual({ name, type: spec.type, default: spec.default, description: spec.description });
     }
   });
   test("the defaults alone validate (a new stack with no config plans the starter tier)", () => {

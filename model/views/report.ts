@@ -1,12 +1,12 @@
 /**
  * Plain-text and JSON views of a plan, for the plan command and the README. Pure.
  */
-import { Finding } from "./findings";
-import { Plan } from "./plan";
-import { resolveStack } from "./resolve";
-import { companiesLabel, TIER_NAMES, TIERS, TierName } from "./tiers";
-import { formatMiB } from "./units";
-import { NodeSpec } from "./settings";
+import type { NodeSpec } from "../config/nodes";
+import type { Finding } from "../findings";
+import { Plan, resolveStack } from "../plan/resolve";
+import type { ServicePlan } from "../plan/types";
+import { companiesLabel, TIER_NAMES, TIERS, TierName } from "../tiers";
+import { formatMiB } from "../units";
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -17,23 +17,67 @@ export function table(headers: string[], rows: (string | number)[][]): string {
 
 /** The stable JSON shape other tools read (see the README), plus the rest of the plan. */
 export function planJson(plan: Plan): unknown {
+  const all = Object.values(plan.services) as ServicePlan[];
   const services = Object.fromEntries(
-    Object.values(plan.services).map((s) => [
-      s!.name,
-      {
-        replicas: s!.replicas,
-        cpuLimit: s!.cpuLimit,
-        memoryLimitMiB: s!.memoryLimitMiB,
-        cpuReservation: s!.cpuReservation,
-        memoryReservationMiB: s!.memoryReservationMiB,
-        update: s!.update,
-        rollback: s!.rollback,
-        restart: s!.restart,
-        health: s!.health,
-        placement: s!.placement,
-      },
-    ]),
+    all
+      .filter((s) => s.group === "application")
+      .map((s) => [
+        s.name,
+        {
+          replicas: s.replicas,
+          cpuLimit: s.cpuLimit,
+          memoryLimitMiB: s.memoryLimitMiB,
+          cpuReservation: s.cpuReservation,
+          memoryReservationMiB: s.memoryReservationMiB,
+          update: s.update,
+          rollback: s.rollback,
+          restart: s.restart,
+          health: s.health,
+          placement: s.placement,
+        },
+      ]),
   );
+  const m = plan.monitoring;
+  const monitoring = m && {
+    enabled: m.enabled,
+    stack: m.stack,
+    tier: m.tier,
+    services: Object.fromEntries(
+      all
+        .filter((s) => s.group === "monitoring")
+        .map((s) => [
+          s.name,
+          {
+            name: s.name,
+            global: s.global,
+            replicas: s.replicas,
+            stopGraceSeconds: s.stopGraceSeconds,
+            endpointMode: s.endpointMode,
+            cpuLimit: s.cpuLimit,
+            memoryLimitMiB: s.memoryLimitMiB,
+            cpuReservation: s.cpuReservation,
+            memoryReservationMiB: s.memoryReservationMiB,
+            update: s.update,
+            rollback: s.rollback,
+            restart: s.restart,
+            health: s.health,
+            placement: s.placement,
+          },
+        ]),
+    ),
+    dataNode: m.dataNode,
+    nodeNames: m.nodeNames,
+    prometheus: m.prometheus,
+    grafanaDomain: m.grafanaDomain,
+    alertReceiver: m.alertReceiver,
+    scrapeJobs: m.scrapeJobs,
+    expectedTasks: m.expectedTasks,
+    postgresMaxConnections: m.postgresMaxConnections,
+    backup: m.backup,
+    // Docker service names by stack service: every service is named after its row.
+    dockerNames: Object.fromEntries(all.map((s) => [s.name, s.name])),
+    findings: m.findings,
+  };
   return {
     stack: plan.stack,
     tier: plan.tier,
@@ -46,7 +90,7 @@ export function planJson(plan: Plan): unknown {
     connections: plan.connections,
     nodes: plan.nodes,
     backup: plan.backup ?? null,
-    monitoring: plan.monitoring ?? null,
+    monitoring: monitoring ?? null,
     findings: plan.findings,
   };
 }
@@ -63,9 +107,9 @@ export function formatPlan(plan: Plan): string {
   out.push(
     table(
       ["service", "replicas", "cpu limit", "mem limit", "cpu res", "mem res", "update", "rollout"],
-      [...Object.values(plan.services), ...Object.values(plan.monitoring?.services ?? {})].map((s) => [
+      (Object.values(plan.services) as ServicePlan[]).map((s) => [
         s!.name,
-        "global" in s! && s!.global ? `${s!.replicas} (global)` : s!.replicas,
+        s!.global ? `${s!.replicas} (global)` : s!.replicas,
         s!.cpuLimit,
         formatMiB(s!.memoryLimitMiB),
         s!.cpuReservation,
@@ -143,7 +187,7 @@ export function tierSummaries(baseConfig: Readonly<Record<string, string>>): Tie
       if (plan && !plan.findings.some((f) => f.level === "error")) seedNodesNeeded = count;
     }
     // Everything the tier runs on one node, monitoring included (global services once).
-    const all = onOne ? [...Object.values(onOne.services), ...Object.values(onOne.monitoring?.services ?? {})] : [];
+    const all = onOne ? (Object.values(onOne.services) as ServicePlan[]) : [];
     const cpuReserved = all.reduce((sum, s) => sum + s!.replicas * s!.cpuReservation, 0);
     const memoryReservedMiB = all.reduce((sum, s) => sum + s!.replicas * s!.memoryReservationMiB, 0);
     return {

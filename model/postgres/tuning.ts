@@ -18,7 +18,7 @@
  *
  * On top of PGTune, work_mem is capped so that the worst case below fits the container.
  */
-import { formatPgSizeKiB, formatPgSizeMiB, parseSizeKiB } from "./units";
+import { formatPgSizeKiB, formatPgSizeMiB, parseSizeKiB } from "../units";
 
 /** Private memory of one idle backend process beyond work_mem (catalog caches, stack). */
 export const CONNECTION_OVERHEAD_MIB = 2;

@@ -9,8 +9,8 @@
 #   docker exec -u postgres <primary container> /docker-entrypoint-initdb.d/50-advwell-replication.sh
 # Re-running also re-applies the password from the secret file (rotation).
 #
-# Inputs (model/replication.ts primaryReplicationEnv; the mounted copy has them baked in as
-# defaults by renderPrimaryInitScript, and the environment overrides each):
+# Inputs, from the primary service's environment (model/replication.ts primaryReplicationEnv), so a
+# run by hand with `docker exec` sees exactly what the entrypoint saw:
 #   REPLICATION_USER           role name, e.g. replicator
 #   REPLICATION_PASSWORD_FILE  file holding its password (never in env or argv)
 #   REPLICATION_SLOTS          space-separated physical slot names, e.g. "replica_1"

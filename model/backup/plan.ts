@@ -1,15 +1,18 @@
 /**
- * Backup settings -> one resolved backup plan, plus the S3 and IAM policy documents. Pure: no
- * Pulumi, no I/O. The components in `components/backup.ts` only map this plan onto resources.
+ * Backup settings -> one resolved backup plan. Pure: no Pulumi, no I/O. The components in
+ * `components/backup.ts` only map this plan onto resources.
  *
  * What a backup is: `pg_dump --format=custom` of the application database, taken by a Swarm
- * service running `scripts/backup/backup.sh`, uploaded to
+ * service running `containers/backup/backup.sh`, uploaded to
  * `s3://<bucket>/<prefix>/<stack>/<YYYYMMDDTHHMMSSZ>.dump` (`.dump.gpg` when encrypted).
  */
-import { error, Finding, warning } from "./findings";
-import { Environment, postgresMajor, PROJECT, Settings } from "./settings";
+import { configKey, PROJECT } from "../config/keys";
+import { postgresMajor } from "../config/references";
+import type { Environment, Settings } from "../config/settings";
+import { cronMaxGapSeconds, parseCron } from "../cron";
+import { error, Finding, warning } from "../findings";
 
-const key = (name: string) => `${PROJECT}:${name}`;
+const key = configKey;
 
 /**
  * The backup image per PostgreSQL major. pg_dump refuses to dump a server of a newer major
@@ -21,7 +24,7 @@ const key = (name: string) => `${PROJECT}:${name}`;
  * aws CLI and gnupg; its CI rebuilds every tag weekly for majors 13-17. The better-known
  * eeshugerman/postgres-backup-s3 stops at 16 (its issue #65 asks for 17) and pins old Alpine
  * releases. We run our own script in it (a Swarm config), not the image's run.sh: see the
- * scheduling note in scripts/backup/backup.sh.
+ * scheduling note in containers/backup/backup.sh.
  */
 export const BACKUP_IMAGE_REPOSITORY = "siemens/postgres-backup-s3";
 export const BACKUP_IMAGE_MAJORS = [13, 14, 15, 16, 17] as const;
@@ -101,107 +104,6 @@ export interface BackupPlan {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cron: the five-field subset the service's scheduler (`backup.sh schedule`) implements.
-
-interface CronFieldSpec {
-  readonly name: string;
-  readonly min: number;
-  readonly max: number;
-}
-
-const CRON_FIELDS: readonly CronFieldSpec[] = [
-  { name: "minute", min: 0, max: 59 },
-  { name: "hour", min: 0, max: 23 },
-  { name: "day of month", min: 1, max: 31 },
-  { name: "month", min: 1, max: 12 },
-  // 7 is Sunday as well, as in Vixie cron.
-  { name: "day of week", min: 0, max: 7 },
-];
-
-export interface CronSchedule {
-  readonly minutes: ReadonlySet<number>;
-  readonly hours: ReadonlySet<number>;
-  readonly daysOfMonth: ReadonlySet<number>;
-  readonly months: ReadonlySet<number>;
-  readonly daysOfWeek: ReadonlySet<number>;
-  /** Vixie cron: when both day fields are restricted, a day matches if either matches. */
-  readonly domRestricted: boolean;
-  readonly dowRestricted: boolean;
-}
-
-/** Parses one field (`*`, `*\/15`, `5`, `1-5`, `0-30/10`, comma lists). Returns a reason on error. */
-function parseCronField(text: string, spec: CronFieldSpec): Set<number> | string {
-  const values = new Set<number>();
-  for (const part of text.split(",")) {
-    const match = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
-    if (!match) return `${spec.name} "${part}" is not *, N, N-M or a step (*/N, N-M/S); names like MON and macros like @daily are not supported`;
-    const step = match[4] !== undefined ? Number(match[4]) : 1;
-    const lo = match[1] === "*" ? spec.min : Number(match[2]);
-    const hi = match[1] === "*" ? spec.max : match[3] !== undefined ? Number(match[3]) : match[4] !== undefined ? spec.max : lo;
-    if (step < 1) return `${spec.name} step in "${part}" must be at least 1`;
-    if (lo < spec.min || hi > spec.max || lo > hi) return `${spec.name} "${part}" is outside ${spec.min}-${spec.max}`;
-    for (let v = lo; v <= hi; v += step) values.add(spec.name === "day of week" && v === 7 ? 0 : v);
-  }
-  return values;
-}
-
-export function parseCron(expression: string): CronSchedule | string {
-  const fields = expression.trim().split(/\s+/);
-  if (fields.length !== 5) return `"${expression}" has ${fields.length} fields; a cron expression has five: minute hour day-of-month month day-of-week`;
-  const parsed: Set<number>[] = [];
-  for (let i = 0; i < 5; i++) {
-    const result = parseCronField(fields[i], CRON_FIELDS[i]);
-    if (typeof result === "string") return result;
-    parsed.push(result);
-  }
-  return {
-    minutes: parsed[0],
-    hours: parsed[1],
-    daysOfMonth: parsed[2],
-    months: parsed[3],
-    daysOfWeek: parsed[4],
-    domRestricted: fields[2] !== "*",
-    dowRestricted: fields[4] !== "*",
-  };
-}
-
-function dayMatches(schedule: CronSchedule, date: Date): boolean {
-  if (!schedule.months.has(date.getUTCMonth() + 1)) return false;
-  const dom = schedule.daysOfMonth.has(date.getUTCDate());
-  const dow = schedule.daysOfWeek.has(date.getUTCDay());
-  if (schedule.domRestricted && schedule.dowRestricted) return dom || dow;
-  return dom && dow;
-}
-
-/**
- * The longest gap, in seconds, between consecutive runs, scanned day by day over five years from
- * a leap year: every weekday/date combination occurs, and "29 Feb" fires twice (2024, 2028).
- * Undefined when the expression never fires (e.g. 31 Feb).
- */
-export function cronMaxGapSeconds(schedule: CronSchedule): number | undefined {
-  const minutesOfDay: number[] = [];
-  for (const h of [...schedule.hours].sort((a, b) => a - b)) for (const m of [...schedule.minutes].sort((a, b) => a - b)) minutesOfDay.push(h * 60 + m);
-  const start = Date.UTC(2024, 0, 1);
-  const days = 5 * 365 + 2;
-  let first: number | undefined;
-  let previous: number | undefined;
-  let maxGap = 0;
-  for (let d = 0; d < days; d++) {
-    const dayStart = start + d * 86400000;
-    if (!dayMatches(schedule, new Date(dayStart))) continue;
-    for (const minute of minutesOfDay) {
-      const t = dayStart / 1000 + minute * 60;
-      if (previous !== undefined) maxGap = Math.max(maxGap, t - previous);
-      first ??= t;
-      previous = t;
-    }
-  }
-  if (first === undefined || previous === undefined) return undefined;
-  // Fired once in five years: the gap is at least that long.
-  return first === previous ? days * 86400 : maxGap;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Names.
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -224,6 +126,12 @@ export function bucketNamePrefix(stack: string): string {
   const room = BUCKET_PREFIX_MAX - base.length - 1;
   const stackPart = safeStack.slice(0, room).replace(/-$/, "");
   return stackPart ? `${base}${stackPart}-` : base;
+}
+
+/** The backup job's image: advwell:backupImage, or the published image for PostgreSQL's major. */
+export function resolveBackupImage(settings: Pick<Settings, "images">): string {
+  const major = postgresMajor(settings.images.postgresImage) ?? 0;
+  return settings.images.backupImage ?? backupImage(major) ?? `${BACKUP_IMAGE_REPOSITORY}:${major}`;
 }
 
 export function backupImage(major: number): string | undefined {
@@ -281,8 +189,8 @@ export function planBackup(settings: Settings): BackupPlan {
   }
 
   // Image from the server's major.
-  const major = postgresMajor(settings.images.postgres) ?? 0;
-  const image = b.image ?? backupImage(major);
+  const major = postgresMajor(settings.images.postgresImage) ?? 0;
+  const image = settings.images.backupImage ?? backupImage(major);
   if (b.enabled && image === undefined) {
     findings.push(error(key("postgresImage"), `PostgreSQL ${major} has no ${BACKUP_IMAGE_REPOSITORY} image (published: ${BACKUP_IMAGE_MAJORS.join(", ")}); pg_dump must match the server's major, so use a supported major or set advwell:backupEnabled=false`));
   }
@@ -350,132 +258,4 @@ export function planBackup(settings: Settings): BackupPlan {
     tags: { project: PROJECT, stack: settings.stack, environment: settings.environment, "managed-by": "pulumi" },
     findings: b.enabled ? findings : [],
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Policy documents.
-
-export interface PolicyStatement {
-  readonly Sid: string;
-  readonly Effect: "Allow" | "Deny";
-  readonly Principal?: "*" | Readonly<Record<string, string | readonly string[]>>;
-  readonly Action: string | readonly string[];
-  readonly Resource: string | readonly string[];
-  readonly Condition?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
-}
-
-export interface PolicyDocument {
-  readonly Version: "2012-10-17";
-  readonly Statement: readonly PolicyStatement[];
-}
-
-/** Refuses every request made over plain HTTP, from anyone, to the bucket and its objects. */
-export function bucketPolicyDocument(bucketArn: string): PolicyDocument {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Sid: "DenyInsecureTransport",
-        Effect: "Deny",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: [bucketArn, `${bucketArn}/*`],
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
-      },
-    ],
-  };
-}
-
-/**
- * What the backup service's credentials may do: write and read its own stack's backups, and
- * nothing else. No delete action anywhere: a leaked key cannot destroy backups (an overwrite
- * leaves the previous version for `noncurrentDays`; expiry is the lifecycle rule's job).
- *
- * - PutObject + AbortMultipartUpload: `aws s3 cp` uploads large dumps in parts and aborts a
- *   failed multipart upload itself.
- * - GetObject: HeadObject is authorised as GetObject, and the script verifies every upload with
- *   head-object; restore.sh and the restore drill run with the same credentials in the same
- *   container. It widens nothing real: the holder also has the database password.
- * - ListBucket, only under `<prefix>/<stack>/`: find the latest backup, and get a 404 rather
- *   than a 403 from head-object on a missing key.
- * - With SSE-KMS: GenerateDataKey/Encrypt to write, Decrypt because multipart uploads and reads
- *   of SSE-KMS objects need it, on that key only.
- */
-export function writerPolicyDocument(bucketArn: string, prefix: string, stack: string, kmsKeyArn?: string): PolicyDocument {
-  const objects = `${bucketArn}/${prefix}/${stack}/*`;
-  const statements: PolicyStatement[] = [
-    { Sid: "WriteBackups", Effect: "Allow", Action: ["s3:PutObject", "s3:AbortMultipartUpload"], Resource: objects },
-    { Sid: "ReadBackups", Effect: "Allow", Action: "s3:GetObject", Resource: objects },
-    {
-      Sid: "ListOwnBackups",
-      Effect: "Allow",
-      Action: "s3:ListBucket",
-      Resource: bucketArn,
-      Condition: { StringLike: { "s3:prefix": [`${prefix}/${stack}/*`] } },
-    },
-  ];
-  if (kmsKeyArn) {
-    statements.push({ Sid: "UseBackupKey", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"], Resource: kmsKeyArn });
-  }
-  return { Version: "2012-10-17", Statement: statements };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The service's contract with scripts/backup/backup.sh: one definition, used by the component
-// and by the integration test that runs the script "as the service runs it".
-
-/** Where the scripts live in the backup container (Swarm configs). */
-export const BACKUP_SCRIPT_DIR = "/opt/advwell-backup";
-/** Where Swarm mounts secrets. */
-export const SWARM_SECRETS_DIR = "/run/secrets";
-export const BACKUP_STATE_DIR = "/var/lib/advwell-backup";
-
-/** Secret file names (under the secrets directory) the scripts read through *_FILE variables. */
-export const BACKUP_SECRET_FILES = {
-  databasePassword: "advwell-backup-db-password",
-  accessKeyId: "advwell-backup-aws-access-key-id",
-  secretAccessKey: "advwell-backup-aws-secret-access-key",
-  passphrase: "advwell-backup-passphrase",
-} as const;
-
-export interface BackupTarget {
-  readonly host: string;
-  readonly port: number;
-  readonly database: string;
-  readonly user: string;
-  readonly bucketName: string;
-  readonly region: string;
-  /** Set when dumps are gpg-encrypted before upload. */
-  readonly encrypted?: boolean;
-  /** node-exporter's textfile directory: each success writes the last-success timestamp there. */
-  readonly metricsDir?: string;
-}
-
-/** The container's environment: connection settings and secret *paths*, never secret values. */
-export function backupEnvironment(plan: BackupPlan, target: BackupTarget, secretsDir = SWARM_SECRETS_DIR, stateDir = BACKUP_STATE_DIR): Record<string, string> {
-  const file = (name: string) => `${secretsDir}/${name}`;
-  return {
-    PGHOST: target.host,
-    PGPORT: String(target.port),
-    PGDATABASE: target.database,
-    PGUSER: target.user,
-    PGPASSWORD_FILE: file(BACKUP_SECRET_FILES.databasePassword),
-    BACKUP_BUCKET: target.bucketName,
-    BACKUP_PREFIX: plan.prefix,
-    BACKUP_STACK: plan.stack,
-    BACKUP_SCHEDULE: plan.schedule,
-    BACKUP_MAX_AGE_SECONDS: String(plan.maxAgeSeconds),
-    BACKUP_STATE_DIR: stateDir,
-    AWS_REGION: target.region,
-    AWS_ACCESS_KEY_ID_FILE: file(BACKUP_SECRET_FILES.accessKeyId),
-    AWS_SECRET_ACCESS_KEY_FILE: file(BACKUP_SECRET_FILES.secretAccessKey),
-    ...(target.encrypted ? { BACKUP_PASSPHRASE_FILE: file(BACKUP_SECRET_FILES.passphrase) } : {}),
-    ...(target.metricsDir ? { BACKUP_METRICS_DIR: target.metricsDir } : {}),
-    ...(plan.endpointUrl ? { AWS_ENDPOINT_URL: plan.endpointUrl } : {}),
-  };
-}
-
-/** True when a parsed schedule fires in the UTC minute of `date` (the scheduler's rule). */
-export function cronMatchesAt(schedule: CronSchedule, date: Date): boolean {
-  return schedule.minutes.has(date.getUTCMinutes()) && schedule.hours.has(date.getUTCHours()) && dayMatches(schedule, date);
 }

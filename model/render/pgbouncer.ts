@@ -1,23 +1,5 @@
-/**
- * Renders the plan into the files and arguments the software reads. The components mount exactly
- * these, and the integration tests start real PostgreSQL and PgBouncer with them.
- */
-import type { BackendPlan, PgBouncerPlan } from "./plan";
-
-/** Settings as `postgres -c name=value` arguments, in a stable order. */
-export function renderPostgresArgs(settings: Readonly<Record<string, string>>): string[] {
-  return Object.keys(settings)
-    .sort()
-    .flatMap((name) => ["-c", `${name}=${settings[name]}`]);
-}
-
-/** Settings as a postgresql.conf fragment; values are single-quoted as the file format allows. */
-export function renderPostgresConf(settings: Readonly<Record<string, string>>): string {
-  const lines = Object.keys(settings)
-    .sort()
-    .map((name) => `${name} = '${settings[name].replace(/'/g, "''")}'`);
-  return `# Rendered by the AdvWell plan; do not edit by hand.\n${lines.join("\n")}\n`;
-}
+/** pgbouncer.ini and its userlist, rendered from the plan. The integration tests start real PgBouncer with these. Pure. */
+import type { PgBouncerPlan } from "../plan/types";
 
 export interface PgBouncerTarget {
   /** Host and port of PostgreSQL as PgBouncer reaches it. */
@@ -66,30 +48,4 @@ export function renderPgBouncerUserlist(users: Readonly<Record<string, string>>)
   return Object.entries(users)
     .map(([user, password]) => `"${user.replace(/"/g, '""')}" "${password.replace(/"/g, '""')}"`)
     .join("\n") + "\n";
-}
-
-export interface DatabaseUrlParts {
-  readonly user: string;
-  readonly password: string;
-  readonly host: string;
-  readonly port: number;
-  readonly database: string;
-}
-
-/**
- * The backend's DATABASE_URL: explicit Prisma pool size and wait, and `pgbouncer=true` when it
- * goes through PgBouncer (no prepared statements in transaction mode).
- */
-export function backendDatabaseUrl(parts: DatabaseUrlParts, backend: BackendPlan): string {
-  const params = new URLSearchParams({
-    connection_limit: String(backend.connectionLimit),
-    pool_timeout: String(backend.poolTimeoutSeconds),
-  });
-  if (backend.databaseHost === "pgbouncer") params.set("pgbouncer", "true");
-  return `${directDatabaseUrl(parts)}?${params.toString()}`;
-}
-
-/** A plain URL straight to PostgreSQL (Prisma `directUrl`: migrations never cross PgBouncer). */
-export function directDatabaseUrl(parts: DatabaseUrlParts): string {
-  return `postgresql://${encodeURIComponent(parts.user)}:${encodeURIComponent(parts.password)}@${parts.host}:${parts.port}/${encodeURIComponent(parts.database)}`;
 }
