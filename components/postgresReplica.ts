@@ -67,7 +67,7 @@ export class PostgresReplica extends pulumi.ComponentResource {
       (volumeName, i) =>
         new docker.Volume(
           `${name}-data-${i + 1}`,
-          { name: volumeName, driver: "local", labels: [{ label: "advwell.volume", value: "postgres-replica" }] },
+          { name: volumeName, driver: "local", labels: [{ label: "advwell.stateful", value: "true" }, { label: "advwell.volume", value: "postgres-replica" }] },
           { parent: this, protect: true, retainOnDelete: true, ...(args.volumeProvider ? { provider: args.volumeProvider } : {}) },
         ),
     );
