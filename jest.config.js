@@ -6,7 +6,7 @@ const base = {
 module.exports = {
   testTimeout: 120000,
   projects: [
-    { ...base, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts", "<rootDir>/test/program/**/*.test.ts"] },
+    { ...base, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts", "<rootDir>/test/components/**/*.test.ts", "<rootDir>/test/program/**/*.test.ts"] },
     { ...base, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"] },
   ],
 };
