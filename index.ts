@@ -7,7 +7,12 @@ import { AdvWell } from "./components/advwell";
 import { PlanError } from "./model/findings";
 import { resolveStack } from "./model/plan/resolve";
 
-const { settings, plan, findings } = resolveStack(pulumi.runtime.allConfig(), pulumi.getStack());
+const config = pulumi.runtime.allConfig();
+// Keys the CLI decrypted from `secure:` values: only credentials may be secrets (the plan refuses
+// a secret tier, as the offline plan does). isConfigSecret is the SDK's own check, marked internal.
+const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+const secureKeys = Object.keys(config).filter((key) => isConfigSecret?.(key) === true);
+const { settings, plan, findings } = resolveStack(config, pulumi.getStack(), secureKeys);
 for (const f of findings.filter((x) => x.level === "warning")) pulumi.log.warn(`${f.key}: ${f.message}`);
 if (!settings || !plan || findings.some((f) => f.level === "error")) throw new PlanError(findings);
 

@@ -136,8 +136,7 @@ export class AdvWell extends pulumi.ComponentResource {
       "traefik",
       {
         plan: services.traefik!,
-        acmeEmail: settings.acmeEmail,
-        dashboardDomain: settings.dashboardDomain,
+        edge: plan.edge,
         network: edge,
         dashboardUsers: pulumi.secret(pulumi.interpolate`admin:${dashboardPassword.bcryptHash}`),
       },
@@ -150,7 +149,7 @@ export class AdvWell extends pulumi.ComponentResource {
       "backend",
       {
         plan: services.backend!,
-        domain: settings.apiDomain,
+        domain: plan.edge.hosts.api,
         healthPath: "/health",
         healthCommand: nodeHttpProbe(backendPort, "/health"),
         env: {
@@ -169,6 +168,7 @@ export class AdvWell extends pulumi.ComponentResource {
         configs: [containerFileMount("advwell-secrets-env", "secretsEnv", this)],
         networks: [edge, data],
         rateLimit,
+        certResolver: plan.edge.certResolver,
       },
       { parent: this, dependsOn: [postgres, ...(pooler ? [pooler] : [])] },
     );
@@ -177,12 +177,13 @@ export class AdvWell extends pulumi.ComponentResource {
       "frontend",
       {
         plan: services.frontend!,
-        domain: settings.appDomain,
+        domain: plan.edge.hosts.app,
         healthPath: "/",
         healthCommand: wgetProbe(frontendPort, "/"),
         env: { API_URL: `https://${settings.apiDomain}` },
         networks: [edge],
         rateLimit,
+        certResolver: plan.edge.certResolver,
       },
       child,
     );
@@ -196,6 +197,7 @@ export class AdvWell extends pulumi.ComponentResource {
           services,
           networks: { edge, data },
           rateLimit,
+          certResolver: plan.edge.certResolver,
           database: { host: postgres.database.host, port: postgres.database.port, database: settings.databaseName },
           monitoringRolePassword: monitorPassword.result,
           alertWebhookUrl: pulumi.output(args.alertWebhookUrl).apply((url) => url ?? ""),

@@ -28,6 +28,8 @@ export interface MonitoringArgs {
   readonly networks: { readonly edge: NetworkRef; readonly data: NetworkRef };
   /** Traefik's per-IP rate limit, applied to Grafana's router as to the application's. */
   readonly rateLimit?: { readonly average: number; readonly burst: number };
+  /** The ACME resolver for Grafana's certificate (the plan's edge); undefined: Traefik's default certificate. */
+  readonly certResolver?: string;
   /** PostgreSQL as postgres-exporter reaches it (the server itself, never PgBouncer). */
   readonly database: ExporterTarget;
   /** Password of the read-only `advwell_monitor` role; the Postgres side creates the role. */
@@ -158,7 +160,7 @@ export class Monitoring extends pulumi.ComponentResource {
       ],
       mounts: [volumeMount(grafanaData.name, "/var/lib/grafana")],
       health: wget(`http://127.0.0.1:${MONITORING_PORTS.grafana}/api/health`),
-    }, grafanaRouteLabels(plan.grafanaDomain, args.networks.edge.name, args.rateLimit));
+    }, grafanaRouteLabels(plan.grafanaDomain, args.networks.edge.name, args.rateLimit, args.certResolver));
 
     const postgresExporter = service("postgres-exporter", {
       env: postgresExporterEnv(args.database, EXPORTER_PASSWORD_FILE),

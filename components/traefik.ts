@@ -5,17 +5,15 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServicePlan } from "../model/plan/types";
+import type { EdgePlan, ServicePlan } from "../model/plan/types";
 import { ACME_STORAGE, dashboardLabels, DASHBOARD_USERS_FILE, ENTRYPOINTS, traefikArgs } from "../model/render/traefik";
 import { bindMount, healthcheck, NetworkRef, secretFile, secretMount, swarmServiceArgs, volumeMount } from "./swarm";
 
 export interface TraefikArgs {
   /** Traefik's plan: one task on a manager, resources, health, image. */
   readonly plan: ServicePlan;
-  /** Let's Encrypt registration address. */
-  readonly acmeEmail: string;
-  /** Host of the dashboard's router. */
-  readonly dashboardDomain: string;
+  /** Hosts and certificates: the dashboard's host, the ACME resolver and its e-mail (or none). */
+  readonly edge: EdgePlan;
   /** The edge network Traefik reaches the web services on. */
   readonly network: NetworkRef;
   /** htpasswd line(s) for the dashboard, e.g. `admin:<bcrypt hash>` (a secret). */
@@ -34,16 +32,16 @@ export class Traefik extends pulumi.ComponentResource {
     // Certificates survive redeploys, so Let's Encrypt's rate limits are never hit by an update.
     this.certificates = new docker.Volume(`${name}-certificates`, { name: "advwell-traefik-certificates" }, { parent: this, retainOnDelete: true });
     const users = secretFile(`${name}-dashboard-users`, args.dashboardUsers, this);
-    this.dashboardUrl = `https://${args.dashboardDomain}/dashboard/`;
+    this.dashboardUrl = `https://${args.edge.hosts.dashboard}/dashboard/`;
     this.service = new docker.Service(
       `${name}-service`,
       swarmServiceArgs(args.plan, {
         component: "traefik",
-        labels: dashboardLabels(args.dashboardDomain, args.network.name),
+        labels: dashboardLabels(args.edge.hosts.dashboard, args.network.name, args.edge.certResolver),
         // Host mode keeps the client's IP visible to the per-IP rate limit (ingress mode would NAT it).
         ports: (["web", "websecure"] as const).map((ep) => ({ targetPort: ENTRYPOINTS[ep], publishedPort: ENTRYPOINTS[ep], protocol: "tcp", publishMode: "host", name: ep })),
         containerSpec: {
-          args: traefikArgs({ acmeEmail: args.acmeEmail, network: args.network.name }),
+          args: traefikArgs({ acmeEmail: args.edge.acmeEmail, network: args.network.name }),
           mounts: [bindMount("/var/run/docker.sock", "/var/run/docker.sock"), volumeMount(this.certificates.name, ACME_STORAGE.replace(/\/[^/]+$/, ""))],
           secrets: [secretMount(users, DASHBOARD_USERS_FILE.replace("/run/secrets/", ""), "root")],
           healthcheck: healthcheck(["CMD", "traefik", "healthcheck", "--ping"], args.plan.health),

@@ -30,6 +30,8 @@ export interface WebServiceArgs {
   readonly networks: readonly NetworkRef[];
   /** Traefik's per-IP rate limit. */
   readonly rateLimit: { readonly average: number; readonly burst: number };
+  /** The ACME resolver for the host's certificate (the plan's edge); undefined: Traefik's default certificate. */
+  readonly certResolver?: string;
 }
 
 export class WebService extends pulumi.ComponentResource {
@@ -49,6 +51,7 @@ export class WebService extends pulumi.ComponentResource {
       healthPath: args.healthPath,
       healthIntervalSeconds: args.plan.health.intervalSeconds,
       rateLimit: args.rateLimit,
+      certResolver: args.certResolver,
     });
     this.url = `https://${args.domain}`;
     this.service = new docker.Service(

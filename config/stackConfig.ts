@@ -36,8 +36,14 @@ export function projectDir(): string {
   }
 }
 
+/** A YAML file, or an error that names the file and the parser's line and column. */
 function readYaml(file: string): unknown {
-  return parseYaml(fs.readFileSync(file, "utf8"));
+  const text = fs.readFileSync(file, "utf8");
+  try {
+    return parseYaml(text);
+  } catch (e) {
+    throw new Error(`${path.basename(file)} is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+  }
 }
 
 function toConfigString(value: unknown): string {

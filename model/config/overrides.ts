@@ -4,7 +4,8 @@
  * `postgres.settings.work_mem=8MB`. Each value is parsed here; whether it fits a node or the
  * container is the plan's question.
  */
-import { parseSizeMiB } from "../units";
+import { formatMiB, parseSizeMiB } from "../units";
+import { NODE_LIMITS } from "./nodes";
 import { SERVICE_NAMES, ServiceName } from "../services";
 import { overrideKey } from "./keys";
 
@@ -41,6 +42,16 @@ export const OVERRIDE_HELP =
 function positiveInt(max: number) {
   return (text: string): number | undefined => (/^\d{1,9}$/.test(text) && Number(text) > 0 && Number(text) <= max ? Number(text) : undefined);
 }
+/** Docker's smallest memory limit (moby's linuxMinMemory, 6 MiB since Engine 23; 4 MiB before). */
+export const MIN_MEMORY_MIB = 6;
+
+/** A memory size Docker accepts and some node could have: 6 MiB to the largest node there is. */
+function memory(text: string): number | undefined {
+  const mib = parseSizeMiB(text);
+  return mib !== undefined && mib >= MIN_MEMORY_MIB && mib <= NODE_LIMITS.maxMemoryMiB ? mib : undefined;
+}
+const MEMORY_ALLOWED = `a size from ${MIN_MEMORY_MIB} MiB to ${formatMiB(NODE_LIMITS.maxMemoryMiB)}, like 1GiB or 512MiB`;
+
 /** Decimal CPUs in Swarm's resolution (1/1000 of a core, at least 0.001). */
 function cpus(text: string): number | undefined {
   return /^\d{1,4}(\.\d{1,3})?$/.test(text) && Number(text) >= 0.001 ? Number(text) : undefined;
@@ -49,7 +60,7 @@ function cpus(text: string): number | undefined {
 type Parser = readonly [field: string, parse: (text: string) => number | undefined, allowed: string];
 
 const SCALARS: Record<string, Parser> = {
-  "backend.nodeHeap": ["nodeHeapMiB", parseSizeMiB, "a size like 768MiB"],
+  "backend.nodeHeap": ["nodeHeapMiB", memory, MEMORY_ALLOWED],
   "backend.connectionLimit": ["connectionLimit", positiveInt(10000), "a positive integer up to 10000"],
   "postgres.maxConnections": ["maxConnections", positiveInt(262143), "a positive integer up to 262143 (PostgreSQL's maximum)"],
   "pgbouncer.poolSize": ["pgbouncerPoolSize", positiveInt(10000), "a positive integer up to 10000"],
@@ -59,8 +70,8 @@ const RESOURCES: Record<(typeof RESOURCE_FIELDS)[number], Parser> = {
   replicas: ["replicas", positiveInt(MAX_REPLICAS), `a positive integer up to ${MAX_REPLICAS}`],
   cpuLimit: ["cpuLimit", cpus, "a decimal number of CPUs of at least 0.001, e.g. 1.5"],
   cpuReservation: ["cpuReservation", cpus, "a decimal number of CPUs of at least 0.001, e.g. 0.5"],
-  memoryLimit: ["memoryLimitMiB", parseSizeMiB, "a size like 1GiB or 512MiB"],
-  memoryReservation: ["memoryReservationMiB", parseSizeMiB, "a size like 1GiB or 512MiB"],
+  memoryLimit: ["memoryLimitMiB", memory, MEMORY_ALLOWED],
+  memoryReservation: ["memoryReservationMiB", memory, MEMORY_ALLOWED],
 };
 
 type Fail = (key: string, got: unknown, allowed: string) => undefined;

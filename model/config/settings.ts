@@ -21,6 +21,9 @@ export type { NodeSpec, Overrides };
 export const ENVIRONMENTS = ["production", "staging", "development"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
+export const CERTIFICATE_SOURCES = ["letsencrypt", "default"] as const;
+export type CertificateSource = (typeof CERTIFICATE_SOURCES)[number];
+
 export const ENDPOINT_MODES = ["vip", "dnsrr"] as const;
 export type EndpointMode = (typeof ENDPOINT_MODES)[number];
 
@@ -76,6 +79,8 @@ export interface Settings {
   readonly appDomain: string;
   readonly dashboardDomain: string;
   readonly acmeEmail: string;
+  /** Let's Encrypt, or Traefik's default certificate (development hosts). */
+  readonly certificates: CertificateSource;
   readonly images: Images;
   readonly nodes: readonly NodeSpec[];
   readonly overrides: Overrides;
@@ -109,9 +114,13 @@ class Reader {
     return this.config[configKey(name)];
   }
 
+  /** Keys already refused for being stored as secure: values; no second error about their absence. */
+  readonly unreadable = new Set<string>();
+
   /** An error naming the key, the value it got and what is allowed (the table's text unless given). */
   fail(name: ConfigKey | string, got: unknown, allowed?: string): undefined {
     const key = name.includes(":") ? name : configKey(name as ConfigKey);
+    if (this.unreadable.has(key)) return undefined;
     const text = allowed ?? CONFIG_KEYS[name as ConfigKey].allowed;
     this.findings.push(error(key, `got ${JSON.stringify(got)}; allowed: ${text}${got === undefined ? MISSING : ""}`));
     return undefined;
@@ -205,9 +214,9 @@ function checkKeyNames(r: Reader, config: RawConfig): void {
     const namespace = name.includes(":") ? name.slice(0, name.indexOf(":")) : "";
     if (namespace === PROJECT ? known.has(name) : KNOWN_NAMESPACES.includes(namespace)) continue;
     const near = nearestKey(name);
-    const hint = near ? `did you mean ${near}? ` : "";
-    const scope = namespace === PROJECT ? `a key Pulumi.yaml declares` : `a key in the ${PROJECT} namespace or a provider's (${KNOWN_NAMESPACES.join(", ")})`;
-    r.findings.push(error(name, `${hint}got an unknown key (value ${JSON.stringify(config[name])}); allowed: ${scope}: ${CONFIG_KEY_NAMES.map(configKey).join(", ")}`));
+    const scope = namespace === PROJECT ? "a key Pulumi.yaml declares" : `a key in the ${PROJECT} namespace or a provider's (${KNOWN_NAMESPACES.join(", ")})`;
+    const allowed = near ? `${scope}; did you mean ${near}?` : `${scope}: ${CONFIG_KEY_NAMES.map(configKey).join(", ")}`;
+    r.findings.push(error(name, `got an unknown key (value ${JSON.stringify(config[name])}); allowed: ${allowed}`));
   }
 }
 
@@ -282,6 +291,40 @@ function readDockerHost(r: Reader, name: ConfigKey): string | undefined {
   return ok ? value : r.fail(name, value);
 }
 
+/** Databases PostgreSQL has already; the application database must be its own. */
+const RESERVED_DATABASES = ["postgres", "template0", "template1"];
+/** The superuser, PostgreSQL's predefined roles, and the roles the stack creates for itself. */
+const RESERVED_ROLES = ["postgres", "public", "replicator", "advwell_monitor"];
+
+function readIdentifier(r: Reader, name: ConfigKey, reserved: readonly string[]): string | undefined {
+  const value = r.matching(name, IDENT);
+  if (value === undefined) return undefined;
+  return reserved.includes(value) || value.startsWith("pg_") ? r.fail(name, value) : value;
+}
+
+/** Suffixes Let's Encrypt never issues for (RFC 6761/6762/8375 special-use and private names). */
+const PRIVATE_SUFFIXES = [".localhost", ".local", ".test", ".example", ".invalid", ".internal", ".lan", ".home.arpa"];
+
+/** Every router gets its own host, and Let's Encrypt is asked only for names it can issue. */
+function checkHosts(r: Reader, s: Partial<Settings>): void {
+  const hosts: [ConfigKey, string | undefined][] = [
+    ["apiDomain", s.apiDomain],
+    ["appDomain", s.appDomain],
+    ["dashboardDomain", s.dashboardDomain],
+    ...(s.monitoring?.enabled ? ([["grafanaDomain", s.monitoring.grafanaDomain]] as [ConfigKey, string | undefined][]) : []),
+  ];
+  const seen = new Map<string, ConfigKey>();
+  for (const [name, host] of hosts) {
+    if (host === undefined) continue;
+    const first = seen.get(host);
+    if (first) r.fail(name, host, `a host no other router uses (${configKey(first)} is already ${host}; two routers on one host would split its traffic and its certificate)`);
+    else seen.set(host, name);
+    if (s.certificates === "letsencrypt" && PRIVATE_SUFFIXES.some((suffix) => host.endsWith(suffix))) {
+      r.fail(name, host, `a public DNS name while ${configKey("certificates")} is letsencrypt (Let's Encrypt cannot issue for ${host}); for development set ${configKey("certificates")}=default`);
+    }
+  }
+}
+
 /** Validates the flat config map. Either settings with no findings, or error findings. */
 export function validateSettings(config: RawConfig, stack: string, secureKeys: readonly string[] = []): { settings?: Settings; findings: Finding[] } {
   const r = new Reader(config, secureKeys);
@@ -289,6 +332,7 @@ export function validateSettings(config: RawConfig, stack: string, secureKeys: r
   for (const name of CONFIG_KEY_NAMES) {
     // A secure: value the plan cannot read is only acceptable for a credential.
     if (r.isSecure(name) && !("secret" in CONFIG_KEYS[name])) {
+      r.unreadable.add(configKey(name));
       r.findings.push(error(configKey(name), `is stored as a secure: (encrypted) value, which the plan cannot read; allowed: a plain value (pulumi config set ${PROJECT}:${name} <value>, without --secret); only credentials are set with --secret`));
     }
   }
@@ -303,13 +347,14 @@ export function validateSettings(config: RawConfig, stack: string, secureKeys: r
     appDomain: r.matching("appDomain", DOMAIN),
     dashboardDomain: r.matching("dashboardDomain", DOMAIN),
     acmeEmail: r.matching("acmeEmail", EMAIL),
+    certificates: r.oneOf("certificates", CERTIFICATE_SOURCES),
     images: readImages(r),
     nodes: parseNodes(r.list("nodes"), (key, got, allowed) => r.fail(key, got, allowed)),
     overrides: parseOverrides(r.list("overrides"), (key, got, allowed) => r.fail(key, got, allowed)),
     backendPort: r.integer("backendPort", 1, 65535),
     frontendPort: r.integer("frontendPort", 1, 65535),
-    databaseName: r.matching("databaseName", IDENT),
-    databaseUser: r.matching("databaseUser", IDENT),
+    databaseName: readIdentifier(r, "databaseName", RESERVED_DATABASES),
+    databaseUser: readIdentifier(r, "databaseUser", RESERVED_ROLES),
     rateLimitAverage: r.integer("rateLimitAverage", 1, 100000),
     rateLimitBurst: r.integer("rateLimitBurst", 1, 100000),
     replicaDockerHost: readDockerHost(r, "replicaDockerHost"),
@@ -327,6 +372,11 @@ export function validateSettings(config: RawConfig, stack: string, secureKeys: r
     },
     monitoring: readMonitoring(r),
   };
+  checkHosts(r, settings as Partial<Settings>);
+  // The program reads aws:region for the bucket and the backup job; the plan refuses what it would.
+  if (settings.backup.enabled === true && !config["aws:region"]) {
+    r.findings.push(error("aws:region", `got undefined; allowed: an AWS region such as sa-east-1 (the backup bucket and job need it while ${configKey("backupEnabled")} is true; set it in Pulumi.${stack}.yaml)`));
+  }
   if (r.findings.length > 0) return { findings: r.findings };
   return { settings: settings as Settings, findings: [] };
 }

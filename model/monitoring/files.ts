@@ -5,7 +5,7 @@
  */
 import { alertReceiverKind } from "../config/settings";
 import { MONITORING_ROLE } from "../plan/connections";
-import { routeLabels } from "../render/traefik";
+import { CERT_RESOLVER, routeLabels } from "../render/traefik";
 import { ALERT_THRESHOLDS, runningTasksExpr } from "./alerts";
 import { BACKUP_METRIC, MonitoringPlan, MONITORING_PORTS } from "./plan";
 import { renderYaml as yaml } from "./yaml";
@@ -190,6 +190,6 @@ export function postgresExporterEnv(target: ExporterTarget, passwordFile: string
  * Traefik labels for Grafana on its own host name: the shared route helper (TLS from the ACME
  * resolver, per-IP rate limit, Traefik's health check on Grafana's /api/health).
  */
-export function grafanaRouteLabels(domain: string, network: string, rateLimit?: { readonly average: number; readonly burst: number }): Record<string, string> {
-  return routeLabels({ name: "grafana", host: domain, port: MONITORING_PORTS.grafana, network, healthPath: "/api/health", healthIntervalSeconds: 30, rateLimit });
+export function grafanaRouteLabels(domain: string, network: string, rateLimit?: { readonly average: number; readonly burst: number }, certResolver: string | undefined = CERT_RESOLVER): Record<string, string> {
+  return routeLabels({ name: "grafana", host: domain, port: MONITORING_PORTS.grafana, network, healthPath: "/api/health", healthIntervalSeconds: 30, rateLimit, certResolver });
 }

@@ -53,7 +53,15 @@ export function planConnections(settings: Settings, services: ServicePlans, back
   const budget = clients.reduce((sum, c) => sum + c.total, 0);
   const available = maxConnections - SUPERUSER_RESERVED_CONNECTIONS;
   if (budget > available) {
-    const key = o.maxConnections ? overrideKey("postgres.maxConnections") : o.connectionLimit ? overrideKey("backend.connectionLimit") : o.services.backend?.replicas ? overrideKey("backend.replicas") : configKey("tier");
+    const key = o.maxConnections
+      ? overrideKey("postgres.maxConnections")
+      : o.connectionLimit
+        ? overrideKey("backend.connectionLimit")
+        : o.services.backend?.cpuLimit
+          ? overrideKey("backend.cpuLimit")
+          : o.services.backend?.replicas
+            ? overrideKey("backend.replicas")
+            : configKey("tier");
     findings.push(error(key, `the connection budget is ${budget} but max_connections ${maxConnections} minus ${SUPERUSER_RESERVED_CONNECTIONS} superuser slots leaves ${available}; raise postgres.maxConnections or lower backend.connectionLimit`));
   } else if (maxConnections > 8 * (budget + SUPERUSER_RESERVED_CONNECTIONS)) {
     findings.push(warning(o.maxConnections ? overrideKey("postgres.maxConnections") : configKey("tier"), `max_connections ${maxConnections} is ${Math.floor(maxConnections / (budget + SUPERUSER_RESERVED_CONNECTIONS))}x what the stack can open (${budget} + ${SUPERUSER_RESERVED_CONNECTIONS} reserved); every slot must be able to hold work_mem, so idle slots shrink work_mem (set postgres.maxConnections to trade them for memory)`));

@@ -1,5 +1,5 @@
 /** Stage 5: placement. Every task's reservation must land on a node, as Swarm schedules whole tasks. */
-import { configKey } from "../config/keys";
+import { configKey, overrideKey } from "../config/keys";
 import type { NodeSpec } from "../config/nodes";
 import type { Settings } from "../config/settings";
 import { error, Finding, warning } from "../findings";
@@ -51,8 +51,15 @@ export function planNodes(settings: Settings, services: ServicePlans, readReplic
   }
   const requests = taskRequests(settings.nodes, services, labels);
   const placed = placeTasks(settings.nodes, requests);
-  for (const miss of placed.unplaced) {
-    findings.push(error(nodesKey, `${miss.service} task ${miss.index} of ${miss.of} (reserves ${miss.cpus} CPU, ${formatMiB(miss.memoryMiB)}) fits on no node: ${miss.freeDescription}. Add a node to advwell:nodes or lower reservations with advwell:overrides`));
+  // One finding per service, however many of its tasks miss: a count, not a line per task.
+  const missed = new Map<string, typeof placed.unplaced>();
+  for (const miss of placed.unplaced) missed.set(miss.service, [...(missed.get(miss.service) ?? []), miss]);
+  for (const [service, misses] of missed) {
+    const first = misses[0];
+    const which = first.of === 1 ? "its task" : misses.length === 1 ? `task ${first.index} of ${first.of}` : misses.length === first.of ? `all ${first.of} of its tasks` : `${misses.length} of its ${first.of} tasks`;
+    const override = settings.overrides.services[first.service];
+    const key = override?.cpuReservation !== undefined ? overrideKey(`${service}.cpuReservation`) : override?.memoryReservationMiB !== undefined ? overrideKey(`${service}.memoryReservation`) : override?.replicas !== undefined ? overrideKey(`${service}.replicas`) : nodesKey;
+    findings.push(error(key, `${service}: ${which} (${misses.length === 1 ? "reserving" : "each reserving"} ${first.cpus} CPU, ${formatMiB(first.memoryMiB)}) ${misses.length === 1 ? "fits" : "fit"} on no node: ${misses[misses.length - 1].freeDescription}. Add a node to advwell:nodes or lower reservations with advwell:overrides`));
   }
   if (placed.unplaced.length === 0) {
     for (const short of updateHeadroom(placed.nodes, requests)) {

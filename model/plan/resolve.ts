@@ -16,7 +16,8 @@ import { planConnections } from "./connections";
 import { planNodes } from "./nodes";
 import { planPostgres } from "./postgres";
 import { dataNode, planServices } from "./services";
-import type { BackendPlan, ConnectionPlan, NodePlan, PgBouncerPlan, PostgresPlan, ServicePlans, Staged } from "./types";
+import { CERT_RESOLVER } from "../render/traefik";
+import type { BackendPlan, ConnectionPlan, EdgePlan, NodePlan, PgBouncerPlan, PostgresPlan, ServicePlans, Staged } from "./types";
 
 export interface Plan {
   readonly project: string;
@@ -26,6 +27,8 @@ export interface Plan {
   readonly environment: Environment;
   /** Every service the stack runs, in the service table's order (model/services.ts). */
   readonly services: ServicePlans;
+  /** Traefik's hosts and certificates. */
+  readonly edge: EdgePlan;
   readonly backend: BackendPlan;
   readonly postgres: PostgresPlan;
   readonly pgbouncer?: PgBouncerPlan;
@@ -84,6 +87,7 @@ export function resolvePlan(settings: Settings): Plan {
     companies: companiesLabel(TIERS[settings.tier]),
     environment: settings.environment,
     services,
+    edge: planEdge(settings),
     backend,
     postgres,
     pgbouncer,
@@ -93,6 +97,20 @@ export function resolvePlan(settings: Settings): Plan {
     backup,
     monitoring,
     findings: [...findings].sort((a, b) => (a.level === b.level ? 0 : a.level === "error" ? -1 : 1)),
+  };
+}
+
+/** Traefik's routers: one host each (validated unique), certificates from Let's Encrypt or Traefik's default. */
+export function planEdge(settings: Settings): EdgePlan {
+  const acme = settings.certificates === "letsencrypt";
+  return {
+    hosts: {
+      api: settings.apiDomain,
+      app: settings.appDomain,
+      dashboard: settings.dashboardDomain,
+      ...(settings.monitoring.enabled ? { grafana: settings.monitoring.grafanaDomain } : {}),
+    },
+    ...(acme ? { certResolver: CERT_RESOLVER, acmeEmail: settings.acmeEmail } : {}),
   };
 }
 

@@ -105,6 +105,17 @@ export function planServices(settings: Settings, backupImage: string): Staged<Pa
     } else {
       replicas = override.replicas ?? row.mode.replicas(tier);
     }
+    // Docker refuses a CPU limit above the node's CPUs, and a memory limit no node has is no limit.
+    const largest = { cpus: Math.max(...settings.nodes.map((n) => n.cpus)), memoryMiB: Math.max(...settings.nodes.map((n) => n.memoryMiB)) };
+    // The override that asked for more than a node has, or else the inventory that has too little.
+    const resourceKey = (field: "cpuLimit" | "memoryLimit") =>
+      override[field === "cpuLimit" ? "cpuLimit" : "memoryLimitMiB"] !== undefined ? overrideKey(`${name}.${field}`) : configKey("nodes");
+    if (merged.cpuLimit > largest.cpus) {
+      findings.push(error(resourceKey("cpuLimit"), `${name} is limited to ${merged.cpuLimit} CPUs but the largest node in advwell:nodes has ${largest.cpus}; Docker refuses a CPU limit above the node's CPUs`));
+    }
+    if (merged.memoryLimitMiB > largest.memoryMiB) {
+      findings.push(error(resourceKey("memoryLimit"), `${name} is limited to ${formatMiB(merged.memoryLimitMiB)} but the largest node in advwell:nodes has ${formatMiB(largest.memoryMiB)}; a limit above the node's memory is no limit, and everything sized from it (PostgreSQL's buffers, Node's heap) would be sized for memory that does not exist`));
+    }
     if (merged.cpuReservation > merged.cpuLimit) {
       findings.push(error(overrideKey(`${name}.cpuReservation`), `${name} reserves ${merged.cpuReservation} CPU but is limited to ${merged.cpuLimit}; a reservation cannot exceed its limit`));
     }

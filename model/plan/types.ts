@@ -107,6 +107,15 @@ export interface PostgresPlan {
   readonly shmSizeMiB: number;
 }
 
+/** What Traefik serves: the hosts of its routers and where their certificates come from. */
+export interface EdgePlan {
+  readonly hosts: { readonly api: string; readonly app: string; readonly dashboard: string; readonly grafana?: string };
+  /** The ACME resolver routers ask for certificates; undefined means Traefik's default certificate. */
+  readonly certResolver?: string;
+  /** Let's Encrypt's registration address, when it issues the certificates. */
+  readonly acmeEmail?: string;
+}
+
 export interface NodePlan extends NodeUsage {
   readonly labels: Readonly<Record<string, string>>;
 }

@@ -11,7 +11,8 @@ export const ACME_STORAGE = "/letsencrypt/acme.json";
 export const DASHBOARD_USERS_FILE = "/run/secrets/traefik-dashboard-users";
 
 export interface TraefikStaticOptions {
-  readonly acmeEmail: string;
+  /** Let's Encrypt's registration address; without it no ACME resolver exists and routers use Traefik's default certificate. */
+  readonly acmeEmail?: string;
   /** The overlay network Traefik reaches services on. */
   readonly network: string;
 }
@@ -27,9 +28,13 @@ export function traefikArgs(options: TraefikStaticOptions): string[] {
     "--entrypoints.web.http.redirections.entrypoint.scheme=https",
     `--entrypoints.websecure.address=:${ENTRYPOINTS.websecure}`,
     `--entrypoints.metrics.address=:${ENTRYPOINTS.metrics}`,
-    `--certificatesresolvers.${CERT_RESOLVER}.acme.email=${options.acmeEmail}`,
-    `--certificatesresolvers.${CERT_RESOLVER}.acme.storage=${ACME_STORAGE}`,
-    `--certificatesresolvers.${CERT_RESOLVER}.acme.tlschallenge=true`,
+    ...(options.acmeEmail
+      ? [
+          `--certificatesresolvers.${CERT_RESOLVER}.acme.email=${options.acmeEmail}`,
+          `--certificatesresolvers.${CERT_RESOLVER}.acme.storage=${ACME_STORAGE}`,
+          `--certificatesresolvers.${CERT_RESOLVER}.acme.tlschallenge=true`,
+        ]
+      : []),
     "--accesslog=true",
     "--accesslog.format=json",
     "--metrics.prometheus=true",
@@ -52,6 +57,8 @@ export interface RouteOptions {
   readonly healthPath?: string;
   readonly healthIntervalSeconds?: number;
   readonly rateLimit?: { readonly average: number; readonly burst: number };
+  /** The ACME resolver that issues the host's certificate; undefined: Traefik's default certificate. */
+  readonly certResolver?: string;
 }
 
 /** Labels for a service Traefik routes to by host, over TLS, with a per-IP rate limit. */
@@ -65,7 +72,7 @@ export function routeLabels(o: RouteOptions): Record<string, string> {
     [`${router}.rule`]: `Host(\`${o.host}\`)`,
     [`${router}.entrypoints`]: "websecure",
     [`${router}.tls`]: "true",
-    [`${router}.tls.certresolver`]: CERT_RESOLVER,
+    ...(o.certResolver ? { [`${router}.tls.certresolver`]: o.certResolver } : {}),
     [`${router}.service`]: o.name,
     [`${service}.loadbalancer.server.port`]: String(o.port),
   };
@@ -86,14 +93,14 @@ export function routeLabels(o: RouteOptions): Record<string, string> {
 }
 
 /** The dashboard router on Traefik's own service: TLS, basic auth from a Swarm secret file. */
-export function dashboardLabels(host: string, network: string): Record<string, string> {
+export function dashboardLabels(host: string, network: string, certResolver?: string): Record<string, string> {
   return {
     "traefik.enable": "true",
     "traefik.swarm.network": network,
     "traefik.http.routers.dashboard.rule": `Host(\`${host}\`)`,
     "traefik.http.routers.dashboard.entrypoints": "websecure",
     "traefik.http.routers.dashboard.tls": "true",
-    "traefik.http.routers.dashboard.tls.certresolver": CERT_RESOLVER,
+    ...(certResolver ? { "traefik.http.routers.dashboard.tls.certresolver": certResolver } : {}),
     "traefik.http.routers.dashboard.service": "api@internal",
     "traefik.http.routers.dashboard.middlewares": "dashboard-auth",
     "traefik.http.middlewares.dashboard-auth.basicauth.usersfile": DASHBOARD_USERS_FILE,

@@ -5,6 +5,8 @@
  */
 
 export interface ResourceLike {
+  /** Present in captures made since URNs were recorded; resources are matched by it when both sides have it. */
+  readonly urn?: string;
   readonly type: string;
   readonly name: string;
   readonly protect: boolean;
@@ -60,7 +62,7 @@ export interface ResourceDiff {
 /** Resources whose loss loses data. */
 export const STATEFUL_TYPES: ReadonlySet<string> = new Set(["docker:index/volume:Volume", "aws:s3/bucket:Bucket"]);
 
-const keyOf = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
+const byTypeAndName = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
 
 /** Flattens to path -> leaf value; arrays of {label, value} (Docker labels) become label maps. */
 export function flatten(value: unknown, prefix = "", out: Record<string, unknown> = {}): Record<string, unknown> {
@@ -90,6 +92,9 @@ export function flatten(value: unknown, prefix = "", out: Record<string, unknown
 }
 
 export function diffResources(beforeName: string, before: readonly ResourceLike[], afterName: string, after: readonly ResourceLike[]): ResourceDiff {
+  // URNs when both captures have them (a base branch's capture may predate them).
+  const useUrns = [...before, ...after].every((r) => r.urn !== undefined);
+  const keyOf = (r: ResourceLike) => (useUrns ? r.urn! : byTypeAndName(r));
   const b = new Map(before.map((r) => [keyOf(r), r]));
   const a = new Map(after.map((r) => [keyOf(r), r]));
   const tag = (r: ResourceLike) => ({ type: r.type, name: r.name, stateful: STATEFUL_TYPES.has(r.type) });
@@ -112,7 +117,19 @@ export function diffResources(beforeName: string, before: readonly ResourceLike[
 }
 
 const show = (v: unknown) => (v === undefined ? "(none)" : typeof v === "string" ? v : JSON.stringify(v));
-const cell = (v: unknown) => `\`${show(v).replace(/`/g, "'").replace(/\|/g, "\\|")}\``;
+/**
+ * A table cell as inline code, with the value's own backticks kept: the code span is fenced with
+ * one backtick more than the longest run inside it (CommonMark), padded when it starts or ends
+ * with one; pipes are escaped for the table.
+ */
+export function codeCell(v: unknown): string {
+  const text = show(v).replace(/\|/g, "\\|").replace(/\n/g, " ");
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = "`".repeat(longest + 1);
+  const pad = longest > 0 ? " " : "";
+  return `${fence}${pad}${text}${pad}${fence}`;
+}
+const cell = codeCell;
 const STATE_FLAG = "⚠️ STATEFUL";
 
 /** A PR-comment form. Deterministic: same diff, same text. */

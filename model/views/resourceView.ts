@@ -2,7 +2,10 @@
 import type { ResourceLike } from "./diff";
 
 export interface ResourceNode extends ResourceLike {
+  /** The parent's name, for older captures without URNs. */
   readonly parent: string | null;
+  readonly urn?: string;
+  readonly parentUrn?: string | null;
 }
 
 /** The few inputs that say what a resource is; everything else is in --json. */
@@ -27,18 +30,23 @@ export function keyInputs(r: ResourceNode): string {
   return parts.join(" ");
 }
 
+/**
+ * The tree by URN: two components may share a name (the backup bucket and the backup service are
+ * both `backup`), and a child belongs to exactly one of them.
+ */
 export function formatResourceTree(resources: readonly ResourceNode[]): string {
+  const id = (r: ResourceNode) => r.urn ?? `${r.type}::${r.name}`;
   const children = new Map<string | null, ResourceNode[]>();
-  const names = new Set(resources.map((r) => r.name));
+  const known = new Set(resources.map(id));
   for (const r of resources) {
-    const parent = r.parent !== null && names.has(r.parent) ? r.parent : null;
+    const parent = r.parentUrn && known.has(r.parentUrn) ? r.parentUrn : null;
     children.set(parent, [...(children.get(parent) ?? []), r]);
   }
   const lines: string[] = [];
   const walk = (parent: string | null, depth: number) => {
     for (const r of children.get(parent) ?? []) {
       lines.push(`${"  ".repeat(depth)}${r.type} ${r.name}${keyInputs(r) ? `  (${keyInputs(r)})` : ""}`);
-      if (r.type.startsWith("advwell:")) walk(r.name, depth + 1);
+      if (r.type.startsWith("advwell:")) walk(id(r), depth + 1);
     }
   };
   walk(null, 0);

@@ -10,7 +10,8 @@ let run: ComponentRun<TraefikType>;
 beforeAll(async () => {
   run = await buildComponent((pulumi) => {
     const { Traefik } = require("../../components/traefik") as typeof import("../../components/traefik");
-    return new Traefik("traefik", { plan, acmeEmail: "ops@example.test", dashboardDomain: "traefik.example.test", network: { id: "edge-id", name: "advwell-edge" }, dashboardUsers: pulumi.secret(USERS) });
+    const edge = { hosts: { api: "api.example.test", app: "app.example.test", dashboard: "traefik.example.test" }, certResolver: "letsencrypt", acmeEmail: "ops@example.test" };
+    return new Traefik("traefik", { plan, edge, network: { id: "edge-id", name: "advwell-edge" }, dashboardUsers: pulumi.secret(USERS) });
   });
 });
 
@@ -44,4 +45,17 @@ test("the dashboard users file is a root-only secret, never plain text, and the 
   const labels = Object.fromEntries((service().labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
   expect(labels["traefik.http.routers.dashboard.middlewares"]).toBe("dashboard-auth");
   expect(run.component.dashboardUrl).toBe("https://traefik.example.test/dashboard/");
+});
+
+test("with Traefik's default certificate (development hosts) no ACME resolver exists and no router asks for one", async () => {
+  const dev = await buildComponent((pulumi) => {
+    const { Traefik } = require("../../components/traefik") as typeof import("../../components/traefik");
+    const edge = { hosts: { api: "api.advwell.localhost", app: "app.advwell.localhost", dashboard: "traefik.advwell.localhost" } };
+    return new Traefik("traefik", { plan, edge, network: { id: "edge-id", name: "advwell-edge" }, dashboardUsers: pulumi.secret(USERS) });
+  });
+  const service = dev.one("docker:index/service:Service").inputs;
+  expect(service.taskSpec.containerSpec.args.filter((a: string) => a.includes("certificatesresolvers"))).toEqual([]);
+  const labels = Object.fromEntries((service.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+  expect(labels["traefik.http.routers.dashboard.tls"]).toBe("true");
+  expect(labels["traefik.http.routers.dashboard.tls.certresolver"]).toBeUndefined();
 });

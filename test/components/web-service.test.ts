@@ -21,6 +21,7 @@ beforeAll(async () => {
         { id: "data-id", name: "advwell-data" },
       ],
       rateLimit: { average: 10, burst: 20 },
+      certResolver: "letsencrypt",
     });
   });
 });

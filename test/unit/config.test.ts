@@ -24,8 +24,8 @@ describe("Pulumi.yaml", () => {
       expect({ name, type: d.type, default: d.default, description: d.description }).toEqual({ name, type: spec.type, default: spec.default, description: spec.description });
     }
   });
-  test("the defaults alone validate (a new stack with no config plans the starter tier)", () => {
-    const config: Record<string, string> = {};
+  test("the defaults and a region validate (a new stack plans the starter tier); without aws:region backups cannot run", () => {
+    const config: Record<string, string> = { "aws:region": "sa-east-1" };
     for (const [name, decl] of Object.entries(project.config ?? {})) {
       const d = (decl as { default: unknown }).default;
       config[`advwell:${name}`] = typeof d === "string" ? d : JSON.stringify(d);
@@ -34,6 +34,8 @@ describe("Pulumi.yaml", () => {
     expect(findings).toEqual([]);
     expect(settings!.tier).toBe("starter");
     expect(settings!.nodes).toEqual([{ name: "vps-1", cpus: 4, memoryMiB: 16384, role: "manager" }]);
+    const { "aws:region": _region, ...withoutRegion } = config;
+    expect(validateSettings(withoutRegion, "new").findings).toEqual([expect.objectContaining({ key: "aws:region" })]);
   });
   test("never defaults an image to latest", () => {
     for (const key of ["backendImage", "frontendImage", "postgresImage", "pgbouncerImage", "traefikImage"]) {
