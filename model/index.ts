@@ -39,3 +39,4 @@ export * from "./views/report";
 export * from "./views/diff";
 export * from "./views/resourceView";
 export * from "./views/configTable";
+export * from "./postgres/reconcile";

@@ -18,6 +18,7 @@ export const SERVICE_NAMES = [
   "traefik",
   "pgbouncer",
   "postgres-replica",
+  "postgres-reconcile",
   "backup",
   "prometheus",
   "grafana",
@@ -201,6 +202,20 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     placement: "replica",
     stopGraceSeconds: 120,
     port: 5432,
+    imageKey: "postgresImage",
+  },
+  "postgres-reconcile": {
+    group: "application",
+    // psql and bash, idle between passes.
+    resources: fixed({ cpuLimit: 0.1, memoryLimitMiB: 64, cpuReservation: 0.01, memoryReservationMiB: 16 }),
+    mode: { kind: "singleton", reason: "one reconciler converges the roles; a second would only repeat its idempotent statements" },
+    enabled: ALWAYS,
+    order: "start-first",
+    // Healthy once a pass succeeded; the start period covers a first PostgreSQL start.
+    health: { intervalSeconds: 5, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 120 },
+    restart: ALWAYS_RESTART,
+    placement: "spread",
+    stopGraceSeconds: 10,
     imageKey: "postgresImage",
   },
   backup: {
