@@ -4,18 +4,26 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AdvWell } from "./components/advwell";
-import { PlanError, resolveStack } from "./model";
+import { PlanError } from "./model/findings";
+import { resolveStack } from "./model/plan/resolve";
 
-const { settings, plan, monitoringSettings, findings } = resolveStack(pulumi.runtime.allConfig(), pulumi.getStack());
+const config = pulumi.runtime.allConfig();
+// Keys the CLI decrypted from `secure:` values: only credentials may be secrets (the plan refuses
+// a secret tier, as the offline plan does). isConfigSecret is the SDK's own check, marked internal.
+const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+const secureKeys = Object.keys(config).filter((key) => isConfigSecret?.(key) === true);
+const { settings, plan, findings } = resolveStack(config, pulumi.getStack(), secureKeys);
 for (const f of findings.filter((x) => x.level === "warning")) pulumi.log.warn(`${f.key}: ${f.message}`);
-if (!settings || !plan || !monitoringSettings || findings.some((f) => f.level === "error")) throw new PlanError(findings);
+if (!settings || !plan || findings.some((f) => f.level === "error")) throw new PlanError(findings);
 
+// Credentials: read as secrets, never part of the plan the offline command prints.
+const credentials = new pulumi.Config("advwell");
 const stack = new AdvWell("advwell", {
   settings,
   plan,
-  monitoringImages: monitoringSettings.images,
-  // A credential: read as a secret, never part of the plan the offline command prints.
-  alertWebhookUrl: new pulumi.Config("advwell").getSecret("alertWebhookUrl"),
+  alertWebhookUrl: credentials.getSecret("alertWebhookUrl"),
+  // An adopted cluster keeps its superuser's password; otherwise the stack generates one.
+  superuserPassword: settings.superuserPasswordSet ? credentials.requireSecret("postgresSuperuserPassword") : undefined,
 });
 
 export const tier = plan.tier;

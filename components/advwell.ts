@@ -6,116 +6,122 @@ import * as awsConfig from "@pulumi/aws/config";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { MonitoringImages } from "../model/monitoring";
-import { renderMonitoringRoleInitScript, TEXTFILE_DIR } from "../model/monitoring";
-import type { Plan } from "../model/plan";
-import { nodeHttpProbe, wgetProbe } from "../model/probes";
-import { backendDatabaseUrl, directDatabaseUrl } from "../model/render";
-import { planReplication, replicaDatabaseUrl } from "../model/replication";
-import { SECRETS_ENV_PRELOAD, SECRETS_ENV_PRELOAD_PATH } from "../model/secretsEnv";
-import type { Settings } from "../model/settings";
+import type { Settings } from "../model/config/settings";
+import { TEXTFILE_DIR } from "../model/monitoring/plan";
+import type { Plan } from "../model/plan/resolve";
+import { nodeHttpProbe, wgetProbe } from "../model/render/probes";
+import { backendDatabaseUrl, directDatabaseUrl } from "../model/render/urls";
+import { replicaDatabaseUrl } from "../model/replication";
 import { BackupBucket, BackupService, BackupWriter } from "./backup";
+import { CONTAINER_FILES, containerFileMount } from "./containerFiles";
 import { Monitoring } from "./monitoring";
 import { PgBouncer } from "./pgbouncer";
 import { Postgres } from "./postgres";
-import { PostgresReplica, primaryReplicationMounts } from "./postgresReplica";
-import { secretFile, textConfig } from "./swarm";
+import { PostgresReconcile } from "./postgresReconcile";
+import { PostgresReplica } from "./postgresReplica";
+import { DatabaseRef, NetworkRef, secretFile, secretMount } from "./swarm";
 import { Traefik } from "./traefik";
 import { WebService } from "./webService";
 
 export interface AdvWellArgs {
+  /** Validated settings: domains, database names, rate limits, the replica node's endpoint. */
   readonly settings: Settings;
+  /** The resolved plan; it has no errors (index.ts refuses one that has). */
   readonly plan: Plan;
-  readonly monitoringImages: MonitoringImages;
   /** Slack/Discord/webhook URL for alerts; a credential. */
   readonly alertWebhookUrl?: pulumi.Input<string | undefined>;
+  /** The superuser's password when configured (an adopted cluster's); otherwise one is generated. A credential. */
+  readonly superuserPassword?: pulumi.Input<string>;
 }
 
 export class AdvWell extends pulumi.ComponentResource {
+  /** https://<apiDomain>. */
   readonly apiUrl: string;
+  /** https://<appDomain>. */
   readonly appUrl: string;
+  /** Traefik's dashboard (basic auth). */
   readonly dashboardUrl: string;
+  /** Docker names of every service the stack runs. */
   readonly serviceNames: pulumi.Output<string[]>;
-  /** Secret outputs. */
+  /** The backend's DATABASE_URL (a secret). */
   readonly databaseUrl: pulumi.Output<string>;
+  /** The Traefik dashboard's password for user `admin` (a secret). */
   readonly dashboardPassword: pulumi.Output<string>;
+  /** Grafana's URL, when monitoring runs. */
   readonly grafanaUrl: string | undefined;
+  /** The backup bucket's name, when backups run. */
   readonly backupBucketName: pulumi.Output<string> | undefined;
+  /** Grafana's admin password (a secret), when monitoring runs. */
   readonly grafanaAdminPassword: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: AdvWellArgs, opts?: pulumi.ComponentResourceOptions) {
     super("advwell:stack:AdvWell", name, {}, opts);
     const { settings, plan } = args;
     const child = { parent: this };
+    const services = plan.services;
 
     // Two overlays: `edge` carries Traefik's traffic to the web services; `data` carries SQL and
     // is internal (no route out), so only services attached to it can reach PostgreSQL.
-    const edge = new docker.Network(`${name}-edge`, { name: "advwell-edge", driver: "overlay", attachable: false }, child);
-    const data = new docker.Network(`${name}-data`, { name: "advwell-data", driver: "overlay", internal: true, attachable: false }, child);
+    const edge: NetworkRef = { id: new docker.Network(`${name}-edge`, { name: "advwell-edge", driver: "overlay", attachable: false }, child).id, name: "advwell-edge" };
+    const data: NetworkRef = { id: new docker.Network(`${name}-data`, { name: "advwell-data", driver: "overlay", internal: true, attachable: false }, child).id, name: "advwell-data" };
 
     const password = (id: string) => new random.RandomPassword(`${name}-${id}`, { length: 32, special: false }, child);
-    const superuserPassword = password("postgres-superuser-password");
+    const superuserPassword = args.superuserPassword !== undefined ? pulumi.secret(args.superuserPassword) : password("postgres-superuser-password").result;
     const appPassword = password("postgres-app-password");
     const dashboardPassword = password("traefik-dashboard-password");
     const monitorPassword = plan.monitoring ? password("postgres-monitor-password") : undefined;
-    const monitorRole = monitorPassword ? this.monitoringRoleMounts(name, monitorPassword.result) : undefined;
-    const replication = planReplication(plan);
-    const replicationPassword = replication ? password("postgres-replication-password") : undefined;
-    const primaryReplication =
-      replication && replicationPassword ? primaryReplicationMounts("postgres", { replication, replicationPassword: replicationPassword.result }, this) : undefined;
+    const replicationPassword = plan.replication ? password("postgres-replication-password") : undefined;
 
     const postgres = new Postgres(
       "postgres",
-      {
-        service: plan.services.postgres!,
-        postgres: plan.postgres,
-        image: settings.images.postgres,
-        networkId: data.id,
-        databaseName: settings.databaseName,
-        appUser: settings.databaseUser,
-        superuserPassword: superuserPassword.result,
-        appPassword: appPassword.result,
-        extraInitScripts: [...(monitorRole?.initScripts ?? []), ...(primaryReplication?.initScripts ?? [])],
-        extraSecrets: [...(monitorRole?.secrets ?? []), ...(primaryReplication?.secrets ?? [])],
-      },
+      { plan: services.postgres!, postgres: plan.postgres, network: data, database: { name: settings.databaseName }, superuserPassword },
       child,
+    );
+    // Roles, ownership and slots, converged on every deploy (initdb scripts never run on an adopted cluster).
+    const reconcile = new PostgresReconcile(
+      "postgres-reconcile",
+      {
+        plan: services["postgres-reconcile"]!,
+        network: data,
+        target: {
+          host: postgres.database.host,
+          port: postgres.database.port,
+          superuser: "postgres",
+          databaseName: settings.databaseName,
+          appUser: settings.databaseUser,
+          monitoring: monitorPassword !== undefined,
+          replication: plan.replication,
+        },
+        passwords: { superuser: superuserPassword, app: appPassword.result, monitor: monitorPassword?.result, replication: replicationPassword?.result },
+      },
+      { parent: this, dependsOn: [postgres] },
     );
 
     let replica: PostgresReplica | undefined;
-    if (replication && replicationPassword) {
+    if (plan.replication && replicationPassword) {
       const volumeProvider = settings.replicaDockerHost ? new docker.Provider(`${name}-replica-node`, { host: settings.replicaDockerHost }, child) : undefined;
       replica = new PostgresReplica(
         "postgres-replica",
-        { replication, image: settings.images.postgres, networkId: data.id, replicationPassword: replicationPassword.result, volumeProvider },
-        { parent: this, dependsOn: [postgres] },
+        { replication: plan.replication, network: data, replicationPassword: replicationPassword.result, volumeProvider },
+        { parent: this, dependsOn: [postgres, reconcile] },
       );
     }
 
     let pooler: PgBouncer | undefined;
-    if (plan.pgbouncer && plan.services.pgbouncer) {
+    if (plan.pgbouncer && services.pgbouncer) {
       pooler = new PgBouncer(
         "pgbouncer",
-        {
-          plan: plan.services.pgbouncer,
-          pgbouncer: plan.pgbouncer,
-          image: settings.images.pgbouncer,
-          networkId: data.id,
-          postgresHost: postgres.host,
-          postgresPort: postgres.port,
-          database: settings.databaseName,
-          user: settings.databaseUser,
-          password: appPassword.result,
-        },
-        child,
+        { plan: services.pgbouncer, pgbouncer: plan.pgbouncer, network: data, database: { ...postgres.database, user: settings.databaseUser }, password: appPassword.result },
+        { parent: this, dependsOn: [reconcile] },
       );
     }
 
-    const urlParts = (host: string, port: number) =>
-      appPassword.result.apply((pw) => ({ user: settings.databaseUser, password: pw, host, port, database: settings.databaseName }));
-    const databaseUrl = pulumi.secret(urlParts(pooler?.host ?? postgres.host, pooler?.port ?? postgres.port).apply((p) => backendDatabaseUrl(p, plan.backend)));
+    const urlParts = (db: Omit<DatabaseRef, "name">) =>
+      appPassword.result.apply((pw) => ({ user: settings.databaseUser, password: pw, host: db.host, port: db.port, database: settings.databaseName }));
+    const databaseUrl = pulumi.secret(urlParts(pooler?.database ?? postgres.database).apply((p) => backendDatabaseUrl(p, plan.backend)));
     // Prisma `directUrl`: migrations take session-level advisory locks and must bypass PgBouncer
     // (the seed's "FATAL: no username supplied" came from running them through it).
-    const directUrl = pulumi.secret(urlParts(postgres.host, postgres.port).apply(directDatabaseUrl));
+    const directUrl = pulumi.secret(urlParts(postgres.database).apply(directDatabaseUrl));
 
     // The URLs reach the backend as Swarm secret files, never as env values in the service spec.
     const urlSecret = (id: string, url: pulumi.Output<string>) => secretFile(`${name}-${id}`, url, this);
@@ -128,65 +134,59 @@ export class AdvWell extends pulumi.ComponentResource {
           pulumi.secret(appPassword.result.apply((pw) => replicaDatabaseUrl({ user: settings.databaseUser, password: pw, database: settings.databaseName }, plan.backend))),
         )
       : undefined;
-    const preload = textConfig("advwell-secrets-env", SECRETS_ENV_PRELOAD, this);
 
     const traefik = new Traefik(
       "traefik",
       {
-        plan: plan.services.traefik!,
-        image: settings.images.traefik,
-        acmeEmail: settings.acmeEmail,
-        dashboardDomain: settings.dashboardDomain,
-        network: { id: edge.id, name: "advwell-edge" },
+        plan: services.traefik!,
+        edge: plan.edge,
+        network: edge,
         dashboardUsers: pulumi.secret(pulumi.interpolate`admin:${dashboardPassword.bcryptHash}`),
       },
       child,
     );
 
     const rateLimit = { average: settings.rateLimitAverage, burst: settings.rateLimitBurst };
+    const backendPort = services.backend!.port!;
     const backend = new WebService(
       "backend",
       {
-        plan: plan.services.backend!,
-        image: settings.images.backend,
-        domain: settings.apiDomain,
-        port: plan.backend.port,
+        plan: services.backend!,
+        domain: plan.edge.hosts.api,
         healthPath: "/health",
-        healthCommand: nodeHttpProbe(plan.backend.port, "/health"),
+        healthCommand: nodeHttpProbe(backendPort, "/health"),
         env: {
           NODE_ENV: "production",
-          PORT: String(plan.backend.port),
-          NODE_OPTIONS: `--max-old-space-size=${plan.backend.nodeHeapMiB} --require ${SECRETS_ENV_PRELOAD_PATH}`,
+          PORT: String(backendPort),
+          NODE_OPTIONS: `--max-old-space-size=${plan.backend.nodeHeapMiB} --require ${CONTAINER_FILES.secretsEnv.mountPath}`,
           DATABASE_URL_FILE: "/run/secrets/database-url",
           DIRECT_DATABASE_URL_FILE: "/run/secrets/direct-database-url",
           ...(replicaUrlSecret ? { DATABASE_REPLICA_URL_FILE: "/run/secrets/database-replica-url" } : {}),
         },
         secrets: [
-          { secret: databaseUrlSecret, fileName: "database-url" },
-          { secret: directUrlSecret, fileName: "direct-database-url" },
-          ...(replicaUrlSecret ? [{ secret: replicaUrlSecret, fileName: "database-replica-url" }] : []),
+          secretMount(databaseUrlSecret, "database-url"),
+          secretMount(directUrlSecret, "direct-database-url"),
+          ...(replicaUrlSecret ? [secretMount(replicaUrlSecret, "database-replica-url")] : []),
         ],
-        configs: [{ config: preload, fileName: SECRETS_ENV_PRELOAD_PATH }],
-        networks: [
-          { id: edge.id, name: "advwell-edge" },
-          { id: data.id, name: "advwell-data" },
-        ],
+        configs: [containerFileMount("advwell-secrets-env", "secretsEnv", this)],
+        networks: [edge, data],
         rateLimit,
+        certResolver: plan.edge.certResolver,
       },
-      { parent: this, dependsOn: [postgres, ...(pooler ? [pooler] : [])] },
+      { parent: this, dependsOn: [postgres, reconcile, ...(pooler ? [pooler] : [])] },
     );
+    const frontendPort = services.frontend!.port!;
     const frontend = new WebService(
       "frontend",
       {
-        plan: plan.services.frontend!,
-        image: settings.images.frontend,
-        domain: settings.appDomain,
-        port: settings.frontendPort,
+        plan: services.frontend!,
+        domain: plan.edge.hosts.app,
         healthPath: "/",
-        healthCommand: wgetProbe(settings.frontendPort, "/"),
+        healthCommand: wgetProbe(frontendPort, "/"),
         env: { API_URL: `https://${settings.apiDomain}` },
-        networks: [{ id: edge.id, name: "advwell-edge" }],
+        networks: [edge],
         rateLimit,
+        certResolver: plan.edge.certResolver,
       },
       child,
     );
@@ -196,21 +196,22 @@ export class AdvWell extends pulumi.ComponentResource {
       monitoring = new Monitoring(
         "monitoring",
         {
-          plan: plan.monitoring,
-          images: args.monitoringImages,
-          networks: { edge: { id: edge.id, name: "advwell-edge" }, data: { id: data.id, name: "advwell-data" } },
+          monitoring: plan.monitoring,
+          services,
+          networks: { edge, data },
           rateLimit,
-          postgres: { host: postgres.host, port: postgres.port, database: settings.databaseName },
+          certResolver: plan.edge.certResolver,
+          database: { host: postgres.database.host, port: postgres.database.port, database: settings.databaseName },
           monitoringRolePassword: monitorPassword.result,
           alertWebhookUrl: pulumi.output(args.alertWebhookUrl).apply((url) => url ?? ""),
         },
-        { parent: this, dependsOn: [postgres] },
+        { parent: this, dependsOn: [postgres, reconcile] },
       );
     }
 
     let backupBucket: BackupBucket | undefined;
     let backupService: BackupService | undefined;
-    if (plan.backup && plan.services.backup) {
+    if (plan.backup && services.backup) {
       const region = awsConfig.region;
       if (!region) throw new pulumi.ResourceError("aws:region must be set in Pulumi.<stack>.yaml: the backup bucket and the backup service use it", this);
       backupBucket = new BackupBucket("backup", { backup: plan.backup }, child);
@@ -218,15 +219,12 @@ export class AdvWell extends pulumi.ComponentResource {
       backupService = new BackupService(
         "backup",
         {
-          plan: plan.services.backup,
+          plan: services.backup,
           backup: plan.backup,
-          networkId: data.id,
-          postgresHost: postgres.host,
-          postgresPort: postgres.port,
-          databaseName: settings.databaseName,
+          network: data,
           // pg_dump as the superuser reads every object; the drill needs CREATEDB.
-          user: "postgres",
-          password: superuserPassword.result,
+          database: { ...postgres.database, user: "postgres" },
+          password: superuserPassword,
           bucketName: backupBucket.bucketName,
           region,
           accessKeyId: writer.accessKeyId,
@@ -238,25 +236,25 @@ export class AdvWell extends pulumi.ComponentResource {
     }
 
     this.backupBucketName = backupBucket?.bucketName;
-    this.grafanaUrl = monitoring ? `https://${plan.monitoring!.grafanaDomain}` : undefined;
+    this.grafanaUrl = plan.monitoring ? `https://${plan.monitoring.grafanaDomain}` : undefined;
     this.grafanaAdminPassword = monitoring?.grafanaAdminPassword;
     this.apiUrl = backend.url;
     this.appUrl = frontend.url;
     this.dashboardUrl = traefik.dashboardUrl;
-    this.serviceNames = pulumi.all([postgres.service.name, backend.service.name, frontend.service.name, traefik.service.name, ...(pooler ? [pooler.service.name] : []), ...(replica ? [replica.service.name] : []), ...(backupService ? [backupService.service.name] : [])]);
+    const dockerServices = [postgres.service, reconcile.service, backend.service, frontend.service, traefik.service, pooler?.service, replica?.service, backupService?.service, ...Object.values(monitoring?.services ?? {})];
+    this.serviceNames = pulumi.all(dockerServices.filter((s): s is docker.Service => s !== undefined).map((s) => s.name));
     this.databaseUrl = databaseUrl;
     this.dashboardPassword = pulumi.secret(dashboardPassword.result);
-    this.registerOutputs({ apiUrl: this.apiUrl, appUrl: this.appUrl, serviceNames: this.serviceNames });
-  }
-
-  /** The read-only `advwell_monitor` role postgres-exporter logs in as: created at initdb, password from a secret file. */
-  private monitoringRoleMounts(name: string, rolePassword: pulumi.Output<string>) {
-    const script = renderMonitoringRoleInitScript();
-    const secret = secretFile(`${name}-monitor-password`, rolePassword, this);
-    const config = textConfig(`${name}-init-monitor-role`, script, this);
-    return {
-      secrets: [{ secret, fileName: "postgres-monitor-password" }],
-      initScripts: [{ config, fileName: "/docker-entrypoint-initdb.d/20-monitor-role.sh" }],
-    };
+    this.registerOutputs({
+      apiUrl: this.apiUrl,
+      appUrl: this.appUrl,
+      dashboardUrl: this.dashboardUrl,
+      serviceNames: this.serviceNames,
+      databaseUrl: this.databaseUrl,
+      dashboardPassword: this.dashboardPassword,
+      grafanaUrl: this.grafanaUrl,
+      backupBucketName: this.backupBucketName,
+      grafanaAdminPassword: this.grafanaAdminPassword,
+    });
   }
 }

@@ -1,33 +1,28 @@
 /**
  * Backups to S3: the bucket (private, versioned, encrypted, lifecycle-managed), the IAM writer
  * whose key can add and read backups but never delete them, and the Swarm service that runs
- * scripts/backup/backup.sh on the plan's schedule. Every decision is in model/backup.ts.
+ * containers/backup/backup.sh on the plan's schedule. Every decision is in model/backup/.
  */
 // Deep imports: loading all of @pulumi/aws costs more than the whole rest of the program.
 import * as iam from "@pulumi/aws/iam";
 import * as s3 from "@pulumi/aws/s3";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "fs";
-import * as path from "path";
-import {
-  BACKUP_SCRIPT_DIR,
-  BACKUP_SECRET_FILES,
-  backupEnvironment,
-  BackupPlan,
-  bucketPolicyDocument,
-  SWARM_SECRETS_DIR,
-  writerPolicyDocument,
-} from "../model/backup";
-import type { ServicePlan } from "../model/plan";
-import { healthcheck, secretFile, swarmServiceArgs, textConfig } from "./swarm";
+import { BACKUP_SECRET_FILES, backupEnvironment, SWARM_SECRETS_DIR } from "../model/backup/contract";
+import type { BackupPlan } from "../model/backup/plan";
+import { bucketPolicyDocument, writerPolicyDocument } from "../model/backup/policies";
+import type { ServicePlan } from "../model/plan/types";
+import { CONTAINER_FILES, containerFileMount } from "./containerFiles";
+import { DatabaseRef, healthcheck, NetworkRef, secretFile, secretMount, swarmServiceArgs, volumeMount } from "./swarm";
 
 export interface BackupBucketArgs {
+  /** The backup plan: naming, lifecycle, encryption, protection, tags. */
   readonly backup: BackupPlan;
 }
 
 export class BackupBucket extends pulumi.ComponentResource {
   readonly bucket: s3.Bucket;
+  /** The bucket's name (generated from advwell-backups-<stack>- unless configured). */
   readonly bucketName: pulumi.Output<string>;
   readonly bucketArn: pulumi.Output<string>;
 
@@ -107,13 +102,16 @@ export class BackupBucket extends pulumi.ComponentResource {
 }
 
 export interface BackupWriterArgs {
+  /** The backup plan: key prefix and KMS key the writer may use. */
   readonly backup: BackupPlan;
+  /** The bucket the writer may put to and read from. */
   readonly bucketArn: pulumi.Input<string>;
 }
 
 /** An IAM user for the backup service: a Swarm service cannot assume an instance role it does not have. */
 export class BackupWriter extends pulumi.ComponentResource {
   readonly user: iam.User;
+  /** The access key's id (not a secret on its own). */
   readonly accessKeyId: pulumi.Output<string>;
   /** Secret. */
   readonly secretAccessKey: pulumi.Output<string>;
@@ -135,41 +133,38 @@ export class BackupWriter extends pulumi.ComponentResource {
     this.accessKeyId = key.id;
     // The engine marks AccessKey.secret secret; wrapping says so in the program too (and under mocks).
     this.secretAccessKey = pulumi.secret(key.secret);
-    this.registerOutputs({ accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey });
+    this.registerOutputs({ userName: this.user.name, accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey });
   }
 }
 
 export interface BackupServiceArgs {
-  /** The `backup` ServicePlan: resources, update policy, placement, health timings. */
+  /** The `backup` service's plan: resources, placement (beside the primary), health timings, image. */
   readonly plan: ServicePlan;
+  /** Schedule, key layout, endpoint. */
   readonly backup: BackupPlan;
-  /** The network PostgreSQL is on (internal: the service gets its own egress network for S3). */
-  readonly networkId: pulumi.Input<string>;
-  /** DNS name of PostgreSQL on that network. */
-  readonly postgresHost: string;
-  readonly postgresPort?: number;
-  readonly databaseName: string;
-  /** The role pg_dump connects as (the superuser: it can read every object). */
-  readonly user: string;
-  /** Secret. */
+  /** The internal data network PostgreSQL is on (the service also gets its own egress network for S3). */
+  readonly network: NetworkRef;
+  /** PostgreSQL as pg_dump reaches it, and the role it connects as (the superuser: it reads every object). */
+  readonly database: DatabaseRef & { readonly user: string };
+  /** That role's password (a secret). */
   readonly password: pulumi.Input<string>;
   readonly bucketName: pulumi.Input<string>;
   readonly region: pulumi.Input<string>;
   readonly accessKeyId: pulumi.Input<string>;
-  /** Secret. */
+  /** A secret. */
   readonly secretAccessKey: pulumi.Input<string>;
-  /** Secret. When set, dumps are gpg-encrypted (AES256) before they leave the node. */
+  /** A secret. When set, dumps are gpg-encrypted (AES256) before they leave the node. */
   readonly passphrase?: pulumi.Input<string>;
-  /** node-exporter's textfile volume and its mount path, when monitoring runs. */
+  /** node-exporter's textfile volume (by name) and its mount path, when monitoring runs. */
   readonly metrics?: { readonly volume: pulumi.Input<string>; readonly dir: string };
 }
 
 /** The scripts the container runs, shipped as Swarm configs (no custom image to build or push). */
-export const BACKUP_SCRIPTS = ["backup.sh", "restore.sh", "restore-drill.sh"] as const;
-
-export function backupScript(file: (typeof BACKUP_SCRIPTS)[number]): string {
-  return fs.readFileSync(path.join(__dirname, "..", "scripts", "backup", file), "utf8");
-}
+const BACKUP_SCRIPTS = [
+  ["backup", "backup"],
+  ["restore", "restore"],
+  ["restore-drill", "restoreDrill"],
+] as const;
 
 export class BackupService extends pulumi.ComponentResource {
   readonly service: docker.Service;
@@ -182,12 +177,7 @@ export class BackupService extends pulumi.ComponentResource {
     const child = { parent: this };
 
     this.egressNetwork = new docker.Network(`${name}-egress`, { name: "advwell-backup-egress", driver: "overlay", internal: false, attachable: false }, child);
-
-    const configs = BACKUP_SCRIPTS.map((file) => {
-      const text = backupScript(file);
-      const config = textConfig(`${name}-${file.replace(/\.sh$/, "")}`, text, this);
-      return { configId: config.id, configName: config.name, fileName: `${BACKUP_SCRIPT_DIR}/${file}`, fileMode: 0o555 };
-    });
+    const configs = BACKUP_SCRIPTS.map(([id, file]) => containerFileMount(`${name}-${id}`, file, this));
 
     const secretValues: [string, pulumi.Input<string>][] = [
       [BACKUP_SECRET_FILES.databasePassword, args.password],
@@ -195,17 +185,15 @@ export class BackupService extends pulumi.ComponentResource {
       [BACKUP_SECRET_FILES.secretAccessKey, args.secretAccessKey],
       ...(args.passphrase !== undefined ? [[BACKUP_SECRET_FILES.passphrase, args.passphrase] as [string, pulumi.Input<string>]] : []),
     ];
-    this.secrets = secretValues.map(
-      ([file, value]) => secretFile(`${name}-${file}`, value, this),
-    );
+    this.secrets = secretValues.map(([file, value]) => secretFile(`${name}-${file}`, value, this));
 
-    const scriptPath = `${BACKUP_SCRIPT_DIR}/backup.sh`;
+    const scriptPath = CONTAINER_FILES.backup.mountPath;
     const env = pulumi.all([args.bucketName, args.region]).apply(([bucketName, region]) =>
       backupEnvironment(args.backup, {
-        host: args.postgresHost,
-        port: args.postgresPort ?? 5432,
-        database: args.databaseName,
-        user: args.user,
+        host: args.database.host,
+        port: args.database.port,
+        database: args.database.name,
+        user: args.database.user,
         bucketName,
         region,
         encrypted: args.passphrase !== undefined,
@@ -215,22 +203,20 @@ export class BackupService extends pulumi.ComponentResource {
     this.service = new docker.Service(
       `${name}-service`,
       swarmServiceArgs(args.plan, {
-        name: "backup",
         component: "backup",
         containerSpec: {
-          image: args.backup.image,
           // Our scheduler, not the image's run.sh/go-cron (see the header of backup.sh).
           commands: ["bash", scriptPath, "schedule"],
           env,
           configs,
-          secrets: this.secrets.map((s, i) => ({ secretId: s.id, secretName: s.name, fileName: `${SWARM_SECRETS_DIR}/${secretValues[i][0]}`, fileMode: 0o400 })),
+          secrets: this.secrets.map((s, i) => secretMount(s, `${SWARM_SECRETS_DIR}/${secretValues[i][0]}`, "root")),
           healthcheck: healthcheck(["CMD", "bash", scriptPath, "health"], args.plan.health),
-          mounts: args.metrics ? [{ type: "volume", source: args.metrics.volume, target: args.metrics.dir }] : [],
+          mounts: args.metrics ? [volumeMount(args.metrics.volume, args.metrics.dir)] : [],
         },
-        networks: [{ id: args.networkId }, { id: this.egressNetwork.id }],
+        networks: [args.network, { id: this.egressNetwork.id, name: "advwell-backup-egress" }],
       }),
       child,
     );
-    this.registerOutputs({ serviceName: this.service.name });
+    this.registerOutputs({ serviceName: this.service.name, egressNetwork: this.egressNetwork.name });
   }
 }

@@ -6,35 +6,20 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import {
-  ExporterTarget,
-  GRAFANA_DASHBOARD_DIR,
-  grafanaRouteLabels,
-  MONITORING_PORTS,
-  MonitoringImages,
-  MonitoringPlan,
-  MonitoringServiceName,
-  postgresExporterEnv,
-  PROMETHEUS_CONFIG_PATH,
-  PROMETHEUS_RULES_PATH,
-  renderAlertmanagerConfig,
-  renderAlertRules,
-  renderGrafanaDashboard,
-  renderGrafanaDashboardProvider,
-  renderGrafanaDatasource,
-  renderPrometheusConfig,
-  TEXTFILE_DIR,
-  TEXTFILE_VOLUME,
-} from "../model/monitoring";
-import { healthcheck, secretFile, swarmServiceArgs, textConfig } from "./swarm";
+import { postgresExporterEnv, ExporterTarget, GRAFANA_DASHBOARD_DIR, grafanaRouteLabels, PROMETHEUS_CONFIG_PATH, PROMETHEUS_RULES_PATH, renderAlertmanagerConfig, renderGrafanaDashboard, renderGrafanaDashboardProvider, renderGrafanaDatasource, renderPrometheusConfig } from "../model/monitoring/files";
+import { renderAlertRules } from "../model/monitoring/alerts";
+import { MONITORING_PORTS, MonitoringPlan, TEXTFILE_DIR, TEXTFILE_VOLUME } from "../model/monitoring/plan";
+import type { ServicePlans } from "../model/plan/types";
+import type { ServiceName } from "../model/services";
+import { bindMount, configMount, healthcheck, NetworkRef, secretFile, secretMount, swarmServiceArgs, textConfig, volumeMount } from "./swarm";
 
 import In = docker.types.input;
 
 export interface MonitoringArgs {
-  /** The monitoring slice of the plan. Plain, not an Input: it decides which resources exist. */
-  readonly plan: MonitoringPlan;
-  /** Pinned images from the monitoring settings. */
-  readonly images: MonitoringImages;
+  /** The monitoring slice of the plan: scrape jobs, expected tasks, retention, Grafana's host. */
+  readonly monitoring: MonitoringPlan;
+  /** The plan's services; this component runs the monitoring rows among them. */
+  readonly services: ServicePlans;
   /**
    * `edge`: where Traefik and the web services are; every monitoring service joins it, so Prometheus
    * reaches each target through Swarm DNS (`tasks.<service>`) and Traefik reaches Grafana.
@@ -43,17 +28,14 @@ export interface MonitoringArgs {
   readonly networks: { readonly edge: NetworkRef; readonly data: NetworkRef };
   /** Traefik's per-IP rate limit, applied to Grafana's router as to the application's. */
   readonly rateLimit?: { readonly average: number; readonly burst: number };
-  /** PostgreSQL as postgres-exporter reaches it (host: the Postgres Docker service name). */
-  readonly postgres: ExporterTarget;
+  /** The ACME resolver for Grafana's certificate (the plan's edge); undefined: Traefik's default certificate. */
+  readonly certResolver?: string;
+  /** PostgreSQL as postgres-exporter reaches it (the server itself, never PgBouncer). */
+  readonly database: ExporterTarget;
   /** Password of the read-only `advwell_monitor` role; the Postgres side creates the role. */
   readonly monitoringRolePassword: pulumi.Input<string>;
   /** Slack, Discord or generic webhook URL (a credential). Empty or absent: no notifications. */
   readonly alertWebhookUrl?: pulumi.Input<string>;
-}
-
-export interface NetworkRef {
-  readonly id: pulumi.Input<string>;
-  readonly name: string;
 }
 
 const PROMETHEUS_DATA = "/prometheus";
@@ -63,10 +45,14 @@ const ALERTMANAGER_CONFIG_FILE = "/run/secrets/alertmanager.yml";
 
 const wget = (url: string) => ["CMD", "wget", "-q", "--spider", url];
 
+type MonitoringServiceName = "prometheus" | "grafana" | "alertmanager" | "postgres-exporter" | "node-exporter" | "cadvisor";
+
 export class Monitoring extends pulumi.ComponentResource {
   /** Grafana's admin password (user `admin`), for `pulumi stack output --show-secrets`. */
   readonly grafanaAdminPassword: pulumi.Output<string>;
+  /** https://<grafanaDomain>/. */
   readonly grafanaUrl: string;
+  /** Prometheus' history: protected, kept on delete. */
   readonly prometheusData: docker.Volume;
   /** node-exporter's textfile directory (the backup job writes its last-success metric there). */
   readonly textfileVolume: docker.Volume;
@@ -74,16 +60,18 @@ export class Monitoring extends pulumi.ComponentResource {
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("advwell:monitoring:Monitoring", name, {}, opts);
-    const plan = args.plan;
+    const plan = args.monitoring;
     const parent = { parent: this };
-    const dockerName = (s: MonitoringServiceName) => plan.dockerNames[s] ?? s;
+    const servicePlan = (svc: ServiceName) => {
+      const p = args.services[svc];
+      if (!p) throw new pulumi.ResourceError(`the plan has no ${svc} service, but monitoring is on`, this);
+      return p;
+    };
 
     // Configs are named by their content and secrets auto-named (components/swarm.ts), so a changed
     // file is created beside the old one, the service moves to it, and the old one is deleted.
     const config = (file: string, text: string): docker.ServiceConfig => textConfig(`${name}-${file}`, text, this);
     const secret = (file: string, text: pulumi.Input<string>): docker.Secret => secretFile(`${name}-${file}`, text, this);
-    const fileConfig = (c: docker.ServiceConfig, fileName: string): In.ServiceTaskSpecContainerSpecConfig => ({ configId: c.id, configName: c.name, fileName, fileMode: 0o444 });
-    const fileSecret = (s: docker.Secret, fileName: string): In.ServiceTaskSpecContainerSpecSecret => ({ secretId: s.id, secretName: s.name, fileName, fileMode: 0o444 });
 
     const prometheusYml = config("prometheus-yml", renderPrometheusConfig(plan));
     const rulesYml = config("prometheus-rules", renderAlertRules(plan));
@@ -101,39 +89,32 @@ export class Monitoring extends pulumi.ComponentResource {
     );
 
     // Data. Prometheus' history survives `pulumi destroy` and cannot be deleted by a refactor.
-    this.prometheusData = new docker.Volume(`${name}-prometheus-data`, { name: `advwell-${dockerName("prometheus")}-data` }, { ...parent, protect: true, retainOnDelete: true });
-    const grafanaData = new docker.Volume(`${name}-grafana-data`, { name: `advwell-${dockerName("grafana")}-data` }, { ...parent, retainOnDelete: true });
+    this.prometheusData = new docker.Volume(`${name}-prometheus-data`, { name: "advwell-prometheus-data" }, { ...parent, protect: true, retainOnDelete: true });
+    const grafanaData = new docker.Volume(`${name}-grafana-data`, { name: "advwell-grafana-data" }, { ...parent, retainOnDelete: true });
     // Declared, so it is tracked and never created implicitly: the backup job (pinned beside the
     // primary, on the manager whose engine the provider reaches) writes into it there.
     this.textfileVolume = new docker.Volume(`${name}-node-textfile`, { name: TEXTFILE_VOLUME, driver: "local" }, { ...parent, retainOnDelete: true });
-    const alertmanagerData = new docker.Volume(`${name}-alertmanager-data`, { name: `advwell-${dockerName("alertmanager")}-data` }, { ...parent, retainOnDelete: true });
+    const alertmanagerData = new docker.Volume(`${name}-alertmanager-data`, { name: "advwell-alertmanager-data" }, { ...parent, retainOnDelete: true });
 
     const service = (
       svc: MonitoringServiceName,
-      containerSpec: Omit<In.ServiceTaskSpecContainerSpec, "healthcheck" | "image"> & { readonly health: string[] },
+      containerSpec: Omit<In.ServiceTaskSpecContainerSpec, "healthcheck" | "image" | "stopGracePeriod"> & { readonly health: string[] },
       labels: Record<string, pulumi.Input<string>> = {},
       networks: readonly NetworkRef[] = [args.networks.edge],
     ): docker.Service => {
-      const p = plan.services[svc];
+      const p = servicePlan(svc);
       const { health, ...container } = containerSpec;
       return new docker.Service(
         `${name}-${svc}`,
         swarmServiceArgs(p, {
-          name: dockerName(svc),
           component: svc,
-          global: p.global,
           labels: { "advwell.stack": plan.stack, "advwell.service": svc, ...labels },
-          containerSpec: { ...container, image: imageFor(args.images, svc), healthcheck: healthcheck(health, p.health) },
-          networks: networks.map((n) => ({ id: n.id })),
+          containerSpec: { ...container, healthcheck: healthcheck(health, p.health) },
+          networks,
         }),
         parent,
       );
     };
-
-    const volume = (v: docker.Volume, target: string): In.ServiceTaskSpecContainerSpecMount => ({ type: "volume", source: v.name, target });
-    const bind = (source: string, target: string, propagation?: string): In.ServiceTaskSpecContainerSpecMount => ({
-      type: "bind", source, target, readOnly: true, ...(propagation ? { bindOptions: { propagation } } : {}),
-    });
 
     const prometheus = service("prometheus", {
       args: [
@@ -143,16 +124,16 @@ export class Monitoring extends pulumi.ComponentResource {
         // Prometheus sizes are powers of 1024 ("MB" = MiB).
         `--storage.tsdb.retention.size=${plan.prometheus.retentionSizeMiB}MB`,
       ],
-      configs: [fileConfig(prometheusYml, PROMETHEUS_CONFIG_PATH), fileConfig(rulesYml, PROMETHEUS_RULES_PATH)],
-      mounts: [volume(this.prometheusData, PROMETHEUS_DATA)],
+      configs: [configMount(prometheusYml, PROMETHEUS_CONFIG_PATH), configMount(rulesYml, PROMETHEUS_RULES_PATH)],
+      mounts: [volumeMount(this.prometheusData.name, PROMETHEUS_DATA)],
       health: wget(`http://127.0.0.1:${MONITORING_PORTS.prometheus}/-/healthy`),
     });
 
     const alertmanager = service("alertmanager", {
       // One replica: the HA gossip listener is switched off (empty address).
       args: [`--config.file=${ALERTMANAGER_CONFIG_FILE}`, "--storage.path=/alertmanager", "--cluster.listen-address="],
-      secrets: [fileSecret(alertmanagerSecret, ALERTMANAGER_CONFIG_FILE)],
-      mounts: [volume(alertmanagerData, "/alertmanager")],
+      secrets: [secretMount(alertmanagerSecret, ALERTMANAGER_CONFIG_FILE)],
+      mounts: [volumeMount(alertmanagerData.name, "/alertmanager")],
       health: wget(`http://127.0.0.1:${MONITORING_PORTS.alertmanager}/-/healthy`),
     });
 
@@ -171,19 +152,19 @@ export class Monitoring extends pulumi.ComponentResource {
         GF_ANALYTICS_REPORTING_ENABLED: "false",
         GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
       },
-      secrets: [fileSecret(adminSecret, GRAFANA_ADMIN_PASSWORD_FILE)],
+      secrets: [secretMount(adminSecret, GRAFANA_ADMIN_PASSWORD_FILE)],
       configs: [
-        fileConfig(datasourceYml, "/etc/grafana/provisioning/datasources/advwell.yml"),
-        fileConfig(providerYml, "/etc/grafana/provisioning/dashboards/advwell.yml"),
-        fileConfig(overviewJson, `${GRAFANA_DASHBOARD_DIR}/advwell-overview.json`),
+        configMount(datasourceYml, "/etc/grafana/provisioning/datasources/advwell.yml"),
+        configMount(providerYml, "/etc/grafana/provisioning/dashboards/advwell.yml"),
+        configMount(overviewJson, `${GRAFANA_DASHBOARD_DIR}/advwell-overview.json`),
       ],
-      mounts: [volume(grafanaData, "/var/lib/grafana")],
+      mounts: [volumeMount(grafanaData.name, "/var/lib/grafana")],
       health: wget(`http://127.0.0.1:${MONITORING_PORTS.grafana}/api/health`),
-    }, grafanaRouteLabels(plan.grafanaDomain, args.networks.edge.name, args.rateLimit));
+    }, grafanaRouteLabels(plan.grafanaDomain, args.networks.edge.name, args.rateLimit, args.certResolver));
 
     const postgresExporter = service("postgres-exporter", {
-      env: postgresExporterEnv(args.postgres, EXPORTER_PASSWORD_FILE),
-      secrets: [fileSecret(exporterSecret, EXPORTER_PASSWORD_FILE)],
+      env: postgresExporterEnv(args.database, EXPORTER_PASSWORD_FILE),
+      secrets: [secretMount(exporterSecret, EXPORTER_PASSWORD_FILE)],
       health: wget(`http://127.0.0.1:${MONITORING_PORTS["postgres-exporter"]}/`),
     }, {}, [args.networks.edge, args.networks.data]);
 
@@ -198,11 +179,11 @@ export class Monitoring extends pulumi.ComponentResource {
         "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run|var/lib/docker/.+)($|/)",
       ],
       mounts: [
-        bind("/proc", "/host/proc"),
-        bind("/sys", "/host/sys"),
-        bind("/", "/rootfs", "rslave"),
+        bindMount("/proc", "/host/proc"),
+        bindMount("/sys", "/host/sys"),
+        bindMount("/", "/rootfs", "rslave"),
         // The backup job writes advwell_backup.prom into this volume on its node.
-        { type: "volume", source: this.textfileVolume.name, target: TEXTFILE_DIR, readOnly: true },
+        volumeMount(this.textfileVolume.name, TEXTFILE_DIR, true),
       ],
       health: wget(`http://127.0.0.1:${MONITORING_PORTS["node-exporter"]}/`),
     });
@@ -218,11 +199,11 @@ export class Monitoring extends pulumi.ComponentResource {
         "--whitelisted_container_labels=com.docker.swarm.service.name,com.docker.swarm.task.name,com.docker.swarm.node.id",
       ],
       mounts: [
-        bind("/", "/rootfs"),
-        bind("/var/run", "/var/run"),
-        bind("/sys", "/sys"),
-        bind("/var/lib/docker", "/var/lib/docker"),
-        bind("/dev/disk", "/dev/disk"),
+        bindMount("/", "/rootfs"),
+        bindMount("/var/run", "/var/run"),
+        bindMount("/sys", "/sys"),
+        bindMount("/var/lib/docker", "/var/lib/docker"),
+        bindMount("/dev/disk", "/dev/disk"),
       ],
       health: wget(`http://127.0.0.1:${MONITORING_PORTS.cadvisor}/healthz`),
     });
@@ -242,16 +223,4 @@ export class Monitoring extends pulumi.ComponentResource {
       textfileVolume: this.textfileVolume.name,
     });
   }
-}
-
-function imageFor(images: MonitoringImages, svc: MonitoringServiceName): string {
-  const byService: Record<MonitoringServiceName, string> = {
-    prometheus: images.prometheus,
-    grafana: images.grafana,
-    alertmanager: images.alertmanager,
-    "postgres-exporter": images.postgresExporter,
-    "node-exporter": images.nodeExporter,
-    cadvisor: images.cadvisor,
-  };
-  return byService[svc];
 }

@@ -5,54 +5,53 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { PgBouncerPlan, ServicePlan } from "../model/plan";
-import { renderPgBouncerIni, renderPgBouncerUserlist } from "../model/render";
-import { healthcheck, secretFile, swarmServiceArgs, textConfig } from "./swarm";
+import type { PgBouncerPlan, ServicePlan } from "../model/plan/types";
+import { renderPgBouncerIni, renderPgBouncerUserlist } from "../model/render/pgbouncer";
+import { configMount, DatabaseRef, healthcheck, NetworkRef, secretFile, secretMount, swarmServiceArgs, textConfig } from "./swarm";
 
 export const PGBOUNCER_INI = "/etc/pgbouncer/pgbouncer.ini";
 export const PGBOUNCER_USERLIST = "/etc/pgbouncer/userlist.txt";
+/** The edoburu/pgbouncer image runs as uid/gid 70 (Alpine's postgres user). */
+const PGBOUNCER_OWNER = { uid: "70", gid: "70" };
 
 export interface PgBouncerArgs {
+  /** PgBouncer's service plan: resources, health, image, port. */
   readonly plan: ServicePlan;
+  /** Pool mode and sizes. */
   readonly pgbouncer: PgBouncerPlan;
-  readonly image: string;
-  readonly networkId: pulumi.Input<string>;
-  readonly postgresHost: string;
-  readonly postgresPort: number;
-  readonly database: string;
-  readonly user: string;
+  /** The internal data network, shared with PostgreSQL and the backend. */
+  readonly network: NetworkRef;
+  /** PostgreSQL behind the pool, and the application role it logs in as. */
+  readonly database: DatabaseRef & { readonly user: string };
+  /** The application role's password (a secret), for the userlist. */
   readonly password: pulumi.Input<string>;
 }
 
 export class PgBouncer extends pulumi.ComponentResource {
-  readonly host = "pgbouncer";
-  readonly port: number;
+  /** The pooled database as the backend reaches it: PgBouncer's name and port, the same database. */
+  readonly database: DatabaseRef;
   readonly service: docker.Service;
 
   constructor(name: string, args: PgBouncerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("advwell:postgres:PgBouncer", name, {}, opts);
-    this.port = args.pgbouncer.listenPort;
-    const ini = renderPgBouncerIni(args.pgbouncer, { host: args.postgresHost, port: args.postgresPort, database: args.database, authFile: PGBOUNCER_USERLIST });
+    this.database = { host: args.plan.name, port: args.pgbouncer.listenPort, name: args.database.name, user: args.database.user };
+    const ini = renderPgBouncerIni(args.pgbouncer, { host: args.database.host, port: args.database.port, database: args.database.name, authFile: PGBOUNCER_USERLIST });
     const config = textConfig(`${name}-ini`, ini, this);
-    const userlist = secretFile(`${name}-userlist`, pulumi.output(args.password).apply((pw) => renderPgBouncerUserlist({ [args.user]: pw })),
-      this,
-    );
+    const userlist = secretFile(`${name}-userlist`, pulumi.output(args.password).apply((pw) => renderPgBouncerUserlist({ [args.database.user]: pw })), this);
     this.service = new docker.Service(
       `${name}-service`,
       swarmServiceArgs(args.plan, {
-        name: this.host,
         component: "pgbouncer",
         containerSpec: {
-          image: args.image,
-          configs: [{ configId: config.id, configName: config.name, fileName: PGBOUNCER_INI, fileMode: 0o444 }],
-          secrets: [{ secretId: userlist.id, secretName: userlist.name, fileName: PGBOUNCER_USERLIST, fileMode: 0o400, fileUid: "70", fileGid: "70" }],
+          configs: [configMount(config, PGBOUNCER_INI)],
+          secrets: [secretMount(userlist, PGBOUNCER_USERLIST, PGBOUNCER_OWNER)],
           // The image ships the PostgreSQL client tools; PgBouncer answers pg_isready itself.
-          healthcheck: healthcheck(["CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", String(this.port)], args.plan.health),
+          healthcheck: healthcheck(["CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", String(args.pgbouncer.listenPort)], args.plan.health),
         },
-        networks: [{ id: args.networkId, aliases: [this.host] }],
+        networks: [args.network],
       }),
       { parent: this },
     );
-    this.registerOutputs({ host: this.host, port: this.port, serviceName: this.service.name });
+    this.registerOutputs({ database: this.database, serviceName: this.service.name });
   }
 }

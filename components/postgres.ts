@@ -1,120 +1,93 @@
 /**
  * PostgreSQL primary: one stop-first task pinned to the node that holds its volume, settings from
- * the plan as `-c` flags, passwords as Swarm secrets read through the image's *_FILE variables.
+ * the plan as `-c` flags, pg_hba.conf from the plan as a config, the superuser's password as a
+ * Swarm secret read through the image's *_FILE variable. Roles, ownership and slots are the
+ * postgres-reconcile service's job (components/postgresReconcile.ts), not initdb's.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { PostgresPlan, ServicePlan } from "../model/plan";
-import { renderPostgresArgs } from "../model/render";
-import { mibToBytes } from "../model/units";
-import { healthcheck, secretFile, swarmServiceArgs, textConfig } from "./swarm";
+import type { PostgresPlan, ServicePlan } from "../model/plan/types";
+import { HBA_FILE, renderPgHba, renderPostgresArgs } from "../model/render/postgres";
+import { DATA_MOUNT_PATH, POSTGRES_UID } from "../model/replication";
+import { configMount, DatabaseRef, healthcheck, NetworkRef, secretFile, secretMount, swarmServiceArgs, textConfig, tmpfsMount, volumeMount } from "./swarm";
 
-/** Where the official image keeps its data; PGDATA is a subdirectory so the mount point can hold lost+found. */
-export const POSTGRES_DATA_MOUNT = "/var/lib/postgresql/data";
-export const PGDATA = `${POSTGRES_DATA_MOUNT}/pgdata`;
+import In = docker.types.input;
 
-/** Creates the application role on first initialisation, its password read from a secret file. */
-export const APP_ROLE_INIT_SCRIPT = `#!/bin/bash
-# Runs once, when the official image initialises an empty PGDATA (docker-entrypoint-initdb.d).
-set -euo pipefail
-app_password="$(cat /run/secrets/postgres-app-password)"
-psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \\
-  --set=app_user="$APP_DB_USER" --set=app_password="$app_password" --set=app_db="$POSTGRES_DB" <<'SQL'
-CREATE ROLE :"app_user" LOGIN PASSWORD :'app_password';
-ALTER DATABASE :"app_db" OWNER TO :"app_user";
-ALTER SCHEMA public OWNER TO :"app_user";
-SQL
-`;
-
-export interface SecretMount {
-  readonly secret: docker.Secret;
-  readonly fileName: string;
-}
-
-export interface ConfigMount {
-  readonly config: docker.ServiceConfig;
-  readonly fileName: string;
-}
+/** The official image's postgres user: it reads the secret files after it drops root. */
+const POSTGRES_OWNER = { uid: POSTGRES_UID, gid: POSTGRES_UID };
 
 export interface PostgresArgs {
-  readonly service: ServicePlan;
+  /** The postgres service's plan: resources, placement, health, stop grace period, image. */
+  readonly plan: ServicePlan;
+  /** PostgreSQL's settings, /dev/shm size, data volume (created or adopted), PGDATA and pg_hba lines. */
   readonly postgres: PostgresPlan;
-  readonly image: string;
-  readonly networkId: pulumi.Input<string>;
-  readonly databaseName: string;
-  readonly appUser: string;
+  /** The internal data network the clients reach it on. */
+  readonly network: NetworkRef;
+  /** The application database (POSTGRES_DB: the official image creates it on an empty volume). */
+  readonly database: Pick<DatabaseRef, "name">;
+  /** The `postgres` superuser's password (a secret): initdb sets it; an adopted cluster keeps its own. */
   readonly superuserPassword: pulumi.Input<string>;
-  readonly appPassword: pulumi.Input<string>;
-  /** Extra init scripts and secrets (e.g. the replication role on tiers with a read replica). */
-  readonly extraInitScripts?: readonly ConfigMount[];
-  readonly extraSecrets?: readonly SecretMount[];
+}
+
+/** A secret the primary's postgres user can read (0400, uid/gid 999 of the official image). */
+export function postgresSecretMount(secret: docker.Secret, fileName: string): In.ServiceTaskSpecContainerSpecSecret {
+  return secretMount(secret, fileName, POSTGRES_OWNER);
 }
 
 export class Postgres extends pulumi.ComponentResource {
-  /** DNS name other services use on the overlay network. */
-  readonly host: string = "postgres";
-  readonly port = 5432;
+  /** DNS name, port and database of the primary on the data network. */
+  readonly database: DatabaseRef;
+  /** The data volume: protected, kept on delete, never dependent on the tier or an image. */
   readonly volume: docker.Volume;
   readonly service: docker.Service;
-  readonly superuserSecret: docker.Secret;
-  readonly appSecret: docker.Secret;
 
   constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     super("advwell:postgres:Postgres", name, {}, opts);
+    const parent = { parent: this };
+    const pg = args.postgres;
+    this.database = { host: args.plan.name, port: args.plan.port ?? 5432, name: args.database.name };
 
-    // The data volume outlives tiers and image updates: its inputs never depend on the plan, it is
-    // protected against `pulumi destroy` and kept in Docker even if removed from the program.
+    // The data volume outlives tiers and image updates: its inputs never depend on the plan's
+    // numbers, it is protected against `pulumi destroy` and kept in Docker even if removed from the
+    // program. An adopted volume (an existing deployment's) is imported, not created: its labels are
+    // the old stack's, so they are left as they are.
     this.volume = new docker.Volume(
       `${name}-data`,
-      { name: "advwell-postgres-data", driver: "local", labels: [{ label: "advwell.stateful", value: "true" }] },
-      { parent: this, protect: true, retainOnDelete: true },
+      pg.adopted ? { name: pg.dataVolume, driver: "local" } : { name: pg.dataVolume, driver: "local", labels: [{ label: "advwell.stateful", value: "true" }] },
+      { ...parent, protect: true, retainOnDelete: true, ...(pg.adopted ? { import: pg.dataVolume, ignoreChanges: ["labels", "driverOpts"] } : {}) },
     );
-    this.superuserSecret = secretFile(`${name}-superuser-password`, args.superuserPassword, this);
-    this.appSecret = secretFile(`${name}-app-password`, args.appPassword, this);
-    const initScript = textConfig(`${name}-init-app-role`, APP_ROLE_INIT_SCRIPT, this);
-    const inits: ConfigMount[] = [{ config: initScript, fileName: "/docker-entrypoint-initdb.d/10-app-role.sh" }, ...(args.extraInitScripts ?? [])];
-    const secrets: SecretMount[] = [
-      { secret: this.superuserSecret, fileName: "postgres-superuser-password" },
-      { secret: this.appSecret, fileName: "postgres-app-password" },
-      ...(args.extraSecrets ?? []),
-    ];
+    const superuserSecret = secretFile(`${name}-superuser-password`, args.superuserPassword, this);
+    const hba = textConfig(`${name}-hba`, renderPgHba(pg.hba), this);
 
     this.service = new docker.Service(
       `${name}-service`,
-      swarmServiceArgs(args.service, {
-        name: this.host,
+      swarmServiceArgs(args.plan, {
         component: "postgres",
         containerSpec: {
-          image: args.image,
           commands: ["docker-entrypoint.sh", "postgres"],
-          args: renderPostgresArgs(args.postgres.settings),
+          args: renderPostgresArgs(pg.settings),
           env: {
             POSTGRES_USER: "postgres",
-            POSTGRES_DB: args.databaseName,
+            POSTGRES_DB: args.database.name,
             POSTGRES_PASSWORD_FILE: "/run/secrets/postgres-superuser-password",
-            APP_DB_USER: args.appUser,
-            PGDATA,
+            PGDATA: pg.pgdata,
           },
-          secrets: secrets.map((s) => ({ secretId: s.secret.id, secretName: s.secret.name, fileName: s.fileName, fileMode: 0o400, fileUid: "999", fileGid: "999" })),
-          configs: inits.map((c) => ({ configId: c.config.id, configName: c.config.name, fileName: c.fileName, fileMode: 0o555 })),
+          secrets: [postgresSecretMount(superuserSecret, "postgres-superuser-password")],
+          configs: [configMount(hba, HBA_FILE)],
           mounts: [
-            { type: "volume", source: this.volume.name, target: POSTGRES_DATA_MOUNT },
+            volumeMount(this.volume.name, DATA_MOUNT_PATH),
             // Parallel query uses POSIX shared memory; Docker's default /dev/shm is 64 MiB.
-            { type: "tmpfs", target: "/dev/shm", tmpfsOptions: { sizeBytes: mibToBytes(args.postgres.shmSizeMiB) } },
+            tmpfsMount("/dev/shm", pg.shmSizeMiB),
           ],
-          healthcheck: healthcheck(["CMD-SHELL", `pg_isready -h 127.0.0.1 -U postgres -d ${args.databaseName}`], args.service.health),
+          healthcheck: healthcheck(["CMD-SHELL", `pg_isready -h 127.0.0.1 -U postgres -d ${args.database.name}`], args.plan.health),
           // SIGINT is PostgreSQL's fast shutdown, which writes a checkpoint within the plan's stop grace
           // period; a SIGKILL before it ends would force crash recovery on the next start.
           stopSignal: "SIGINT",
         },
-        networks: [{ id: args.networkId, aliases: [this.host] }],
+        networks: [args.network],
       }),
-      { parent: this, dependsOn: [this.volume] },
+      { ...parent, dependsOn: [this.volume] },
     );
-    this.registerOutputs({ host: this.host, port: this.port, volumeName: this.volume.name, serviceName: this.service.name });
+    this.registerOutputs({ database: this.database, volumeName: this.volume.name, serviceName: this.service.name });
   }
-}
-
-export function toBase64(text: string): string {
-  return Buffer.from(text, "utf8").toString("base64");
 }

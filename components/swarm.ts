@@ -1,29 +1,47 @@
 /**
- * The one mapping from a ServicePlan to the Docker provider's Swarm service arguments. Every
- * component uses these helpers, so resources, update/rollback policy, restart policy, placement
- * and health checks are spelled once. Unit conversions happen here, at the provider's edge.
+ * The one mapping from a ServicePlan to the Docker provider's Swarm service arguments, and the
+ * helpers every component uses for mounts, configs and secrets. Resources, update/rollback
+ * policy, restart policy, placement, health checks, stop grace periods and endpoint modes are
+ * spelled once, here. Unit conversions happen here, at the provider's edge.
  */
 import { createHash } from "crypto";
 import * as docker from "@pulumi/docker";
-import * as pulumiSdk from "@pulumi/pulumi";
-import type { HealthPlan, RestartPlan, ServicePlan, UpdatePlan } from "../model/plan";
+import * as pulumi from "@pulumi/pulumi";
+import type { HealthPlan, RestartPlan, ServicePlan, UpdatePlan } from "../model/plan/types";
 import { cpusToNanoCpus, mibToBytes } from "../model/units";
 
 import In = docker.types.input;
 
 const seconds = (s: number) => `${s}s`;
 
-/** What the helpers read of a service plan (monitoring plans have their own name type). */
-type PlanSlice = Omit<ServicePlan, "name">;
+/** A network a service joins, by the id Pulumi knows and the name Traefik and Swarm DNS use. */
+export interface NetworkRef {
+  /** The network resource's id. */
+  readonly id: pulumi.Input<string>;
+  /** Its Docker name (Traefik's `swarm.network` label names it). */
+  readonly name: string;
+}
 
-export function resources(plan: PlanSlice): In.ServiceTaskSpecResources {
+/** PostgreSQL (or PgBouncer in front of it) as a client reaches it on the overlay network. */
+export interface DatabaseRef {
+  /** The service's DNS name on the overlay network. */
+  readonly host: string;
+  readonly port: number;
+  /** The database name. */
+  readonly name: string;
+  /** The role the client logs in as, where it matters. */
+  readonly user?: string;
+}
+
+export function resources(plan: ServicePlan): In.ServiceTaskSpecResources {
   return {
     limits: { nanoCpus: cpusToNanoCpus(plan.cpuLimit), memoryBytes: mibToBytes(plan.memoryLimitMiB) },
     reservation: { nanoCpus: cpusToNanoCpus(plan.cpuReservation), memoryBytes: mibToBytes(plan.memoryReservationMiB) },
   };
 }
 
-export function updateConfig(update: UpdatePlan): In.ServiceUpdateConfig {
+/** Update or rollback policy: same fields in the provider, one mapping. */
+export function updateConfig(update: UpdatePlan): In.ServiceUpdateConfig & In.ServiceRollbackConfig {
   return {
     parallelism: update.parallelism,
     delay: seconds(update.delaySeconds),
@@ -31,17 +49,6 @@ export function updateConfig(update: UpdatePlan): In.ServiceUpdateConfig {
     failureAction: update.failureAction,
     monitor: seconds(update.monitorSeconds),
     maxFailureRatio: String(update.maxFailureRatio),
-  };
-}
-
-export function rollbackConfig(rollback: UpdatePlan): In.ServiceRollbackConfig {
-  return {
-    parallelism: rollback.parallelism,
-    delay: seconds(rollback.delaySeconds),
-    order: rollback.order,
-    failureAction: rollback.failureAction,
-    monitor: seconds(rollback.monitorSeconds),
-    maxFailureRatio: String(rollback.maxFailureRatio),
   };
 }
 
@@ -54,7 +61,7 @@ export function restartPolicy(restart: RestartPlan): In.ServiceTaskSpecRestartPo
   };
 }
 
-export function placement(plan: PlanSlice): In.ServiceTaskSpecPlacement {
+export function placement(plan: ServicePlan): In.ServiceTaskSpecPlacement {
   return {
     constraints: [...plan.placement.constraints],
     // Swarm's SpreadDescriptor is the label itself (`node.labels.advwell.node`); the provider passes
@@ -65,9 +72,9 @@ export function placement(plan: PlanSlice): In.ServiceTaskSpecPlacement {
 }
 
 /** A container health check; `test` is the exec form, e.g. ["CMD", "pg_isready", ...]. */
-export function healthcheck(test: string[], health: HealthPlan): In.ServiceTaskSpecContainerSpecHealthcheck {
+export function healthcheck(test: readonly string[], health: HealthPlan): In.ServiceTaskSpecContainerSpecHealthcheck {
   return {
-    tests: test,
+    tests: [...test],
     interval: seconds(health.intervalSeconds),
     timeout: seconds(health.timeoutSeconds),
     retries: health.retries,
@@ -76,21 +83,76 @@ export function healthcheck(test: string[], health: HealthPlan): In.ServiceTaskS
 }
 
 /** Docker's label list from a plain map (Traefik reads service labels in Swarm mode). */
-export function labelList(labels: Record<string, pulumiSdk.Input<string>>): In.ServiceLabel[] {
+export function labelList(labels: Record<string, pulumi.Input<string>>): In.ServiceLabel[] {
   return Object.keys(labels)
     .sort()
     .map((label) => ({ label, value: labels[label] }));
 }
 
-/** Everything of a Swarm service that comes from its plan slice, shared by every component. */
-export function serviceSpecFromPlan(plan: PlanSlice) {
+/** Owner of a mounted secret: the uid/gid the image's process runs as after it drops root. */
+export interface FileOwner {
+  readonly uid: string;
+  readonly gid: string;
+}
+
+/**
+ * A Swarm secret as a file in the container. `readableBy`: a uid/gid (0400, owned by the user the
+ * image's process drops to), "root" (0400, root-owned) or "anyone" (0444, for images whose user
+ * is not known in advance).
+ */
+export function secretMount(secret: docker.Secret, fileName: string, readableBy: FileOwner | "root" | "anyone" = "anyone"): In.ServiceTaskSpecContainerSpecSecret {
+  const access = readableBy === "anyone" ? { fileMode: 0o444 } : readableBy === "root" ? { fileMode: 0o400 } : { fileUid: readableBy.uid, fileGid: readableBy.gid, fileMode: 0o400 };
+  return { secretId: secret.id, secretName: secret.name, fileName, ...access };
+}
+
+/** A Swarm config as a file in the container; scripts are mounted 0555, other files 0444. */
+export function configMount(config: docker.ServiceConfig, fileName: string, mode: number = 0o444): In.ServiceTaskSpecContainerSpecConfig {
+  return { configId: config.id, configName: config.name, fileName, fileMode: mode };
+}
+
+/** A named volume (a `docker.Volume` of the stack, by its name output) at `target`. */
+export function volumeMount(source: pulumi.Input<string>, target: string, readOnly = false): In.ServiceTaskSpecContainerSpecMount {
+  return { type: "volume", source, target, ...(readOnly ? { readOnly: true } : {}) };
+}
+
+/** A read-only bind mount of a host path (the Docker socket, /proc, /sys). */
+export function bindMount(source: string, target: string, propagation?: string): In.ServiceTaskSpecContainerSpecMount {
+  return { type: "bind", source, target, readOnly: true, ...(propagation ? { bindOptions: { propagation } } : {}) };
+}
+
+/** A tmpfs of a planned size (PostgreSQL's /dev/shm). */
+export function tmpfsMount(target: string, sizeMiB: number): In.ServiceTaskSpecContainerSpecMount {
+  return { type: "tmpfs", target, tmpfsOptions: { sizeBytes: mibToBytes(sizeMiB) } };
+}
+
+export interface SwarmServiceOptions {
+  /** Value of the `advwell.component` label, for `docker service ls --filter`. */
+  readonly component: string;
+  readonly labels?: Record<string, pulumi.Input<string>>;
+  /** Everything of the container the plan does not decide (image and stop grace period come from the plan). */
+  readonly containerSpec: Omit<In.ServiceTaskSpecContainerSpec, "image" | "stopGracePeriod">;
+  /** Networks the tasks join; on each, Swarm DNS resolves the service's name (the plan's). */
+  readonly networks: readonly NetworkRef[];
+  /** Published ports (Traefik's host-mode ports); the endpoint mode itself comes from the plan. */
+  readonly ports?: In.ServiceEndpointSpecPort[];
+}
+
+/** The whole docker.Service argument set for a service's plan: every Swarm service is built with this. */
+export function swarmServiceArgs(plan: ServicePlan, o: SwarmServiceOptions): docker.ServiceArgs {
   return {
-    mode: { replicated: { replicas: plan.replicas } },
+    name: plan.name,
+    mode: plan.global ? { global: true } : { replicated: { replicas: plan.replicas } },
     updateConfig: updateConfig(plan.update),
-    rollbackConfig: rollbackConfig(plan.rollback),
-    resources: resources(plan),
-    restartPolicy: restartPolicy(plan.restart),
-    placement: placement(plan),
+    rollbackConfig: updateConfig(plan.rollback),
+    labels: labelList({ ...o.labels, "advwell.component": o.component }),
+    endpointSpec: { mode: plan.endpointMode, ...(o.ports ? { ports: o.ports } : {}) },
+    taskSpec: {
+      containerSpec: { ...o.containerSpec, image: plan.image, stopGracePeriod: seconds(plan.stopGraceSeconds) },
+      networksAdvanceds: o.networks.map((n) => ({ id: n.id })),
+      resources: resources(plan),
+      restartPolicy: restartPolicy(plan.restart),
+      placement: placement(plan),
+    },
   };
 }
 
@@ -102,41 +164,8 @@ export function contentName(base: string, content: string): string {
   return `${base}-${createHash("sha256").update(content).digest("hex").slice(0, 10)}`;
 }
 
-export interface SwarmServiceOptions {
-  /** The Docker service name, which is also its DNS name on the overlay networks. */
-  readonly name: pulumiSdk.Input<string>;
-  /** Value of the `advwell.component` label, for `docker service ls --filter`. */
-  readonly component: string;
-  readonly labels?: Record<string, pulumiSdk.Input<string>>;
-  readonly containerSpec: In.ServiceTaskSpecContainerSpec;
-  readonly networks: readonly { readonly id: pulumiSdk.Input<string>; readonly aliases?: string[] }[];
-  readonly endpointSpec?: In.ServiceEndpointSpec;
-  /** Global mode: one task per node instead of the plan's replica count. */
-  readonly global?: boolean;
-}
-
-/** The whole docker.Service argument set for a plan slice: every Swarm service is built with this. */
-export function swarmServiceArgs(plan: PlanSlice, o: SwarmServiceOptions): docker.ServiceArgs {
-  const spec = serviceSpecFromPlan(plan);
-  return {
-    name: o.name,
-    mode: o.global ? { global: true } : spec.mode,
-    updateConfig: spec.updateConfig,
-    rollbackConfig: spec.rollbackConfig,
-    labels: labelList({ ...o.labels, "advwell.component": o.component }),
-    endpointSpec: { mode: plan.endpointMode, ...o.endpointSpec },
-    taskSpec: {
-      containerSpec: { ...o.containerSpec, stopGracePeriod: seconds(plan.stopGraceSeconds) },
-      networksAdvanceds: o.networks.map((n) => ({ id: n.id, ...(n.aliases ? { aliases: n.aliases } : {}) })),
-      resources: spec.resources,
-      restartPolicy: spec.restartPolicy,
-      placement: spec.placement,
-    },
-  };
-}
-
 /** A Swarm config holding rendered text, named by its content (see contentName). */
-export function textConfig(resourceName: string, text: string, parent: pulumiSdk.Resource): docker.ServiceConfig {
+export function textConfig(resourceName: string, text: string, parent: pulumi.Resource): docker.ServiceConfig {
   return new docker.ServiceConfig(resourceName, { name: contentName(resourceName, text), dataRaw: text }, { parent });
 }
 
@@ -146,7 +175,7 @@ export function textConfig(resourceName: string, text: string, parent: pulumiSdk
  * secret: the Docker name is left to Pulumi's auto-naming (resource name plus a random suffix), so
  * the new secret can exist beside the old one while the service moves over.
  */
-export function secretFile(resourceName: string, value: pulumiSdk.Input<string>, parent: pulumiSdk.Resource): docker.Secret {
-  const data = pulumiSdk.secret(pulumiSdk.output(value).apply((text) => Buffer.from(text, "utf8").toString("base64")));
+export function secretFile(resourceName: string, value: pulumi.Input<string>, parent: pulumi.Resource): docker.Secret {
+  const data = pulumi.secret(pulumi.output(value).apply((text) => Buffer.from(text, "utf8").toString("base64")));
   return new docker.Secret(resourceName, { data, labels: [{ label: "advwell.secret", value: resourceName }] }, { parent });
 }

@@ -5,23 +5,26 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServicePlan } from "../model/plan";
-import { ACME_STORAGE, dashboardLabels, DASHBOARD_USERS_FILE, ENTRYPOINTS, traefikArgs } from "../model/traefik";
-import { healthcheck, secretFile, swarmServiceArgs } from "./swarm";
+import type { EdgePlan, ServicePlan } from "../model/plan/types";
+import { ACME_STORAGE, dashboardLabels, DASHBOARD_USERS_FILE, ENTRYPOINTS, traefikArgs } from "../model/render/traefik";
+import { bindMount, healthcheck, NetworkRef, secretFile, secretMount, swarmServiceArgs, volumeMount } from "./swarm";
 
 export interface TraefikArgs {
+  /** Traefik's plan: one task on a manager, resources, health, image. */
   readonly plan: ServicePlan;
-  readonly image: string;
-  readonly acmeEmail: string;
-  readonly dashboardDomain: string;
-  readonly network: { id: pulumi.Input<string>; name: string };
-  /** htpasswd line(s) for the dashboard, e.g. `admin:<bcrypt hash>`. */
+  /** Hosts and certificates: the dashboard's host, the ACME resolver and its e-mail (or none). */
+  readonly edge: EdgePlan;
+  /** The edge network Traefik reaches the web services on. */
+  readonly network: NetworkRef;
+  /** htpasswd line(s) for the dashboard, e.g. `admin:<bcrypt hash>` (a secret). */
   readonly dashboardUsers: pulumi.Input<string>;
 }
 
 export class Traefik extends pulumi.ComponentResource {
   readonly service: docker.Service;
+  /** Let's Encrypt's account and certificates; kept on delete. */
   readonly certificates: docker.Volume;
+  /** https://<dashboardDomain>/dashboard/. */
   readonly dashboardUrl: string;
 
   constructor(name: string, args: TraefikArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -29,31 +32,24 @@ export class Traefik extends pulumi.ComponentResource {
     // Certificates survive redeploys, so Let's Encrypt's rate limits are never hit by an update.
     this.certificates = new docker.Volume(`${name}-certificates`, { name: "advwell-traefik-certificates" }, { parent: this, retainOnDelete: true });
     const users = secretFile(`${name}-dashboard-users`, args.dashboardUsers, this);
-    this.dashboardUrl = `https://${args.dashboardDomain}/dashboard/`;
+    this.dashboardUrl = `https://${args.edge.hosts.dashboard}/dashboard/`;
     this.service = new docker.Service(
       `${name}-service`,
       swarmServiceArgs(args.plan, {
-        name: "traefik",
         component: "traefik",
-        labels: dashboardLabels(args.dashboardDomain, args.network.name),
-        endpointSpec: {
-          // Host mode keeps the client's IP visible to the per-IP rate limit (ingress mode would NAT it).
-          ports: (["web", "websecure"] as const).map((ep) => ({ targetPort: ENTRYPOINTS[ep], publishedPort: ENTRYPOINTS[ep], protocol: "tcp", publishMode: "host", name: ep })),
-        },
+        labels: dashboardLabels(args.edge.hosts.dashboard, args.network.name, args.edge.certResolver),
+        // Host mode keeps the client's IP visible to the per-IP rate limit (ingress mode would NAT it).
+        ports: (["web", "websecure"] as const).map((ep) => ({ targetPort: ENTRYPOINTS[ep], publishedPort: ENTRYPOINTS[ep], protocol: "tcp", publishMode: "host", name: ep })),
         containerSpec: {
-          image: args.image,
-          args: traefikArgs({ acmeEmail: args.acmeEmail, network: args.network.name }),
-          mounts: [
-            { type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
-            { type: "volume", source: this.certificates.name, target: ACME_STORAGE.replace(/\/[^/]+$/, "") },
-          ],
-          secrets: [{ secretId: users.id, secretName: users.name, fileName: DASHBOARD_USERS_FILE.replace("/run/secrets/", ""), fileMode: 0o400 }],
+          args: traefikArgs({ acmeEmail: args.edge.acmeEmail, network: args.network.name }),
+          mounts: [bindMount("/var/run/docker.sock", "/var/run/docker.sock"), volumeMount(this.certificates.name, ACME_STORAGE.replace(/\/[^/]+$/, ""))],
+          secrets: [secretMount(users, DASHBOARD_USERS_FILE.replace("/run/secrets/", ""), "root")],
           healthcheck: healthcheck(["CMD", "traefik", "healthcheck", "--ping"], args.plan.health),
         },
-        networks: [{ id: args.network.id }],
+        networks: [args.network],
       }),
       { parent: this },
     );
-    this.registerOutputs({ dashboardUrl: this.dashboardUrl, serviceName: this.service.name });
+    this.registerOutputs({ dashboardUrl: this.dashboardUrl, serviceName: this.service.name, certificatesVolume: this.certificates.name });
   }
 }

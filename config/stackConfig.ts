@@ -25,12 +25,25 @@ interface ProjectFile {
   config?: Record<string, unknown>;
 }
 
+/**
+ * The project directory: the nearest folder above this file that holds Pulumi.yaml (the marker),
+ * so the same code finds it from config/ under ts-node and from a compiled copy under dist/.
+ */
 export function projectDir(): string {
-  return path.resolve(__dirname, "..");
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no Pulumi.yaml in ${__dirname} or any folder above it`);
+  }
 }
 
+/** A YAML file, or an error that names the file and the parser's line and column. */
 function readYaml(file: string): unknown {
-  return parseYaml(fs.readFileSync(file, "utf8"));
+  const text = fs.readFileSync(file, "utf8");
+  try {
+    return parseYaml(text);
+  } catch (e) {
+    throw new Error(`${path.basename(file)} is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+  }
 }
 
 function toConfigString(value: unknown): string {

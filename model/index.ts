@@ -1,19 +1,42 @@
-/** The pure model: settings, tiers, PostgreSQL tuning, placement and the plan. No Pulumi imports. */
+/**
+ * The pure model: config keys and settings, the service table, tiers, the plan's stages, PostgreSQL
+ * tuning, placement, rendered files and the views of a plan. Nothing here imports Pulumi, touches
+ * the file system or reads the environment; `resolveStack` is the one entry the program, the plan
+ * command and the tests use.
+ */
 export * from "./findings";
 export * from "./units";
 export * from "./tiers";
-export * from "./settings";
-export * from "./postgres";
+export * from "./services";
+export * from "./config/keys";
+export * from "./config/references";
+export * from "./config/nodes";
+export * from "./config/overrides";
+export * from "./config/settings";
+export * from "./cron";
 export * from "./placement";
-export * from "./plan";
-export * from "./render";
-export * from "./resolve";
-export * from "./report";
-export * from "./traefik";
-export * from "./diff";
-export * from "./resourceView";
-export * from "./secretsEnv";
+export * from "./plan/types";
+export * from "./plan/services";
+export * from "./plan/backend";
+export * from "./plan/connections";
+export * from "./plan/postgres";
+export * from "./plan/nodes";
+export * from "./plan/resolve";
+export * from "./postgres/tuning";
 export * from "./replication";
-export * from "./monitoring";
-export * from "./backup";
-export * from "./probes";
+export * from "./backup/plan";
+export * from "./backup/policies";
+export * from "./backup/contract";
+export * from "./monitoring/plan";
+export * from "./monitoring/alerts";
+export * from "./monitoring/files";
+export * from "./render/postgres";
+export * from "./render/pgbouncer";
+export * from "./render/urls";
+export * from "./render/traefik";
+export * from "./render/probes";
+export * from "./views/report";
+export * from "./views/diff";
+export * from "./views/resourceView";
+export * from "./views/configTable";
+export * from "./postgres/reconcile";

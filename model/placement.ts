@@ -5,12 +5,12 @@
  * running the fewest tasks of that service. Totals can fit while no single node does, so the
  * check is per node, task by task.
  */
-import type { StackServiceName } from "./monitoring";
-import type { NodeSpec } from "./settings";
+import type { ServiceName } from "./services";
+import type { NodeSpec } from "./config/nodes";
 import { percent, roundCpus } from "./units";
 
 export interface TaskRequest {
-  readonly service: StackServiceName;
+  readonly service: ServiceName;
   readonly replicas: number;
   /** Reservation per task. */
   readonly cpus: number;
@@ -31,11 +31,11 @@ export interface NodeUsage {
   readonly cpuPercent: number;
   readonly memoryPercent: number;
   /** Tasks per service placed on this node. */
-  readonly tasks: Readonly<Partial<Record<StackServiceName, number>>>;
+  readonly tasks: Readonly<Partial<Record<ServiceName, number>>>;
 }
 
 export interface Unplaced {
-  readonly service: StackServiceName;
+  readonly service: ServiceName;
   readonly index: number;
   readonly of: number;
   readonly cpus: number;
@@ -47,7 +47,7 @@ interface MutableNode {
   spec: NodeSpec;
   cpu: number;
   mem: number;
-  tasks: Partial<Record<StackServiceName, number>>;
+  tasks: Partial<Record<ServiceName, number>>;
 }
 
 const EPSILON = 1e-9;

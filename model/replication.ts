@@ -1,21 +1,22 @@
 /**
  * Streaming replication between the primary and its read replicas. Pure: names, the
- * replica's settings and the inputs of the two shell scripts in scripts/postgres/, which are the
- * single source of the bootstrap logic. The replica's Swarm config is its file verbatim (inputs
- * in the service env); the primary's is its file with the inputs baked in as defaults
- * (renderPrimaryInitScript). The integration test runs exactly those texts.
+ * replica's settings and the environment of the two shell scripts in containers/postgres/, which
+ * are the single source of the bootstrap logic. Both are mounted verbatim; their inputs reach
+ * them through the service's env. The integration test runs exactly those files.
  *
  * How it fits together (PostgreSQL 15 docs, "Log-Shipping Standby Servers" and "Hot Standby"):
- * - the primary (wal_level=replica, max_wal_senders, max_replication_slots; plan.ts) gets a
- *   REPLICATION role, one physical slot per replica task and a `host replication` pg_hba line
- *   from scripts/postgres/primary-replication-init.sh;
+ * - the primary (wal_level=replica, max_wal_senders, max_replication_slots; plan/postgres.ts) gets a
+ *   REPLICATION role and one physical slot per replica task from the postgres-reconcile service
+ *   (containers/postgres/reconcile.sh), and a `host replication` line in the pg_hba.conf the plan
+ *   renders;
  * - each replica task clones the primary once with `pg_basebackup -X stream -S <slot> -R`, then
  *   runs as a hot standby; later starts reuse the data directory and resume from the slot.
  */
-import { directDatabaseUrl, DatabaseUrlParts } from "./render";
+import { overrideKey } from "./config/keys";
 import { error, Finding } from "./findings";
-import { derivePostgresSettings, shmSizeMiB } from "./postgres";
-import type { BackendPlan, Plan, ServicePlan } from "./plan";
+import type { BackendPlan, ServicePlan, ServicePlans } from "./plan/types";
+import { derivePostgresSettings, shmSizeMiB } from "./postgres/tuning";
+import { directDatabaseUrl, DatabaseUrlParts } from "./render/urls";
 
 /** The role the replicas log in as; it has REPLICATION and nothing else. */
 export const REPLICATION_USER = "replicator";
@@ -39,18 +40,8 @@ export const REPLICATION_PASSWORD_FILE = "/run/secrets/postgres-replication-pass
  * password never lands in the data directory.
  */
 export const REPLICATION_PASSFILE = "/var/lib/postgresql/replication.pgpass";
-/** The replica's entrypoint, mounted from a Swarm config. */
-export const REPLICA_ENTRYPOINT_PATH = "/usr/local/bin/advwell-replica-entrypoint.sh";
-/** The primary's init script; the official image runs executable *.sh files here on first start only. */
-export const PRIMARY_INIT_PATH = "/docker-entrypoint-initdb.d/50-advwell-replication.sh";
 /** UID/GID of `postgres` in the official Debian-based image: secrets are mounted 0400 for it. */
 export const POSTGRES_UID = "999";
-
-/** The two scripts, relative to the project root; components read them, tests run them. */
-export const SCRIPT_FILES = {
-  replicaEntrypoint: "scripts/postgres/replica-entrypoint.sh",
-  primaryInit: "scripts/postgres/primary-replication-init.sh",
-} as const;
 
 /** How long a replica's first start waits for the primary before it fails (and Swarm restarts it). */
 export const PRIMARY_WAIT_SECONDS = 240;
@@ -167,18 +158,21 @@ export function replicaSettings(
     for (const name of CONTAINER_SIZED) settings[name] = own[name];
   }
   for (const name of hotStandbyShortfalls(primarySettings, settings)) settings[name] = String(number(primarySettings, name));
+  // The primary's pg_hba.conf is a config mounted on the primary only; a replica keeps the copy
+  // pg_basebackup makes in its PGDATA.
+  delete settings.hba_file;
   settings.hot_standby = "on";
   settings.hot_standby_feedback = "on";
   return settings;
 }
 
 /** The replication slice of the plan, or undefined on tiers without a read replica. */
-export function planReplication(plan: Plan): ReplicationPlan | undefined {
-  const service = plan.services["postgres-replica"];
-  const primary = plan.services.postgres;
+export function planReplication(services: ServicePlans, primarySettings: Readonly<Record<string, string>>): ReplicationPlan | undefined {
+  const service = services["postgres-replica"];
+  const primary = services.postgres;
   if (!service || !primary) return undefined;
   const taskSlots = Array.from({ length: service.replicas }, (_, i) => i + 1);
-  const settings = replicaSettings(plan.postgres.settings, primary, service);
+  const settings = replicaSettings(primarySettings, primary, service);
   return {
     service,
     user: REPLICATION_USER,
@@ -200,12 +194,10 @@ export function planReplication(plan: Plan): ReplicationPlan | undefined {
  * slot, and wal_level must carry enough WAL for a standby. (A `postgres.settings.*` override can
  * break what derivePostgresSettings sets.)
  */
-export function replicationFindings(plan: Plan): Finding[] {
-  const replication = planReplication(plan);
+export function replicationFindings(replication: ReplicationPlan | undefined, primary: Readonly<Record<string, string>>): Finding[] {
   if (!replication) return [];
   const findings: Finding[] = [];
-  const primary = plan.postgres.settings;
-  const key = (name: string) => `advwell:overrides[postgres.settings.${name}]`;
+  const key = (name: string) => overrideKey(`postgres.settings.${name}`);
   if (primary.wal_level !== "replica" && primary.wal_level !== "logical") {
     findings.push(error(key("wal_level"), `got "${primary.wal_level ?? "replica (default)"}"; a streaming replica needs wal_level replica or logical`));
   }
@@ -215,40 +207,6 @@ export function replicationFindings(plan: Plan): Finding[] {
     if (value < tasks) findings.push(error(key(name), `got ${value}; ${tasks} replica task(s) each hold one, so it must be at least ${tasks}`));
   }
   return findings;
-}
-
-/** The primary init script's environment (non-secret: the password is a file). */
-export function primaryReplicationEnv(replication: ReplicationPlan): Record<string, string> {
-  return {
-    REPLICATION_USER: replication.user,
-    REPLICATION_PASSWORD_FILE,
-    REPLICATION_SLOTS: replication.slots.join(" "),
-    REPLICATION_HBA_LINES: replication.hbaLines.join("\n"),
-  };
-}
-
-/**
- * Bakes values into a shell script as defaults: after the shebang, each NAME is set unless the
- * environment already sets it. The primary's init script carries its inputs this way, so the
- * primary service needs no extra env and an operator can run the mounted file by hand
- * (`docker exec`) with nothing to remember; tests still override each value through the env.
- */
-export function withScriptDefaults(script: string, defaults: Readonly<Record<string, string>>): string {
-  const lines = script.split("\n");
-  const shebang = lines[0].startsWith("#!") ? lines.shift()! : "#!/usr/bin/env bash";
-  const quote = (value: string) => `'${value.replace(/'/g, "'\\''")}'`;
-  const assignments = Object.keys(defaults)
-    .sort()
-    .map((name) => {
-      if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new Error(`withScriptDefaults: "${name}" is not a shell variable name`);
-      return `if [ -z "\${${name}+set}" ]; then ${name}=${quote(defaults[name])}; fi`;
-    });
-  return [shebang, "# Defaults rendered from the AdvWell plan (model/replication.ts); the environment overrides each.", ...assignments, ...lines].join("\n");
-}
-
-/** The primary's init script as mounted: the file in scripts/postgres with the plan's values as defaults. */
-export function renderPrimaryInitScript(replication: ReplicationPlan, scriptText: string): string {
-  return withScriptDefaults(scriptText, primaryReplicationEnv(replication));
 }
 
 /** The replica entrypoint's environment; REPLICATION_SLOT carries the Swarm task-slot template. */

@@ -2,14 +2,18 @@
  * The offline plan: `npm run plan -- --stack production [--json] [--set key=value ...] [--tiers]`.
  * Reads the same files the Pulumi CLI reads (Pulumi.yaml defaults, then Pulumi.<stack>.yaml),
  * resolves the plan without any Pulumi package, prints it, and exits 1 when it has errors.
- * Argument parsing is node's built-in util.parseArgs: no dependency needed for five flags.
+ * Argument parsing is node's built-in util.parseArgs: no dependency needed for a few flags.
+ *
+ * Exit codes: 0 the plan (or diff) has no errors; 1 it has errors, each naming its config key;
+ * 2 the command itself was used wrongly (unknown flag, conflicting flags, unknown stack, unreadable
+ * file). Every failure is one message on stderr, never a stack trace.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
-import { applySet, listStacks, loadStackConfig } from "../config/stackConfig";
-import { diffResources, formatDiffMarkdown, formatDiffText, formatFindingsTable, formatMiB, formatPlan, formatResourceTree, planJson, resolveStack, table, tierSummaries } from "../model";
+import { applySet, listStacks, loadStackConfig, projectDir } from "../config/stackConfig";
+import { diffResources, Finding, formatDiffMarkdown, formatDiffText, formatFindingsTable, formatMiB, formatPlan, formatResourceTree, planJson, resolveStack, table, tierSummaries } from "../model";
 import type { ResourceRunResult } from "./lib/resourceRun";
 
 const USAGE = `usage: npm run plan -- --stack <name> [--json] [--set key=value ...]
@@ -17,12 +21,20 @@ const USAGE = `usage: npm run plan -- --stack <name> [--json] [--set key=value .
        npm run plan -- --stack <name> --diff <other-stack> [--markdown|--json]
        npm run plan -- --stack <name> --diff --set advwell:tier=<t> [--markdown|--json]
        npm run plan -- --stack <name> --diff-from <resources.json> [--markdown|--json]
-       npm run plan -- --tiers [--json]
-stacks: ${listStacks().join(", ")}`;
+       npm run plan -- --tiers [--stack <name>] [--json]`;
+
+/** A mistake in how the command was called: exit 2, one line, no trace. */
+class UsageError extends Error {}
+
+function knownStack(name: string, flag: string): string {
+  const stacks = listStacks();
+  if (!stacks.includes(name)) throw new UsageError(`${flag}: no stack "${name}" (no Pulumi.${name}.yaml in ${projectDir()}); stacks here: ${stacks.join(", ")}`);
+  return name;
+}
 
 /** Runs the real program under mocks in a child process (one SDK instance per config). */
 export function captureResources(stack: string, sets: readonly string[]): Promise<ResourceRunResult> {
-  const root = path.resolve(__dirname, "..");
+  const root = projectDir();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["-r", "ts-node/register", path.join(root, "scripts/lib/resourceRun.ts"), stack, JSON.stringify(sets)], {
       cwd: root,
@@ -33,10 +45,32 @@ export function captureResources(stack: string, sets: readonly string[]): Promis
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (err += d));
     child.on("close", (code) => {
-      if (code !== 0) return reject(new Error(`program run for ${stack} failed (${code}):\n${err}`));
+      if (code !== 0) return reject(new Error(`the program run for stack ${stack} failed: ${err.trim().split("\n").slice(-3).join(" ")}`));
       resolve(JSON.parse(out) as ResourceRunResult);
     });
   });
+}
+
+/** A capture saved with `--resources --json`, checked before it is diffed. */
+function readCapture(file: string): ResourceRunResult {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UsageError(`--diff-from: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`--diff-from: ${file} is not JSON (${(e as Error).message}); write it with npm run plan -- --stack <s> --resources --json`);
+  }
+  const capture = parsed as Partial<ResourceRunResult>;
+  const valid =
+    typeof capture === "object" && capture !== null && typeof capture.stack === "string" && Array.isArray(capture.resources) &&
+    capture.resources.every((r) => r && typeof r.type === "string" && typeof r.name === "string" && typeof r.inputs === "object");
+  if (!valid) throw new UsageError(`--diff-from: ${file} is not a resource capture (it needs "stack" and "resources" with type, name and inputs); write it with npm run plan -- --stack <s> --resources --json`);
+  return capture as ResourceRunResult;
 }
 
 /** `--diff` without a stack name means "this stack, before and after --set". */
@@ -44,12 +78,30 @@ function normaliseDiffFlag(argv: string[]): string[] {
   return argv.map((a, i) => (a === "--diff" && (argv[i + 1] === undefined || argv[i + 1].startsWith("--")) ? "--diff=@self" : a));
 }
 
-export async function main(rawArgv: string[]): Promise<number> {
-  const argv = normaliseDiffFlag(rawArgv);
-  let args;
+/** Each key once, with how many findings name it: `advwell:nodes (13)`. */
+export function summariseKeys(findings: readonly Finding[]): string {
+  const counts = new Map<string, number>();
+  for (const f of findings) counts.set(f.key, (counts.get(f.key) ?? 0) + 1);
+  return [...counts].map(([key, n]) => (n > 1 ? `${key} (${n})` : key)).join(", ");
+}
+
+interface Flags {
+  stack?: string;
+  json: boolean;
+  set: string[];
+  tiers: boolean;
+  resources: boolean;
+  diff?: string;
+  "diff-from"?: string;
+  markdown: boolean;
+  help: boolean;
+}
+
+function parse(argv: string[]): Flags {
+  let values;
   try {
-    args = parseArgs({
-      args: argv,
+    values = parseArgs({
+      args: normaliseDiffFlag(argv),
       options: {
         stack: { type: "string", short: "s" },
         json: { type: "boolean", default: false },
@@ -64,100 +116,106 @@ export async function main(rawArgv: string[]): Promise<number> {
       strict: true,
     }).values;
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
-    return 2;
+    throw new UsageError((e as Error).message);
   }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (args.tiers) {
-    const base = loadStackConfig(args.stack ?? "production").config;
-    for (const assignment of args.set ?? []) applySet(base, assignment, "advwell");
-    const tiers = tierSummaries(base);
-    if (args.json) {
-      process.stdout.write(`${JSON.stringify(tiers, null, 2)}\n`);
-    } else {
-      process.stdout.write(
-        table(
-          ["tier", "companies", "backend", "frontend", "max_conn", "pgbouncer", "replicas", "postgres", "reserved", "4cpu/16GiB nodes"],
-          tiers.map((t) => [t.name, t.companies, t.backendReplicas, t.frontendReplicas, t.maxConnections, t.pgbouncer ? "yes" : "no", t.readReplicas, `${t.postgresCpuLimit} CPU/${formatMiB(t.postgresMemoryLimitMiB)}`, `${t.cpuReserved} CPU/${formatMiB(t.memoryReservedMiB)}`, `${t.seedNodesNeeded ?? ">8"}${t.fitsOneSeedNode ? " (fits one)" : ""}`]),
-        ) + "\n",
-      );
-    }
-    return 0;
-  }
-  if (!args.stack) {
-    process.stderr.write(`--stack is required\n${USAGE}\n`);
-    return 2;
-  }
-  let loaded;
-  try {
-    loaded = loadStackConfig(args.stack);
-    for (const assignment of args.set ?? []) applySet(loaded.config, assignment, loaded.project);
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
-    return 2;
-  }
-  if (args.resources || args.diff !== undefined || args["diff-from"] !== undefined) {
-    return resourceMode(args.stack, args.set ?? [], {
-      json: args.json === true,
-      markdown: args.markdown === true,
-      diff: args.diff,
-      diffFrom: args["diff-from"],
-      resources: args.resources === true,
-    });
-  }
-  const { plan, findings } = resolveStack(loaded.config, args.stack);
-  const failed = findings.some((f) => f.level === "error");
-  if (args.json) {
-    process.stdout.write(`${JSON.stringify(plan ? planJson(plan) : { stack: args.stack, findings }, null, 2)}\n`);
-  } else {
-    process.stdout.write(plan ? `${formatPlan(plan)}\n` : `Invalid config for stack ${args.stack}\n${formatFindingsTable(findings)}\n`);
-  }
-  if (failed) {
-    process.stderr.write(`plan has errors: ${findings.filter((f) => f.level === "error").map((f) => f.key).join(", ")}\n`);
-  }
-  return failed ? 1 : 0;
+  const f = values as Flags;
+  // Conflicting flags are refused rather than one silently winning.
+  const diffing = f.diff !== undefined || f["diff-from"] !== undefined;
+  if (f.json && f.markdown) throw new UsageError("--json and --markdown both choose the output format; give one");
+  if (f.markdown && !diffing) throw new UsageError("--markdown formats a diff; add --diff <stack>, --diff with --set, or --diff-from <file>");
+  if (f.diff !== undefined && f["diff-from"] !== undefined) throw new UsageError("--diff and --diff-from both name what to compare against; give one");
+  if (f.resources && diffing) throw new UsageError("--resources prints one stack's resources and --diff compares two; give one");
+  if (f.tiers && (f.resources || diffing)) throw new UsageError("--tiers prints the tier table; it does not combine with --resources or --diff");
+  return f;
 }
 
-async function resourceMode(
-  stack: string,
-  sets: readonly string[],
-  o: { json: boolean; markdown: boolean; diff?: string; diffFrom?: string; resources: boolean },
-): Promise<number> {
-  if (o.diff === undefined && o.diffFrom === undefined) {
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await run(parse(argv));
+  } catch (e) {
+    const usage = e instanceof UsageError;
+    process.stderr.write(`plan: ${(e as Error).message}${usage ? `\n${USAGE}` : ""}\n`);
+    return 2;
+  }
+}
+
+async function run(args: Flags): Promise<number> {
+  if (args.help) {
+    process.stdout.write(`${USAGE}\nstacks: ${listStacks().join(", ")}\n`);
+    return 0;
+  }
+  if (args.tiers) return tiers(args);
+  if (!args.stack) throw new UsageError("--stack is required");
+  const stack = knownStack(args.stack, "--stack");
+  const loaded = loadStackConfig(stack);
+  for (const assignment of args.set) applySet(loaded.config, assignment, loaded.project);
+  if (args.resources || args.diff !== undefined || args["diff-from"] !== undefined) return resourceMode(stack, args);
+
+  const { plan, findings } = resolveStack(loaded.config, stack, loaded.secureKeys);
+  const errors = findings.filter((f) => f.level === "error");
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify(plan ? planJson(plan) : { stack, findings }, null, 2)}\n`);
+  } else {
+    process.stdout.write(plan ? `${formatPlan(plan)}\n` : `Invalid config for stack ${stack}\n${formatFindingsTable(findings)}\n`);
+  }
+  if (errors.length > 0) process.stderr.write(`plan has errors: ${summariseKeys(errors)}\n`);
+  return errors.length > 0 ? 1 : 0;
+}
+
+function tiers(args: Flags): number {
+  const base = loadStackConfig(knownStack(args.stack ?? "production", "--stack")).config;
+  for (const assignment of args.set) applySet(base, assignment, "advwell");
+  const rows = tierSummaries(base);
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  } else {
+    process.stdout.write(
+      table(
+        ["tier", "companies", "backend", "frontend", "max_conn", "pgbouncer", "replicas", "postgres", "reserved", "4cpu/16GiB nodes"],
+        rows.map((t) => [t.name, t.companies, t.backendReplicas, t.frontendReplicas, t.maxConnections, t.pgbouncer ? "yes" : "no", t.readReplicas, `${t.postgresCpuLimit} CPU/${formatMiB(t.postgresMemoryLimitMiB)}`, `${t.cpuReserved} CPU/${formatMiB(t.memoryReservedMiB)}`, `${t.seedNodesNeeded ?? ">8"}${t.fitsOneSeedNode ? " (fits one)" : ""}`]),
+      ) + "\n",
+    );
+  }
+  return 0;
+}
+
+async function resourceMode(stack: string, args: Flags): Promise<number> {
+  const sets = args.set;
+  if (args.diff === undefined && args["diff-from"] === undefined) {
     const run = await captureResources(stack, sets);
     if (run.error) {
       process.stderr.write(`${run.error}\n`);
       return 1;
     }
-    if (o.json) {
-      const { plan } = resolveStack(applyAll(stack, sets), stack);
-      process.stdout.write(`${JSON.stringify({ ...(plan ? (planJson(plan) as object) : {}), resources: run.resources, outputs: run.outputs }, null, 2)}\n`);
+    if (args.json) {
+      const loaded = loadStackConfig(stack);
+      for (const s of sets) applySet(loaded.config, s, loaded.project);
+      const { plan } = resolveStack(loaded.config, stack, loaded.secureKeys);
+      process.stdout.write(`${JSON.stringify({ ...(plan ? (planJson(plan) as object) : {}), resources: run.resources, outputs: run.outputs, ...(run.blockedBy ? { blockedBy: run.blockedBy } : {}) }, null, 2)}\n`);
     } else {
       process.stdout.write(`Resources of stack ${stack} (${run.resources.length}), as index.ts registers them under Pulumi mocks; secrets print as [secret]\n\n`);
       process.stdout.write(formatResourceTree(run.resources));
     }
-    return 0;
+    return blocked([run]);
   }
   let before: ResourceRunResult;
   let after: ResourceRunResult;
   let beforeName: string;
   let afterName: string;
-  if (o.diffFrom !== undefined) {
-    before = JSON.parse(fs.readFileSync(o.diffFrom, "utf8")) as ResourceRunResult;
+  if (args["diff-from"] !== undefined) {
+    before = readCapture(args["diff-from"]);
     after = await captureResources(stack, sets);
-    beforeName = `${before.stack} (${path.basename(o.diffFrom)})`;
+    beforeName = `${before.stack} (${path.basename(args["diff-from"])})`;
     afterName = stack;
-  } else if (o.diff === "@self") {
+  } else if (args.diff === "@self") {
     [before, after] = await Promise.all([captureResources(stack, []), captureResources(stack, sets)]);
     beforeName = stack;
     afterName = `${stack} with ${sets.join(" ") || "no change"}`;
   } else {
-    [before, after] = await Promise.all([captureResources(stack, sets), captureResources(o.diff!, sets)]);
+    const other = knownStack(args.diff!, "--diff");
+    [before, after] = await Promise.all([captureResources(stack, sets), captureResources(other, sets)]);
     beforeName = stack;
-    afterName = o.diff!;
+    afterName = other;
   }
   for (const r of [before, after]) {
     if (r.error) {
@@ -166,16 +224,32 @@ async function resourceMode(
     }
   }
   const diff = diffResources(beforeName, before.resources, afterName, after.resources);
-  process.stdout.write(o.json ? `${JSON.stringify(diff, null, 2)}\n` : o.markdown ? formatDiffMarkdown(diff) : formatDiffText(diff));
-  return 0;
+  process.stdout.write(args.json ? `${JSON.stringify({ ...diff, blockedBy: after.blockedBy ?? [] }, null, 2)}\n` : args.markdown ? formatDiffMarkdown(diff) : formatDiffText(diff));
+  return blocked([after], args.markdown);
 }
 
-function applyAll(stack: string, sets: readonly string[]): Record<string, string> {
-  const loaded = loadStackConfig(stack);
-  for (const s of sets) applySet(loaded.config, s, loaded.project);
-  return loaded.config;
+/** The errors that keep a captured change from deploying, printed after it; exit 1 when there are any. */
+function blocked(runs: readonly ResourceRunResult[], markdown = false): number {
+  const errors = runs.flatMap((r) => r.blockedBy ?? []);
+  if (errors.length === 0) return 0;
+  const text = markdown
+    ? `\n> **This change cannot be deployed: the plan has errors.**\n\n${errors.map((f) => `- \`${f.key}\`: ${f.message}`).join("\n")}\n`
+    : `\nThis change cannot be deployed: the plan has errors\n${formatFindingsTable(errors)}\n`;
+  process.stdout.write(text);
+  process.stderr.write(`plan has errors: ${summariseKeys(errors)}\n`);
+  return 1;
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => (process.exitCode = code));
+  // `npm run plan -- --resources | head -1` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+  });
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (e) => {
+      process.stderr.write(`plan: ${(e as Error).message}\n`);
+      process.exitCode = 2;
+    },
+  );
 }

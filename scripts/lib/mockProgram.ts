@@ -13,6 +13,9 @@ export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 
 export interface CapturedResource {
+  /** The URN the engine would give it (stack, project, the parents' types, the name). */
+  readonly urn: string;
+  readonly parentUrn?: string;
   readonly type: string;
   readonly name: string;
   /** Inputs with secret wrappers removed. */
@@ -63,7 +66,9 @@ export async function captureProgram(
   loadProgram: () => Record<string, unknown>,
 ): Promise<ProgramRun> {
   const resources: CapturedResource[] = [];
-  const options = new Map<string, { parent?: string; protect: boolean; retainOnDelete: boolean }>();
+  // Options per registration, queued by type and name: newResource calls arrive in construction order.
+  const options = new Map<string, { urn: string; parentUrn?: string; parent?: string; protect: boolean; retainOnDelete: boolean }[]>();
+  const urns = new WeakMap<object, { urn: string; qualifiedType: string }>();
   const generatedSecrets: string[] = [];
   let program: Record<string, unknown> = {};
   let error: Error | undefined;
@@ -89,8 +94,10 @@ export async function captureProgram(
         }
         if (args.type.startsWith("aws:iam/user:User")) state.arn = `arn:aws:iam::123456789012:user/${args.inputs.name ?? args.name}`;
         if (args.type === "aws:kms/key:Key") state.arn = `arn:aws:kms:sa-east-1:123456789012:key/${args.name}`;
-        const opts = options.get(`${args.type}::${args.name}`);
+        const opts = options.get(`${args.type}::${args.name}`)?.shift();
         resources.push({
+          urn: opts?.urn ?? `urn:pulumi:${stack}::${project}::${args.type}::${args.name}`,
+          parentUrn: opts?.parentUrn,
           type: args.type,
           name: args.name,
           rawInputs: args.inputs,
@@ -114,8 +121,14 @@ export async function captureProgram(
   // Transformations need the root stack resource, which runInPulumiStack creates, as the CLI does.
   await (pulumi.runtime as any).runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((args) => {
-      const parent = args.opts.parent as { __name?: string } | undefined;
-      options.set(`${args.type}::${args.name}`, { parent: parent?.__name, protect: args.opts.protect === true, retainOnDelete: args.opts.retainOnDelete === true });
+      const parent = args.opts.parent as ({ __name?: string } & object) | undefined;
+      // The engine's URN: the parents' types joined by "$" (the stack itself is not named), then the name.
+      const of = parent ? urns.get(parent) : undefined;
+      const qualifiedType = of ? `${of.qualifiedType}$${args.type}` : args.type;
+      const urn = `urn:pulumi:${stack}::${project}::${qualifiedType}::${args.name}`;
+      urns.set(args.resource, { urn, qualifiedType });
+      const key = `${args.type}::${args.name}`;
+      options.set(key, [...(options.get(key) ?? []), { urn, parentUrn: of?.urn, parent: parent?.__name, protect: args.opts.protect === true, retainOnDelete: args.opts.retainOnDelete === true }]);
       return undefined;
     });
     try {

@@ -8,12 +8,12 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BACKUP_SECRET_FILES, backupEnvironment, BackupPlan, cronMatchesAt, parseCron, planBackup } from "../../model/backup";
+import { BACKUP_SECRET_FILES, backupEnvironment, BackupPlan, cronMatchesAt, parseCron, planBackup } from "../../model";
 import { resolve } from "../support/stacks";
 import { freePort, PG_BIN, PgCluster, SUPERUSER, SUPERUSER_PASSWORD } from "./support/pgCluster";
 import { awsCliDir, FakeS3, S3RVER_KEY, S3RVER_SECRET } from "./support/s3";
 
-const SCRIPTS = path.join(__dirname, "..", "..", "scripts", "backup");
+const SCRIPTS = path.join(__dirname, "..", "..", "containers", "backup");
 const BUCKET = "advwell-backups-it";
 const DB = "advwell";
 

@@ -18,20 +18,17 @@ import type { Client } from "pg";
 import {
   alertRuleGroups,
   BACKUP_METRIC,
-  MONITORING_CONFIG,
-  monitoringConfigDefaults,
   MONITORING_ROLE,
   MONITORING_ROLE_CONNECTION_LIMIT,
   MonitoringPlan,
-  parseMonitoringSettings,
-  planMonitoring,
   postgresExporterEnv,
   renderAlertmanagerConfig,
   renderAlertRules,
-  renderMonitoringRoleInitScript,
   renderPrometheusConfig,
+  reconcileEnvironment,
   renderRuleGroups,
-} from "../../model/monitoring";
+} from "../../model";
+import { containerFilePath } from "../../components/containerFiles";
 
 const PROMTOOL = process.env.PROMTOOL ?? "/usr/bin/promtool";
 /** Debian's prometheus-alertmanager and prometheus-postgres-exporter (`.ci/run` installs them). */
@@ -40,14 +37,10 @@ const POSTGRES_EXPORTER = process.env.POSTGRES_EXPORTER ?? "/usr/bin/prometheus-
 
 function monitoringPlan(tier: TierName): MonitoringPlan {
   const { config } = loadStackConfig("production");
-  const raw = { ...monitoringConfigDefaults(), ...config };
-  applySet(raw, `${PROJECT}:tier=${tier}`, PROJECT);
-  const monitoringKeys = Object.keys(MONITORING_CONFIG).map((k) => `${PROJECT}:${k}`);
-  const { settings, findings } = validateSettings(Object.fromEntries(Object.entries(raw).filter(([k]) => !monitoringKeys.includes(k))), "production");
+  applySet(config, `${PROJECT}:tier=${tier}`, PROJECT);
+  const { settings, findings } = validateSettings(config, "production");
   if (!settings) throw new Error(findings.map((f) => `${f.key}: ${f.message}`).join("; "));
-  const monitoring = parseMonitoringSettings(raw);
-  if (!monitoring.settings) throw new Error(monitoring.findings.map((f) => f.message).join("; "));
-  return planMonitoring(monitoring.settings, resolvePlan(settings));
+  return resolvePlan(settings).monitoring!;
 }
 
 function promtool(args: string[]): { status: number | null; output: string } {
@@ -264,19 +257,26 @@ describe("the exporter's role on a real PostgreSQL 15, feeding the connection al
   });
 
   /**
-   * Runs the rendered init script as the official image would (its env: POSTGRES_USER,
-   * POSTGRES_DB; the password from a secret file), reaching the test cluster over TCP.
+   * Runs the reconciler as the postgres-reconcile service does (its env from the plan, passwords
+   * from secret files), reaching the test cluster over TCP.
    */
   function applyRoleSql(): { status: number | null; output: string } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "advwell-role-"));
     dirs.push(dir);
-    const passwordFile = path.join(dir, "postgres-monitor-password");
-    fs.writeFileSync(passwordFile, MONITOR_PASSWORD);
-    const script = path.join(dir, "20-monitor-role.sh");
-    fs.writeFileSync(script, renderMonitoringRoleInitScript(passwordFile));
-    const r = spawnSync("bash", [script], {
+    const file = (name: string, value: string) => {
+      fs.writeFileSync(path.join(dir, name), value);
+      return path.join(dir, name);
+    };
+    const r = spawnSync("bash", [containerFilePath("reconcile"), "once"], {
       encoding: "utf8",
-      env: { PATH: `${PG_BIN}:${process.env.PATH}`, POSTGRES_USER: SUPERUSER, POSTGRES_DB: "postgres", PGHOST: "127.0.0.1", PGPORT: String(cluster.port), PGPASSWORD: SUPERUSER_PASSWORD },
+      env: {
+        ...reconcileEnvironment({ host: "127.0.0.1", port: cluster.port, superuser: SUPERUSER, databaseName: "advtom", appUser: "advwell", monitoring: true }),
+        PATH: `${PG_BIN}:${process.env.PATH}`,
+        SUPERUSER_PASSWORD_FILE: file("superuser", SUPERUSER_PASSWORD),
+        APP_DB_PASSWORD_FILE: file("app", "app-password"),
+        MONITORING_PASSWORD_FILE: file("monitor", MONITOR_PASSWORD),
+        RECONCILE_STATE_DIR: path.join(dir, "state"),
+      },
       timeout: 30_000,
     });
     return { status: r.status, output: `${r.stdout}\n${r.stderr}` };
@@ -288,13 +288,13 @@ describe("the exporter's role on a real PostgreSQL 15, feeding the connection al
     return c;
   };
 
-  test("the role's init script runs, and runs again without error (idempotent)", () => {
+  test("the reconciler makes the role, and runs again without error (idempotent)", () => {
     const first = applyRoleSql();
     expect(first.output).not.toContain("ERROR");
     expect(first.status).toBe(0);
     const second = applyRoleSql();
     expect(second.status).toBe(0);
-    expect(second.output).toContain("GRANT ROLE");
+    expect(second.output).toContain("advwell-reconcile: reconciled");
   });
 
   test("the role reads other sessions' statistics but cannot write", async () => {

@@ -1,5 +1,8 @@
-import { cpusToNanoCpus, ENTRYPOINTS, CERT_RESOLVER, mibToBytes, Plan, SECRETS_ENV_PRELOAD_PATH, TIER_NAMES, TierName } from "../../model";
+import { cpusToNanoCpus, ENTRYPOINTS, CERT_RESOLVER, mibToBytes, Plan, TIER_NAMES, TierName } from "../../model";
 import { isSecretWrapper } from "../../scripts/lib/mockProgram";
+import { CONTAINER_FILES } from "../../components/containerFiles";
+
+const SECRETS_ENV_PRELOAD_PATH = CONTAINER_FILES.secretsEnv.mountPath;
 import { byType, CapturedResource, ProgramRun, runProgram, SECRET_SIG, service } from "../support/program";
 import { planFor, seedNodes } from "../support/stacks";
 
@@ -52,7 +55,7 @@ describe.each(["production", "staging", "dev", ...TIER_NAMES])("%s", (key) => {
     }
   });
 
-  test("Postgres gets exactly the plan's settings as -c flags, its passwords through *_FILE secrets", () => {
+  test("Postgres gets exactly the plan's settings as -c flags, its password through a *_FILE secret; the reconciler gets the role passwords", () => {
     const plan = plans.get(key)!;
     const pg = service(get(key), "postgres").inputs.taskSpec.containerSpec;
     const flags = Object.fromEntries(
@@ -61,7 +64,11 @@ describe.each(["production", "staging", "dev", ...TIER_NAMES])("%s", (key) => {
     expect(flags).toEqual(plan.postgres.settings);
     expect(pg.env.POSTGRES_PASSWORD_FILE).toBe("/run/secrets/postgres-superuser-password");
     expect(Object.keys(pg.env).some((k) => k === "POSTGRES_PASSWORD")).toBe(false);
-    expect(pg.secrets.map((s: { fileName: string }) => s.fileName).sort()).toEqual(expect.arrayContaining(["postgres-app-password", "postgres-superuser-password"]));
+    // The database mounts only the superuser's password; the app role's is the reconciler's.
+    expect(pg.secrets.map((s: { fileName: string }) => s.fileName)).toEqual(["postgres-superuser-password"]);
+    const reconcile = service(get(key), "postgres-reconcile").inputs.taskSpec.containerSpec;
+    expect(reconcile.secrets.map((s: { fileName: string }) => s.fileName)).toEqual(expect.arrayContaining(["postgres-app-password", "postgres-superuser-password"]));
+    expect(reconcile.env.APP_DB_PASSWORD_FILE).toBe("/run/secrets/postgres-app-password");
     expect(pg.healthcheck.tests.join(" ")).toContain("pg_isready");
   });
 

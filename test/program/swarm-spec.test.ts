@@ -22,7 +22,7 @@ describe.each(TIER_NAMES)("%s tier", (tier) => {
 
   test("every service stops with the plan's grace period, never 0 (the provider's default for an unset value)", () => {
     const plan = planFor("production", [`advwell:tier=${tier}`, ROOMY]);
-    const planned = { ...plan.services, ...(plan.monitoring?.services ?? {}) } as Record<string, { stopGraceSeconds: number }>;
+    const planned = plan.services as Record<string, { stopGraceSeconds: number }>;
     expect(services().length).toBeGreaterThan(0);
     for (const s of services()) {
       const grace = s.inputs.taskSpec.containerSpec.stopGracePeriod;

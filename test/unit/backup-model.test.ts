@@ -14,8 +14,8 @@ import {
   planBackup,
   PolicyStatement,
   writerPolicyDocument,
-} from "../../model/backup";
-import type { Settings } from "../../model/settings";
+} from "../../model";
+import type { Settings } from "../../model";
 import { resolve } from "../support/stacks";
 
 const BUCKET_ARN = "arn:aws:s3:::advwell-backups-production-abc";

@@ -2,14 +2,14 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { applySet, listStacks, loadStackConfig, readProjectFile } from "../../config/stackConfig";
-import { CONFIG_KEYS, TIER_NAMES, tierSummaries, tierTableMarkdown, validateSettings } from "../../model";
+import { CONFIG_KEY_NAMES, CONFIG_KEYS, configTableMarkdown, exampleError, TIER_NAMES, tierSummaries, tierTableMarkdown, validateSettings } from "../../model";
 
 const root = path.resolve(__dirname, "../..");
 
 describe("Pulumi.yaml", () => {
   const project = readProjectFile(root);
   test("declares exactly the keys the program reads, each with a type, a description and a default", () => {
-    expect(Object.keys(project.config ?? {}).sort()).toEqual([...CONFIG_KEYS].sort());
+    expect(Object.keys(project.config ?? {}).sort()).toEqual([...CONFIG_KEY_NAMES].sort());
     for (const [name, decl] of Object.entries(project.config ?? {})) {
       const d = decl as { type?: string; description?: string; default?: unknown };
       expect({ name, type: ["string", "integer", "boolean", "array"].includes(d.type ?? "") }).toEqual({ name, type: true });
@@ -17,8 +17,15 @@ describe("Pulumi.yaml", () => {
       expect({ name, hasDefault: d.default !== undefined }).toEqual({ name, hasDefault: true });
     }
   });
-  test("the defaults alone validate (a new stack with no config plans the starter tier)", () => {
-    const config: Record<string, string> = {};
+  test("agrees with the key table in model/config/keys.ts: same type, default and description for every key", () => {
+    for (const name of CONFIG_KEY_NAMES) {
+      const d = project.config![name] as { type: string; description: string; default: unknown };
+      const spec = CONFIG_KEYS[name];
+      expect({ name, type: d.type, default: d.default, description: d.description }).toEqual({ name, type: spec.type, default: spec.default, description: spec.description });
+    }
+  });
+  test("the defaults and a region validate (a new stack plans the starter tier); without aws:region backups cannot run", () => {
+    const config: Record<string, string> = { "aws:region": "sa-east-1" };
     for (const [name, decl] of Object.entries(project.config ?? {})) {
       const d = (decl as { default: unknown }).default;
       config[`advwell:${name}`] = typeof d === "string" ? d : JSON.stringify(d);
@@ -27,6 +34,8 @@ describe("Pulumi.yaml", () => {
     expect(findings).toEqual([]);
     expect(settings!.tier).toBe("starter");
     expect(settings!.nodes).toEqual([{ name: "vps-1", cpus: 4, memoryMiB: 16384, role: "manager" }]);
+    const { "aws:region": _region, ...withoutRegion } = config;
+    expect(validateSettings(withoutRegion, "new").findings).toEqual([expect.objectContaining({ key: "aws:region" })]);
   });
   test("never defaults an image to latest", () => {
     for (const key of ["backendImage", "frontendImage", "postgresImage", "pgbouncerImage", "traefikImage"]) {
@@ -104,6 +113,13 @@ describe("--set mirrors pulumi config set", () => {
 });
 
 describe("README", () => {
+  test("its config table is the code's, and every key's bad example is refused under that key", () => {
+    const base = loadStackConfig("production").config;
+    const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+    const block = /<!-- config-table -->\n([\s\S]*?)\n<!-- \/config-table -->/.exec(readme)![1];
+    expect(block).toBe(configTableMarkdown(base));
+    for (const key of CONFIG_KEY_NAMES) expect({ key, refused: exampleError(base, key) !== undefined }).toEqual({ key, refused: true });
+  });
   test("its tier table is the code's", () => {
     const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
     const table = tierTableMarkdown(tierSummaries(loadStackConfig("production", root).config));

@@ -1,54 +1,55 @@
 import { parse as parseYaml } from "yaml";
-import { applySet, loadStackConfig } from "../../config/stackConfig";
-import { NodeSpec, placeTasks, Plan, PROJECT, resolvePlan, Settings, TaskRequest, TIER_NAMES, TierName, validateSettings } from "../../model";
+import { readContainerFile } from "../../components/containerFiles";
+import { spawnSync } from "child_process";
 import {
   ALERT_THRESHOLDS,
   alertReceiverKind,
   alertRuleGroups,
   BACKUP_METRIC,
+  configDefaults,
   GRAFANA_DATASOURCE_UID,
   grafanaRouteLabels,
-  MONITORING_CONFIG,
-  MONITORING_SERVICE_NAMES,
-  monitoringConfigDefaults,
-  monitoringConnectionClients,
   MonitoringPlan,
-  MonitoringPlanOptions,
-  MonitoringSettings,
-  monitoringTaskRequests,
-  parseMonitoringSettings,
-  planMonitoring,
-  planMonitoringServices,
+  nodeLabels,
+  NodeSpec,
+  placeTasks,
+  Plan,
+  PROJECT,
   promDurationHours,
   renderAlertmanagerConfig,
   renderAlertRules,
   renderGrafanaDashboard,
   renderGrafanaDatasource,
-  renderMonitoringRoleSql,
   renderPrometheusConfig,
-  StackServiceName,
-} from "../../model/monitoring";
+  SERVICE_TABLE,
+  ServiceName,
+  ServicePlan,
+  taskRequests,
+  TaskRequest,
+  TIER_NAMES,
+  TierName,
+  validateSettings,
+} from "../../model";
+import { planFor } from "../support/stacks";
 
 const KEY = (k: string) => `${PROJECT}:${k}`;
 
-/** The stack's config as `pulumi up` sees it, with `--set` style changes; monitoring defaults under it. */
-function stack(stackName: string, sets: string[] = []): { settings: Settings; plan: Plan; monitoring: MonitoringSettings; raw: Record<string, string> } {
-  const { config } = loadStackConfig(stackName);
-  const raw = { ...monitoringConfigDefaults(), ...config };
-  for (const s of sets) applySet(raw, s, PROJECT);
-  // The application validator knows only its own keys until the lead merges the monitoring keys.
-  const appConfig = Object.fromEntries(Object.entries(raw).filter(([k]) => !Object.keys(MONITORING_CONFIG).map(KEY).includes(k)));
-  const { settings, findings } = validateSettings(appConfig, stackName);
-  if (!settings) throw new Error(findings.map((f) => `${f.key}: ${f.message}`).join("; "));
-  const parsed = parseMonitoringSettings(raw);
-  if (!parsed.settings) throw new Error(parsed.findings.map((f) => `${f.key}: ${f.message}`).join("; "));
-  return { settings, plan: resolvePlan(settings), monitoring: parsed.settings, raw };
+/** The monitoring rows of the one service table. */
+const MONITORING_SERVICE_NAMES = (Object.keys(SERVICE_TABLE) as ServiceName[]).filter((n) => SERVICE_TABLE[n].group === "monitoring");
+
+/** The plan of a production tier, with `--set` style changes, and its monitoring slice. */
+function monitoringFor(tier: TierName, sets: string[] = []): { plan: Plan; mplan: MonitoringPlan } {
+  const plan = planFor("production", [`${KEY("tier")}=${tier}`, ...sets]);
+  return { plan, mplan: plan.monitoring! };
 }
 
-function monitoringFor(tier: TierName, sets: string[] = [], options: MonitoringPlanOptions = {}): { plan: Plan; mplan: MonitoringPlan } {
-  const s = stack("production", [`${KEY("tier")}=${tier}`, ...sets]);
-  return { plan: s.plan, mplan: planMonitoring(s.monitoring, s.plan, options) };
+/** What the monitoring services ask of the scheduler, from the plan. */
+function monitoringRequests(plan: Plan, nodes: readonly NodeSpec[]): TaskRequest[] {
+  return taskRequests(nodes, plan.services, nodeLabels(nodes, plan.postgres.readReplicas)).filter((r) => MONITORING_SERVICE_NAMES.includes(r.service));
 }
+
+const settingsNodes = (plan: Plan): NodeSpec[] => plan.nodes.map((n) => ({ name: n.name, role: n.role, cpus: n.cpus, memoryMiB: n.memoryMiB }));
+const service = (plan: Plan, name: ServiceName): ServicePlan => plan.services[name]!;
 
 const tiers = TIER_NAMES.map((t) => [t] as [TierName]);
 
@@ -68,11 +69,18 @@ function dnsNames(config: PromConfig): string[] {
   });
 }
 
+/** Validates a full config map (the defaults, with changes) and returns the monitoring settings or the findings. */
+function parseMonitoring(config: Record<string, string | undefined>, secureKeys: string[] = []) {
+  const { settings, findings } = validateSettings(config, "new", secureKeys);
+  return { settings: settings?.monitoring, findings };
+}
+
 describe("monitoring settings", () => {
-  const defaults = monitoringConfigDefaults();
+  // A new stack: the project's defaults, and the region the backup bucket needs.
+  const defaults: Record<string, string> = { ...configDefaults(), "aws:region": "sa-east-1" };
 
   test("the declared defaults parse without findings", () => {
-    const { settings, findings } = parseMonitoringSettings(defaults);
+    const { settings, findings } = parseMonitoring(defaults);
     expect(findings).toEqual([]);
     expect(settings).toMatchObject({ enabled: true, retention: "15d", retentionHours: 360, retentionSizeMiB: 10240, grafanaDomain: "grafana.advwell.pro", alertReceiver: "none" });
     expect(settings!.backendMetricsPath).toBeUndefined();
@@ -90,7 +98,7 @@ describe("monitoring settings", () => {
     ["grafanaImage", "grafana/grafana:latest", "pinned tag or digest"],
     ["cadvisorImage", "gcr.io/cadvisor/cadvisor", "pinned tag or digest"],
   ])("%s=%j is refused, naming the key, the value and what is allowed", (name, value, allowed) => {
-    const { settings, findings } = parseMonitoringSettings({ ...defaults, [KEY(name)]: value });
+    const { settings, findings } = parseMonitoring({ ...defaults, [KEY(name)]: value });
     expect(settings).toBeUndefined();
     expect(findings).toHaveLength(1);
     expect(findings[0]).toMatchObject({ level: "error", key: KEY(name) });
@@ -101,13 +109,13 @@ describe("monitoring settings", () => {
   test("a missing key is an error that points at Pulumi.yaml", () => {
     const config = { ...defaults };
     delete config[KEY("prometheusRetention")];
-    const { findings } = parseMonitoringSettings(config);
+    const { findings } = parseMonitoring(config);
     expect(findings).toEqual([expect.objectContaining({ key: KEY("prometheusRetention"), message: expect.stringContaining("Pulumi.yaml declares its default") })]);
   });
 
   test("a malformed webhook URL is refused without repeating it (it is a credential)", () => {
     const leaked = "http://hooks.slack.com/services/T000/B000/very-secret-token";
-    const { settings, findings } = parseMonitoringSettings({ ...defaults, [KEY("alertWebhookUrl")]: leaked });
+    const { settings, findings } = parseMonitoring({ ...defaults, [KEY("alertWebhookUrl")]: leaked });
     expect(settings).toBeUndefined();
     expect(findings[0].key).toBe(KEY("alertWebhookUrl"));
     expect(findings[0].message).toContain("https://");
@@ -121,14 +129,14 @@ describe("monitoring settings", () => {
     ["", "none"],
   ])("webhook %j is sent to a %s receiver", (url, kind) => {
     expect(alertReceiverKind(url)).toBe(kind);
-    expect(parseMonitoringSettings({ ...defaults, [KEY("alertWebhookUrl")]: url }).settings?.alertReceiver).toBe(kind);
+    expect(parseMonitoring({ ...defaults, [KEY("alertWebhookUrl")]: url }).settings?.alertReceiver).toBe(kind);
   });
 
   test("a webhook set with --secret that the offline loader cannot decrypt still counts as configured", () => {
     const config = { ...defaults };
     delete config[KEY("alertWebhookUrl")];
-    expect(parseMonitoringSettings(config).findings[0].key).toBe(KEY("alertWebhookUrl"));
-    expect(parseMonitoringSettings(config, [KEY("alertWebhookUrl")]).settings?.alertReceiver).toBe("webhook");
+    expect(parseMonitoring(config).findings[0].key).toBe(KEY("alertWebhookUrl"));
+    expect(parseMonitoring(config, [KEY("alertWebhookUrl")]).settings?.alertReceiver).toBe("webhook");
   });
 
   test.each([["15d", 360], ["36h", 36], ["8w", 1344], ["1d12h", 36], ["1y", 8760]])("Prometheus duration %s is %d hours", (text, hours) => {
@@ -149,9 +157,9 @@ describe("monitoring plan", () => {
       expect(mplan.expectedTasks).toContainEqual(expect.objectContaining({ service: service!.name, tasks: service!.replicas }));
     }
     for (const name of MONITORING_SERVICE_NAMES) {
-      expect(mplan.expectedTasks.find((e) => e.service === name)?.tasks).toBe(mplan.services[name].replicas);
+      expect(mplan.expectedTasks.find((e) => e.service === name)?.tasks).toBe(service(plan, name).replicas);
     }
-    expect(mplan.expectedTasks).toHaveLength(Object.keys(plan.services).length + MONITORING_SERVICE_NAMES.length);
+    expect(mplan.expectedTasks).toHaveLength(Object.keys(plan.services).length);
   });
 
   test("growth runs 3 backend and 2 frontend replicas, and the rules say so in numbers", () => {
@@ -169,76 +177,73 @@ describe("monitoring plan", () => {
   });
 
   test("node-exporter and cAdvisor run one task per node; the stateful services sit on the first manager", () => {
-    const { mplan } = monitoringFor("enterprise", [
+    const { plan, mplan } = monitoringFor("enterprise", [
       `${KEY("nodes")}=["name=db-1,cpus=8,memory=32GiB,role=worker","name=mgr-1,cpus=4,memory=16GiB,role=manager","name=app-1,cpus=8,memory=16GiB,role=worker"]`,
     ]);
     for (const name of ["node-exporter", "cadvisor"] as const) {
-      expect(mplan.services[name]).toMatchObject({ global: true, replicas: 3 });
+      expect(service(plan, name)).toMatchObject({ global: true, replicas: 3 });
     }
     expect(mplan.dataNode).toBe("mgr-1");
     for (const name of ["prometheus", "grafana", "alertmanager"] as const) {
-      expect(mplan.services[name].placement.constraints).toEqual(["node.labels.advwell.node==mgr-1"]);
-      expect(mplan.services[name].update.order).toBe("stop-first");
+      expect(service(plan, name).placement.constraints).toEqual(["node.labels.advwell.node==mgr-1"]);
+      expect(service(plan, name).update.order).toBe("stop-first");
     }
-    const requests = monitoringTaskRequests(mplan);
+    const requests = monitoringRequests(plan, settingsNodes(plan));
     const perNode = requests.filter((r) => r.service === "cadvisor");
     expect(perNode.map((r) => [r.eligible, r.replicas])).toEqual([[["db-1"], 1], [["mgr-1"], 1], [["app-1"], 1]]);
     expect(requests.find((r) => r.service === "postgres-exporter")).toMatchObject({ replicas: 1, eligible: ["db-1", "mgr-1", "app-1"], surge: 1 });
   });
 
-  test("the services resolvePlan can size from the node inventory alone are the ones the full plan carries", () => {
-    const s = stack("production", [`${KEY("tier")}=business`]);
-    const early = planMonitoringServices(s.monitoring, s.settings.nodes);
-    const full = planMonitoring(s.monitoring, s.plan);
-    expect(early.services).toEqual(full.services);
-    expect(monitoringTaskRequests(early)).toEqual(monitoringTaskRequests(full));
+  test("the monitoring services are rows of the one service table, planned with the rest", () => {
+    const plan = planFor("production", [`${KEY("tier")}=business`]);
+    for (const name of MONITORING_SERVICE_NAMES) {
+      expect(service(plan, name)).toMatchObject({ name, group: "monitoring", stopGraceSeconds: SERVICE_TABLE[name].stopGraceSeconds, health: SERVICE_TABLE[name].health });
+    }
+    expect(Object.keys(plan.services).slice(-MONITORING_SERVICE_NAMES.length)).toEqual(MONITORING_SERVICE_NAMES);
   });
 
   test("reservations are small: all monitoring together reserves under 0.25 CPU and 600 MiB on one node", () => {
-    const { mplan } = monitoringFor("growth");
-    const requests = monitoringTaskRequests(mplan);
+    const { plan } = monitoringFor("growth");
+    const requests = monitoringRequests(plan, settingsNodes(plan));
     const cpus = requests.reduce((sum, r) => sum + r.cpus * r.replicas, 0);
     const mib = requests.reduce((sum, r) => sum + r.memoryMiB * r.replicas, 0);
     expect(cpus).toBeCloseTo(0.23, 5);
     expect(mib).toBe(528);
     for (const name of MONITORING_SERVICE_NAMES) {
-      const s = mplan.services[name];
+      const s = service(plan, name);
       expect(s.cpuReservation).toBeLessThanOrEqual(s.cpuLimit);
       expect(s.memoryReservationMiB).toBeLessThanOrEqual(s.memoryLimitMiB);
     }
   });
 
   test("the seed's node (growth on one 4 CPU / 16 GiB VPS) still places every task with monitoring added", () => {
-    const { plan, mplan } = monitoringFor("growth");
-    const appRequests: TaskRequest[] = Object.values(plan.services).map((s) => ({
+    const { plan } = monitoringFor("growth");
+    const appRequests: TaskRequest[] = Object.values(plan.services).filter((s) => s!.group === "application").map((s) => ({
       service: s!.name, replicas: s!.replicas, cpus: s!.cpuReservation, memoryMiB: s!.memoryReservationMiB, eligible: ["vps-1"],
       surge: s!.update.order === "start-first" ? s!.update.parallelism : 0,
     }));
     const nodes: NodeSpec[] = [{ name: "vps-1", role: "manager", cpus: 4, memoryMiB: 16384 }];
-    // The monitoring names are not ServiceName yet (see the report): widened for placeTasks.
-    const all = [...appRequests, ...(monitoringTaskRequests(mplan) as unknown as TaskRequest[])];
+    const all = [...appRequests, ...monitoringRequests(plan, nodes)];
     const placed = placeTasks(nodes, all);
     expect(placed.unplaced).toEqual([]);
-    expect(placed.nodes[0].cpuReserved).toBeCloseTo(3.38, 5);
+    // 3.39: the application (with the 0.01 CPU reconciler) and monitoring's 0.23.
+    expect(placed.nodes[0].cpuReserved).toBeCloseTo(3.39, 5);
     expect(placed.nodes[0].cpuReserved).toBeLessThan(4);
   });
 
   test("a node without room for a global exporter is reported for that node", () => {
-    const { mplan } = monitoringFor("starter", [`${KEY("nodes")}=["name=a,cpus=4,memory=16GiB,role=manager","name=tiny,cpus=1,memory=1GiB,role=worker"]`]);
+    const { plan } = monitoringFor("starter", [`${KEY("nodes")}=["name=a,cpus=4,memory=16GiB,role=manager","name=tiny,cpus=1,memory=1GiB,role=worker"]`]);
     const filler = { service: "backend", replicas: 1, cpus: 1, memoryMiB: 1000, eligible: ["tiny"], surge: 0 } as TaskRequest;
-    const placed = placeTasks(
-      [{ name: "a", role: "manager", cpus: 4, memoryMiB: 16384 }, { name: "tiny", role: "worker", cpus: 1, memoryMiB: 1024 }],
-      [filler, ...(monitoringTaskRequests(mplan) as unknown as TaskRequest[])],
-    );
+    const nodes: NodeSpec[] = [{ name: "a", role: "manager", cpus: 4, memoryMiB: 16384 }, { name: "tiny", role: "worker", cpus: 1, memoryMiB: 1024 }];
+    const placed = placeTasks(nodes, [filler, ...monitoringRequests(plan, nodes)]);
     expect(placed.unplaced.map((u) => u.service).sort()).toEqual(["cadvisor", "node-exporter"]);
     expect(placed.unplaced.every((u) => u.freeDescription.startsWith("tiny has"))).toBe(true);
   });
 
   test("resource overrides apply to monitoring services, and a replica count for a global one is refused", () => {
-    const s = stack("production");
-    const mplan = planMonitoring(s.monitoring, s.plan, { overrides: { prometheus: { memoryLimitMiB: 2048 }, cadvisor: { replicas: 2 } } });
-    expect(mplan.services.prometheus.memoryLimitMiB).toBe(2048);
-    expect(mplan.findings).toContainEqual(expect.objectContaining({ level: "error", key: `${KEY("overrides")}[cadvisor.replicas]` }));
+    expect(service(planFor("production", [`${KEY("overrides")}=["prometheus.memoryLimit=2GiB"]`]), "prometheus").memoryLimitMiB).toBe(2048);
+    const refused = planFor("production", [`${KEY("overrides")}=["cadvisor.replicas=2"]`]);
+    expect(refused.findings).toContainEqual(expect.objectContaining({ level: "error", key: `${KEY("overrides")}[cadvisor.replicas]` }));
   });
 
   test("production without a webhook warns that alerts notify nobody; with one it does not", () => {
@@ -247,14 +252,15 @@ describe("monitoring plan", () => {
   });
 
   test("production with monitoring disabled warns; nothing asks for nodes", () => {
-    const { mplan } = monitoringFor("growth", [`${KEY("monitoringEnabled")}=false`]);
-    expect(mplan.findings).toContainEqual(expect.objectContaining({ level: "warning", key: KEY("monitoringEnabled") }));
-    expect(monitoringTaskRequests(mplan)).toEqual([]);
-    expect(monitoringConnectionClients(mplan)).toEqual([]);
+    const { plan, mplan } = monitoringFor("growth", [`${KEY("monitoringEnabled")}=false`]);
+    expect(mplan).toBeUndefined();
+    expect(plan.findings).toContainEqual(expect.objectContaining({ level: "warning", key: KEY("monitoringEnabled") }));
+    expect(monitoringRequests(plan, settingsNodes(plan))).toEqual([]);
+    expect(plan.connections.clients.filter((c) => c.name === "postgres-exporter")).toEqual([]);
   });
 
   test("postgres-exporter adds its connections to the budget, capped by the role's connection limit", () => {
-    expect(monitoringConnectionClients(monitoringFor("growth").mplan)).toEqual([
+    expect(monitoringFor("growth").plan.connections.clients.filter((c) => c.name === "postgres-exporter")).toEqual([
       expect.objectContaining({ name: "postgres-exporter", instances: 2, connectionsEach: 1, total: 2 }),
     ]);
   });
@@ -263,21 +269,18 @@ describe("monitoring plan", () => {
 describe("rendered Prometheus configuration", () => {
   test.each(tiers)("%s: every scrape and alerting target names a service the stack runs", (tier) => {
     const { plan, mplan } = monitoringFor(tier);
-    const stackServices = new Set<string>([...Object.keys(plan.services), ...MONITORING_SERVICE_NAMES]);
+    const stackServices = new Set<string>(Object.keys(plan.services));
     const config = parseYaml(renderPrometheusConfig(mplan)) as PromConfig;
     const names = dnsNames(config);
     expect(names.length).toBeGreaterThanOrEqual(6);
     for (const name of names) expect(stackServices).toContain(name);
   });
 
-  test("with Docker service names set by the root, targets and rules use those names", () => {
-    const dockerNames = Object.fromEntries([...MONITORING_SERVICE_NAMES, "backend", "frontend", "postgres", "traefik", "backup"].map((n) => [n, `advwell-${n}`])) as Partial<Record<StackServiceName, string>>;
-    const { mplan } = monitoringFor("growth", [`${KEY("backendMetricsPath")}=/metrics`], { dockerNames });
-    const config = parseYaml(renderPrometheusConfig(mplan)) as PromConfig;
-    for (const name of dnsNames(config)) expect(name).toMatch(/^advwell-/);
-    expect(renderAlertRules(mplan)).toContain('container_label_com_docker_swarm_service_name="advwell-backend"');
-    expect(renderAlertRules(mplan)).not.toContain('container_label_com_docker_swarm_service_name="backend"');
-    expect(renderGrafanaDatasource(mplan)).toContain("url: http://advwell-prometheus:9090");
+  test("targets and rules use the plan's service names, which are the Docker service names", () => {
+    const { mplan } = monitoringFor("growth", [`${KEY("backendMetricsPath")}=/metrics`]);
+    for (const job of mplan.scrapeJobs) expect(job.dockerName).toBe(job.service);
+    expect(renderAlertRules(mplan)).toContain('container_label_com_docker_swarm_service_name="backend"');
+    expect(renderGrafanaDatasource(mplan)).toContain("url: http://prometheus:9090");
   });
 
   test("Traefik is scraped on its metrics entrypoint, 8082", () => {
@@ -372,11 +375,16 @@ describe("Alertmanager, Grafana and the monitoring role", () => {
     });
   });
 
-  test("the role SQL grants pg_monitor, caps connections and takes the password from a psql variable", () => {
-    const sql = renderMonitoringRoleSql();
-    expect(sql).toContain("GRANT pg_monitor TO advwell_monitor;");
-    expect(sql).toContain("CONNECTION LIMIT 3 PASSWORD :'monitoring_password'");
-    expect(sql).toContain("default_transaction_read_only = on");
-    expect(() => renderMonitoringRoleSql("bad-name")).toThrow(/identifier/);
+  test("the reconciler grants the monitoring role pg_monitor, caps its connections and takes its password from a psql variable", () => {
+    const script = readContainerFile("reconcile");
+    expect(script).toContain("SELECT format('GRANT pg_monitor TO %I', :'monitor') \\gexec");
+    expect(script).toContain("CONNECTION LIMIT %s PASSWORD %L', :'monitor', :'monitor_limit', :'password'");
+    expect(script).toContain("default_transaction_read_only = on");
+    const bad = spawnSync("bash", ["-c", script, "reconcile.sh", "once"], {
+      env: { PATH: process.env.PATH, PGHOST: "x", PGPORT: "1", SUPERUSER: "postgres", SUPERUSER_PASSWORD_FILE: __filename, APP_DB_NAME: "advtom", APP_DB_USER: "advwell", APP_DB_PASSWORD_FILE: __filename, MONITORING_ROLE: "bad-name" },
+      encoding: "utf8",
+    });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/identifier/);
   });
 });

@@ -62,6 +62,9 @@ describe("npm run plan, resource modes (the real program under mocks, in child p
     expect(result.tier).toBe("growth");
     const volume = result.resources.find((r: { name: string }) => r.name === "postgres-data");
     expect(volume).toMatchObject({ type: "docker:index/volume:Volume", parent: "postgres", protect: true, retainOnDelete: true });
+    // URNs as the engine forms them: the parents' types, then the name.
+    expect(volume.urn).toBe("urn:pulumi:production::advwell::advwell:stack:AdvWell$advwell:postgres:Postgres$docker:index/volume:Volume::postgres-data");
+    expect(volume.parentUrn).toBe("urn:pulumi:production::advwell::advwell:stack:AdvWell$advwell:postgres:Postgres::postgres");
     const secret = result.resources.find((r: { name: string }) => r.name === "postgres-superuser-password");
     expect(secret.inputs.data).toBe("[secret]");
     expect(result.outputs.databaseUrl).toBe("[secret]");
@@ -73,5 +76,69 @@ describe("npm run plan, resource modes (the real program under mocks, in child p
     expect(out).toContain("~ docker:index/service:Service backend-service");
     expect(out).toContain("mode.replicated.replicas: 3 => 2");
     expect(out).not.toContain("STATEFUL");
+  }, 60000);
+});
+
+describe("npm run plan never prints a stack trace (issue 14)", () => {
+  const noTrace = (text: string) => expect(text).not.toMatch(/\n\s+at .+\(.*:\d+:\d+\)/);
+
+  test.each([
+    [["--tiers", "--stack", "nope"], /--stack: no stack "nope"/],
+    [["--stack", "production", "--diff", "nope"], /--diff: no stack "nope"/],
+    [["--stack", "production", "--diff-from", "/no/such/file.json"], /--diff-from: cannot read \/no\/such\/file\.json: ENOENT/],
+    [["--stack", "production", "--json", "--markdown", "--diff", "staging"], /--json and --markdown both choose the output format/],
+    [["--stack", "production", "--markdown"], /--markdown formats a diff/],
+    [["--tiers", "--resources"], /--tiers prints the tier table/],
+    [["--stack", "production", "--resources", "--diff", "staging"], /--resources prints one stack's resources and --diff compares two/],
+    [["--stack", "production", "--set", "no-equals-sign"], /--set expects key=value/],
+    [["--stack", "production", "--bogus"], /Unknown option '--bogus'/],
+  ])("%j exits 2 with one clear message", async (args, message) => {
+    const { code, out, err } = await run(args as string[]);
+    expect(code).toBe(2);
+    expect(out).toBe("");
+    expect(err).toMatch(message);
+    noTrace(err);
+  });
+
+  test.each([
+    ["not JSON", "{ not json", /is not JSON/],
+    ["an empty object", "{}", /is not a resource capture/],
+  ])("--diff-from with %s exits 2 and says what the file should be", async (_what, text, message) => {
+    const file = require("path").join(require("os").tmpdir(), `advwell-capture-${process.pid}-${Math.random()}.json`);
+    require("fs").writeFileSync(file, text);
+    const { code, err } = await run(["--stack", "production", "--diff-from", file]);
+    expect(code).toBe(2);
+    expect(err).toMatch(message);
+    noTrace(err);
+  });
+
+  test("the stderr summary names each key once, with a count", async () => {
+    const { code, err } = await run(["--stack", "production", "--set", "advwell:tier=enterprise"]);
+    expect(code).toBe(1);
+    expect(err).toMatch(/^plan has errors: advwell:nodes \(\d+\)\n$/);
+  });
+
+  test("a reader that closes the pipe early (| head -1) ends the command quietly", async () => {
+    const { spawn } = require("child_process") as typeof import("child_process");
+    const child = spawn(process.execPath, ["-r", "ts-node/register", "scripts/plan.ts", "--stack", "production", "--json"], { cwd: require("path").resolve(__dirname, "../.."), stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy();
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    const code = await new Promise((r) => child.on("close", r));
+    expect(code).toBe(0);
+    expect(err).toBe("");
+  }, 30000);
+});
+
+describe("a change the plan refuses still shows what it would do (issue 14)", () => {
+  test("--diff --set tier=scale on one node prints the diff and then the errors that block it, exit 1", async () => {
+    const { code, out, err } = await run(["--stack", "production", "--diff", "--set", "advwell:tier=scale"]);
+    expect(code).toBe(1);
+    expect(out).toContain("mode.replicated.replicas: 3 => 5");
+    const diffAt = out.indexOf("mode.replicated.replicas");
+    const blockedAt = out.indexOf("This change cannot be deployed: the plan has errors");
+    expect(blockedAt).toBeGreaterThan(diffAt);
+    expect(out.slice(blockedAt)).toContain("ERROR advwell:nodes");
+    expect(err).toMatch(/plan has errors: advwell:nodes/);
   }, 60000);
 });

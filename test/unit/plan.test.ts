@@ -73,8 +73,8 @@ describe.each(TIER_NAMES)("tier %s", (tier) => {
   });
 
   test("every task is placed and node usage adds up", () => {
-    const all = [...Object.values(plan.services), ...Object.values(plan.monitoring?.services ?? {})];
-    expect(plan.monitoring?.services.prometheus.replicas).toBe(1);
+    const all = Object.values(plan.services);
+    expect(plan.services.prometheus!.replicas).toBe(1);
     const tasks = all.reduce((n, s) => n + s!.replicas, 0);
     const placed = plan.nodes.reduce((n, node) => n + Object.values(node.tasks).reduce((a, b) => a + (b ?? 0), 0), 0);
     expect(placed).toBe(tasks);

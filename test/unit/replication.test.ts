@@ -1,20 +1,17 @@
 /** The replication slice of the plan: names, the replica's settings, findings and the scripts' env contract. */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as path from "path";
 import { applySet, loadStackConfig } from "../../config/stackConfig";
-import { Plan, PROJECT, resolvePlan, TIER_NAMES, validateSettings, worstCaseMemory } from "../../model";
+import { Plan, PROJECT, reconcileEnvironment, resolvePlan, TIER_NAMES, validateSettings, worstCaseMemory } from "../../model";
 import {
   hotStandbyShortfalls,
   planReplication,
-  primaryReplicationEnv,
   replicaDatabaseUrl,
   replicaEntrypointEnv,
   replicaSettings,
   replicationFindings,
-  SCRIPT_FILES,
-  withScriptDefaults,
 } from "../../model/replication";
+import { CONTAINER_FILES, containerFilePath } from "../../components/containerFiles";
 
 const THREE_NODES = `${PROJECT}:nodes=["name=vps-1,cpus=4,memory=16GiB,role=manager","name=vps-2,cpus=4,memory=16GiB,role=worker","name=vps-3,cpus=4,memory=16GiB,role=worker"]`;
 
@@ -30,7 +27,7 @@ function planFor(tier: string, overrides: string[] = []): Plan {
 
 describe("enterprise tier replication plan", () => {
   const plan = planFor("enterprise");
-  const replication = planReplication(plan)!;
+  const replication = planReplication(plan.services, plan.postgres.settings)!;
 
   test("one replica task: role replicator, slot replica_1, volume advwell-postgres-replica-data-1, Swarm templates for the task slot", () => {
     expect(replication).toMatchObject({
@@ -48,7 +45,9 @@ describe("enterprise tier replication plan", () => {
   });
 
   test("the replica runs the primary's settings plus hot_standby_feedback, so no hot-standby minimum falls short", () => {
-    expect(replication.settings).toEqual({ ...plan.postgres.settings, hot_standby: "on", hot_standby_feedback: "on" });
+    // All but hba_file: the primary's pg_hba.conf is a config mounted on the primary only.
+    const { hba_file: _hba, ...primary } = plan.postgres.settings;
+    expect(replication.settings).toEqual({ ...primary, hot_standby: "on", hot_standby_feedback: "on" });
     expect(hotStandbyShortfalls(plan.postgres.settings, replication.settings)).toEqual([]);
     expect(replication.settings.max_connections).toBe("500");
   });
@@ -59,7 +58,7 @@ describe("enterprise tier replication plan", () => {
 
   test("the primary's settings leave a WAL sender and a slot for the replica: no findings", () => {
     expect(Number(plan.postgres.settings.max_wal_senders)).toBeGreaterThanOrEqual(1);
-    expect(replicationFindings(plan)).toEqual([]);
+    expect(replicationFindings(plan.replication, plan.postgres.settings)).toEqual([]);
   });
 
   test("DATABASE_REPLICA_URL goes straight to postgres-replica:5432 with the backend's Prisma pool, never through PgBouncer", () => {
@@ -71,15 +70,16 @@ describe("enterprise tier replication plan", () => {
 
 test.each(TIER_NAMES.filter((t) => t !== "enterprise"))("the %s tier has no replica, so no replication plan and no findings", (tier) => {
   const plan = planFor(tier);
-  expect(planReplication(plan)).toBeUndefined();
-  expect(replicationFindings(plan)).toEqual([]);
+  expect(planReplication(plan.services, plan.postgres.settings)).toBeUndefined();
+  expect(plan.replication).toBeUndefined();
+  expect(replicationFindings(plan.replication, plan.postgres.settings)).toEqual([]);
 });
 
 test("two replica tasks get a slot and a volume each", () => {
-  const replication = planReplication(planFor("enterprise", ["postgres-replica.replicas=2"]))!;
+  const replication = (planFor("enterprise", ["postgres-replica.replicas=2"])).replication!;
   expect(replication.slots).toEqual(["replica_1", "replica_2"]);
   expect(replication.volumeNames).toEqual(["advwell-postgres-replica-data-1", "advwell-postgres-replica-data-2"]);
-  expect(primaryReplicationEnv(replication).REPLICATION_SLOTS).toBe("replica_1 replica_2");
+  expect(reconcileEnvironment({ host: "postgres", port: 5432, superuser: "postgres", databaseName: "advtom", appUser: "advwell", monitoring: false, replication }).REPLICATION_SLOTS).toBe("replica_1 replica_2");
 });
 
 test("a smaller replica container gets memory settings of its own but keeps the primary's hot-standby minimums", () => {
@@ -89,7 +89,7 @@ test("a smaller replica container gets memory settings of its own but keeps the 
     "postgres-replica.cpuLimit=2",
     "postgres-replica.cpuReservation=1",
   ]);
-  const replica = planReplication(plan)!.settings;
+  const replica = planReplication(plan.services, plan.postgres.settings)!.settings;
   expect(plan.postgres.settings.shared_buffers).toBe("2GB");
   expect(replica.shared_buffers).toBe("1GB");
   // Derived for 2 CPUs it would be 2; the standby must still allow the primary's 4 workers.
@@ -119,57 +119,49 @@ describe("hotStandbyShortfalls", () => {
 
 describe("replicationFindings", () => {
   test("an override that leaves no WAL sender for the replica is an error on that key", () => {
-    const findings = replicationFindings(planFor("enterprise", ["postgres.settings.max_wal_senders=0"]));
+    const findings = ((p: Plan) => replicationFindings(p.replication, p.postgres.settings))(planFor("enterprise", ["postgres.settings.max_wal_senders=0"]));
     expect(findings).toEqual([expect.objectContaining({ level: "error", key: "advwell:overrides[postgres.settings.max_wal_senders]" })]);
   });
   test("wal_level=minimal cannot feed a standby", () => {
-    const findings = replicationFindings(planFor("enterprise", ["postgres.settings.wal_level=minimal"]));
+    const findings = ((p: Plan) => replicationFindings(p.replication, p.postgres.settings))(planFor("enterprise", ["postgres.settings.wal_level=minimal"]));
     expect(findings).toEqual([expect.objectContaining({ level: "error", key: "advwell:overrides[postgres.settings.wal_level]" })]);
   });
 });
 
 describe("the scripts' environment contract", () => {
-  const replication = planReplication(planFor("enterprise"))!;
-  const root = path.resolve(__dirname, "../..");
+  const replication = (planFor("enterprise")).replication!;
   /** Variables a script refuses to run without: `${NAME:?...}`. */
-  const required = (file: string) => [...fs.readFileSync(path.join(root, file), "utf8").matchAll(/\$\{([A-Z_]+):\?/g)].map((m) => m[1]).sort();
+  const required = (file: keyof typeof CONTAINER_FILES) => [...fs.readFileSync(containerFilePath(file), "utf8").matchAll(/\$\{([A-Z_]+):\?/g)].map((m) => m[1]).sort();
 
-  test.each(Object.entries(SCRIPT_FILES))("%s parses with bash -n", (_name, file) => {
-    const result = spawnSync("bash", ["-n", path.join(root, file)], { encoding: "utf8" });
+  test.each(Object.keys(CONTAINER_FILES).filter((f) => f.endsWith("nit") || f.endsWith("ntrypoint") || f.startsWith("backup") || f.startsWith("restore")))("%s parses with bash -n", (file) => {
+    const result = spawnSync("bash", ["-n", containerFilePath(file as keyof typeof CONTAINER_FILES)], { encoding: "utf8" });
     expect([result.status, result.stderr]).toEqual([0, ""]);
   });
 
   test("the replica's env sets every variable its entrypoint requires, slot as a Swarm template", () => {
     const env = replicaEntrypointEnv(replication);
-    expect(required(SCRIPT_FILES.replicaEntrypoint).filter((name) => env[name] === undefined)).toEqual([]);
+    expect(required("replicaEntrypoint").filter((name) => env[name] === undefined)).toEqual([]);
     expect(env.REPLICATION_SLOT).toBe("replica_{{.Task.Slot}}");
     expect(env.REPLICATION_PASSWORD_FILE).toBe("/run/secrets/postgres-replication-password");
   });
 
-  test("the primary's env sets every variable its init script requires", () => {
-    const env = primaryReplicationEnv(replication);
-    expect(required(SCRIPT_FILES.primaryInit).filter((name) => env[name] === undefined)).toEqual([]);
-    expect(env).toEqual({
+  test("the reconciler's env sets every variable its script requires, and the replicas' role and slots", () => {
+    const env = reconcileEnvironment({ host: "postgres", port: 5432, superuser: "postgres", databaseName: "advtom", appUser: "advwell", monitoring: true, replication });
+    expect(required("reconcile").filter((name) => env[name] === undefined)).toEqual([]);
+    expect(env).toMatchObject({
       REPLICATION_USER: "replicator",
       REPLICATION_PASSWORD_FILE: "/run/secrets/postgres-replication-password",
       REPLICATION_SLOTS: "replica_1",
-      REPLICATION_HBA_LINES: "host replication replicator samenet scram-sha-256",
+      MONITORING_ROLE: "advwell_monitor",
     });
+    expect(Object.values(env).join(" ")).not.toMatch(/password=|mock-pw/);
   });
-});
 
-describe("withScriptDefaults", () => {
-  const script = withScriptDefaults('#!/usr/bin/env bash\nprintf "%s|%s" "$A" "$B"\n', { A: "it's a\nmulti-line $value", B: "plain" });
-  const run = (env: Record<string, string>) => spawnSync("bash", ["-c", script], { encoding: "utf8", env: { PATH: process.env.PATH, ...env } });
-
-  test("a baked default reaches the script byte for byte, quotes, newlines and $ included", () => {
-    expect(script.split("\n")[0]).toBe("#!/usr/bin/env bash");
-    expect(run({}).stdout).toBe("it's a\nmulti-line $value|plain");
-  });
-  test("the environment overrides a default, even with an empty value", () => {
-    expect(run({ A: "from env", B: "" }).stdout).toBe("from env|");
-  });
-  test("refuses a name that is not a shell variable", () => {
-    expect(() => withScriptDefaults("#!/bin/sh\n", { "BAD-NAME": "x" })).toThrow(/not a shell variable name/);
+  test("the primary's pg_hba admits the replicas by the replication keyword, before the catch-all", () => {
+    const plan = planFor("enterprise");
+    const at = (line: string) => plan.postgres.hba.indexOf(line);
+    expect(at("host replication replicator samenet scram-sha-256")).toBeGreaterThan(-1);
+    expect(at("host replication replicator samenet scram-sha-256")).toBeLessThan(at("host all all all scram-sha-256"));
+    expect(planFor("growth").postgres.hba.filter((l) => l.includes("replicator"))).toEqual([]);
   });
 });

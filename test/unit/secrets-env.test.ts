@@ -2,12 +2,12 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { SECRETS_ENV_PRELOAD } from "../../model";
+import { readContainerFile } from "../../components/containerFiles";
 
 describe("the secrets-env preload, run by real node", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "advwell-preload-"));
   const preload = path.join(dir, "secrets-env.js");
-  fs.writeFileSync(preload, SECRETS_ENV_PRELOAD);
+  fs.writeFileSync(preload, readContainerFile("secretsEnv"));
   const secret = path.join(dir, "database-url");
   fs.writeFileSync(secret, "postgresql://advwell:p%40ss@postgres:5432/advtom?connection_limit=3\n");
   const run = (env: Record<string, string>) =>

@@ -1,0 +1,316 @@
+/**
+ * The one table of services. Every service the stack can run is a row: its resources per tier,
+ * whether it runs, how many tasks, how it updates, how it is checked, where it runs, how long it
+ * may take to stop, its port and the config key of its image. `planServices` (model/plan/services.ts)
+ * plans every row the same way; node fit, the connection budget, the alert rules and the
+ * components all read the result.
+ *
+ * Adding a service (a Redis, say) is a row here, an image key in model/config/keys.ts (and
+ * Pulumi.yaml), and a small component that maps the row's ServicePlan onto a docker.Service.
+ */
+import type { ConfigKey } from "./config/keys";
+import { BACKUP, PGBOUNCER, Resources, SEED_BACKEND, SEED_FRONTEND, TierSpec, TRAEFIK } from "./tiers";
+
+export const SERVICE_NAMES = [
+  "postgres",
+  "backend",
+  "frontend",
+  "traefik",
+  "pgbouncer",
+  "postgres-replica",
+  "postgres-reconcile",
+  "backup",
+  "prometheus",
+  "grafana",
+  "alertmanager",
+  "postgres-exporter",
+  "node-exporter",
+  "cadvisor",
+] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export function isServiceName(name: string): name is ServiceName {
+  return (SERVICE_NAMES as readonly string[]).includes(name);
+}
+
+export interface HealthPlan {
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly retries: number;
+  readonly startPeriodSeconds: number;
+}
+
+export interface RestartPlan {
+  readonly condition: "on-failure" | "any";
+  readonly delaySeconds: number;
+  /** 0 means unlimited. */
+  readonly maxAttempts: number;
+  readonly windowSeconds: number;
+}
+
+/** What a row may look at to decide whether it runs and how many tasks it has. */
+export interface ServiceContext {
+  readonly tier: TierSpec;
+  readonly backupEnabled: boolean;
+  readonly monitoringEnabled: boolean;
+}
+
+/**
+ * - `replicated`: the tier's replica count, overridable (`<service>.replicas`).
+ * - `singleton`: exactly one task; `reason` says why (shown when an override asks for more).
+ * - `global`: one task on every node (Swarm `mode: global`).
+ */
+export type ServiceMode =
+  | { readonly kind: "replicated"; readonly replicas: (tier: TierSpec) => number }
+  | { readonly kind: "singleton"; readonly reason: string }
+  | { readonly kind: "global" };
+
+/**
+ * Where tasks run, as node labels the plan asks operators to set:
+ * - `primary`/`replica`: the node labelled advwell.postgres=primary|replica (holds the data volume);
+ * - `managers`: manager nodes (Traefik reads the Swarm API and binds the host's ports there);
+ * - `data-node`: the first manager, where the provider creates the service's data volume;
+ * - `spread`: any node, spread by the advwell.node label;
+ * - `every-node`: global services, no constraint.
+ */
+export type PlacementKind = "primary" | "replica" | "managers" | "data-node" | "spread" | "every-node";
+
+export interface ServiceRow {
+  /** Shown apart in plan output: the application's services, or the monitoring that watches them. */
+  readonly group: "application" | "monitoring";
+  /** Limits and reservations per task, for a tier. */
+  readonly resources: (tier: TierSpec) => Resources;
+  readonly mode: ServiceMode;
+  /** Whether the stack runs the service at all. */
+  readonly enabled: (context: ServiceContext) => boolean;
+  /**
+   * `stop-first` for services that must never run two tasks at once: two postmasters on one data
+   * directory corrupt it, a second Traefik cannot bind the host's ports, Prometheus, Grafana and
+   * Alertmanager lock their data directories, and a global exporter would only double-count.
+   */
+  readonly order: "start-first" | "stop-first";
+  readonly health: HealthPlan;
+  readonly restart: RestartPlan;
+  readonly placement: PlacementKind;
+  /**
+   * Seconds between the stop signal and a kill. Never left unset: the docker provider sends an
+   * unset value as 0, and Swarm then kills right after the signal.
+   */
+  readonly stopGraceSeconds: number;
+  /** The port the service listens on inside the overlay network (its software's default). */
+  readonly port?: number;
+  /** ...or the config key that sets it, for the application's own images. */
+  readonly portKey?: "backendPort" | "frontendPort";
+  /** The config key that names its image. */
+  readonly imageKey: ConfigKey;
+}
+
+const ALWAYS = () => true;
+const MONITORING = (c: ServiceContext) => c.monitoringEnabled;
+const fixed = (resources: Resources) => () => resources;
+
+/** Seed: on-failure, 3 attempts, 5 s delay for Postgres; the window makes it "3 per 2 minutes", not "3 ever". */
+const DATABASE_RESTART: RestartPlan = { condition: "on-failure", delaySeconds: 5, maxAttempts: 3, windowSeconds: 120 };
+const ALWAYS_RESTART: RestartPlan = { condition: "any", delaySeconds: 5, maxAttempts: 0, windowSeconds: 0 };
+
+/** Monitoring checks every 30 s; the seed checks the application every 10 s. */
+const monitoringHealth = (startPeriodSeconds: number): HealthPlan => ({ intervalSeconds: 30, timeoutSeconds: 5, retries: 3, startPeriodSeconds });
+
+/**
+ * Monitoring resources are sized from the software's usual footprint at this scale (about 20
+ * scrape targets, some 30k series); reservations near their idle use, so the node-fit check
+ * counts what they hold. Prometheus: ~3 KiB per head series plus query buffers. cAdvisor: ~50-150
+ * MiB with a few dozen containers. The exporters and Alertmanager idle under 30 MiB.
+ */
+export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
+  postgres: {
+    group: "application",
+    resources: (tier) => tier.postgres,
+    mode: { kind: "singleton", reason: "a second postmaster on the same data volume corrupts it; scale reads with postgres-replica" },
+    enabled: ALWAYS,
+    order: "stop-first",
+    health: { intervalSeconds: 10, timeoutSeconds: 5, retries: 5, startPeriodSeconds: 60 },
+    restart: DATABASE_RESTART,
+    placement: "primary",
+    // A fast shutdown writes a checkpoint; a kill before it ends forces crash recovery.
+    stopGraceSeconds: 120,
+    port: 5432,
+    imageKey: "postgresImage",
+  },
+  backend: {
+    group: "application",
+    resources: fixed(SEED_BACKEND),
+    mode: { kind: "replicated", replicas: (tier) => tier.backendReplicas },
+    enabled: ALWAYS,
+    order: "start-first",
+    // Seed: health checks every 10 s. The start period gives Prisma time to boot.
+    health: { intervalSeconds: 10, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 30 },
+    restart: ALWAYS_RESTART,
+    placement: "spread",
+    stopGraceSeconds: 30,
+    portKey: "backendPort",
+    imageKey: "backendImage",
+  },
+  frontend: {
+    group: "application",
+    resources: fixed(SEED_FRONTEND),
+    mode: { kind: "replicated", replicas: (tier) => tier.frontendReplicas },
+    enabled: ALWAYS,
+    order: "start-first",
+    health: { intervalSeconds: 10, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 10 },
+    restart: ALWAYS_RESTART,
+    placement: "spread",
+    stopGraceSeconds: 30,
+    portKey: "frontendPort",
+    imageKey: "frontendImage",
+  },
+  traefik: {
+    group: "application",
+    resources: fixed(TRAEFIK),
+    mode: { kind: "singleton", reason: "it binds the host's ports 80 and 443 in host mode" },
+    enabled: ALWAYS,
+    order: "stop-first",
+    health: { intervalSeconds: 10, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 10 },
+    restart: ALWAYS_RESTART,
+    placement: "managers",
+    // Traefik's own graceTimeOut for in-flight requests is 10 s.
+    stopGraceSeconds: 30,
+    imageKey: "traefikImage",
+  },
+  pgbouncer: {
+    group: "application",
+    resources: fixed(PGBOUNCER),
+    mode: { kind: "singleton", reason: "its pool limits are per process, and the plan sizes PostgreSQL's connections for one" },
+    enabled: (c) => c.tier.pgbouncer,
+    order: "start-first",
+    health: { intervalSeconds: 10, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 10 },
+    restart: ALWAYS_RESTART,
+    placement: "spread",
+    stopGraceSeconds: 30,
+    port: 6432,
+    imageKey: "pgbouncerImage",
+  },
+  "postgres-replica": {
+    group: "application",
+    resources: (tier) => tier.postgres,
+    mode: { kind: "replicated", replicas: (tier) => tier.readReplicas },
+    enabled: (c) => c.tier.readReplicas > 0,
+    order: "stop-first",
+    // A replica's first start clones the primary with pg_basebackup before it answers.
+    health: { intervalSeconds: 10, timeoutSeconds: 5, retries: 5, startPeriodSeconds: 300 },
+    restart: DATABASE_RESTART,
+    placement: "replica",
+    stopGraceSeconds: 120,
+    port: 5432,
+    imageKey: "postgresImage",
+  },
+  "postgres-reconcile": {
+    group: "application",
+    // psql and bash, idle between passes.
+    resources: fixed({ cpuLimit: 0.1, memoryLimitMiB: 64, cpuReservation: 0.01, memoryReservationMiB: 16 }),
+    mode: { kind: "singleton", reason: "one reconciler converges the roles; a second would only repeat its idempotent statements" },
+    enabled: ALWAYS,
+    order: "start-first",
+    // Healthy once a pass succeeded; the start period covers a first PostgreSQL start.
+    health: { intervalSeconds: 5, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 120 },
+    restart: ALWAYS_RESTART,
+    placement: "spread",
+    stopGraceSeconds: 10,
+    imageKey: "postgresImage",
+  },
+  backup: {
+    group: "application",
+    resources: fixed(BACKUP),
+    mode: { kind: "singleton", reason: "two schedulers would take every backup twice" },
+    enabled: (c) => c.backupEnabled,
+    order: "stop-first",
+    health: { intervalSeconds: 60, timeoutSeconds: 10, retries: 3, startPeriodSeconds: 30 },
+    restart: ALWAYS_RESTART,
+    // Beside the primary: the dump stays on the node, and the job writes its last-success metric
+    // into the textfile volume the stack declares on that node.
+    placement: "primary",
+    // A stop during a run lets the dump finish (containers/backup/backup.sh).
+    stopGraceSeconds: 600,
+    imageKey: "backupImage",
+  },
+  prometheus: {
+    group: "monitoring",
+    resources: fixed({ cpuLimit: 1, memoryLimitMiB: 1024, cpuReservation: 0.1, memoryReservationMiB: 256 }),
+    mode: { kind: "singleton", reason: "it owns its data volume" },
+    enabled: MONITORING,
+    order: "stop-first",
+    // Prometheus may replay a large WAL before it is ready.
+    health: monitoringHealth(120),
+    restart: ALWAYS_RESTART,
+    placement: "data-node",
+    // It flushes its head block on shutdown.
+    stopGraceSeconds: 120,
+    port: 9090,
+    imageKey: "prometheusImage",
+  },
+  grafana: {
+    group: "monitoring",
+    resources: fixed({ cpuLimit: 0.5, memoryLimitMiB: 256, cpuReservation: 0.05, memoryReservationMiB: 96 }),
+    mode: { kind: "singleton", reason: "it owns its data volume" },
+    enabled: MONITORING,
+    order: "stop-first",
+    health: monitoringHealth(60),
+    restart: ALWAYS_RESTART,
+    placement: "data-node",
+    stopGraceSeconds: 30,
+    port: 3000,
+    imageKey: "grafanaImage",
+  },
+  alertmanager: {
+    group: "monitoring",
+    resources: fixed({ cpuLimit: 0.2, memoryLimitMiB: 128, cpuReservation: 0.01, memoryReservationMiB: 32 }),
+    mode: { kind: "singleton", reason: "it owns its data volume (and its HA gossip is switched off)" },
+    enabled: MONITORING,
+    order: "stop-first",
+    health: monitoringHealth(20),
+    restart: ALWAYS_RESTART,
+    placement: "data-node",
+    stopGraceSeconds: 30,
+    port: 9093,
+    imageKey: "alertmanagerImage",
+  },
+  "postgres-exporter": {
+    group: "monitoring",
+    resources: fixed({ cpuLimit: 0.2, memoryLimitMiB: 64, cpuReservation: 0.01, memoryReservationMiB: 24 }),
+    mode: { kind: "singleton", reason: "a second exporter would only double the scrape" },
+    enabled: MONITORING,
+    order: "start-first",
+    health: monitoringHealth(10),
+    restart: ALWAYS_RESTART,
+    placement: "spread",
+    stopGraceSeconds: 10,
+    port: 9187,
+    imageKey: "postgresExporterImage",
+  },
+  "node-exporter": {
+    group: "monitoring",
+    resources: fixed({ cpuLimit: 0.2, memoryLimitMiB: 64, cpuReservation: 0.01, memoryReservationMiB: 24 }),
+    mode: { kind: "global" },
+    enabled: MONITORING,
+    order: "stop-first",
+    health: monitoringHealth(10),
+    restart: ALWAYS_RESTART,
+    placement: "every-node",
+    stopGraceSeconds: 10,
+    port: 9100,
+    imageKey: "nodeExporterImage",
+  },
+  cadvisor: {
+    group: "monitoring",
+    resources: fixed({ cpuLimit: 0.5, memoryLimitMiB: 256, cpuReservation: 0.05, memoryReservationMiB: 96 }),
+    mode: { kind: "global" },
+    enabled: MONITORING,
+    order: "stop-first",
+    health: monitoringHealth(30),
+    restart: ALWAYS_RESTART,
+    placement: "every-node",
+    stopGraceSeconds: 10,
+    port: 8080,
+    imageKey: "cadvisorImage",
+  },
+};

@@ -1,0 +1,16 @@
+/**
+ * The AdvWell policy pack. Run it with any preview or update:
+ *
+ *   pulumi preview --policy-pack policy        (from the repository root, after npm ci)
+ *
+ * The CLI starts this file with the repository's own @pulumi/pulumi (run-policy-pack) and ts-node,
+ * from this directory: see docs/delivery.md ("The policy pack").
+ */
+import { PolicyPack } from "@pulumi/policy";
+import { makePolicies, stackEnvironmentFromEnv } from "./policies";
+
+new PolicyPack("advwell", {
+  description: "AdvWell: Swarm services are bounded, health-checked, roll back and run pinned images; stateful data is protected; backups are private, encrypted, versioned, TLS-only and undeletable by their writer; credentials live only in Swarm secrets.",
+  enforcementLevel: "mandatory",
+  policies: makePolicies({ stackEnvironment: stackEnvironmentFromEnv(process.env) }),
+});
