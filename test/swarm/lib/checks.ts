@@ -29,18 +29,11 @@ export interface PlannedService {
   readonly placement: { constraints: readonly string[]; spreadByLabels: readonly string[] };
 }
 
-/** Every service the plan decides, by Docker service name (application services, then monitoring). */
+/** Every service the plan decides, by Docker service name (a row's name is its Docker name). */
 export function plannedServices(plan: Plan): Map<string, PlannedService> {
   const out = new Map<string, PlannedService>();
   for (const s of Object.values(plan.services)) {
-    if (!s) continue;
-    out.set(s.name, { ...(s as any), dockerName: s.name, global: false });
-  }
-  if (plan.monitoring?.enabled) {
-    for (const s of Object.values(plan.monitoring.services)) {
-      const dockerName = plan.monitoring.dockerNames[s.name] ?? s.name;
-      out.set(dockerName, { ...(s as any), dockerName, global: s.global });
-    }
+    if (s) out.set(s.name, { ...s, dockerName: s.name });
   }
   return out;
 }

@@ -250,3 +250,17 @@ export async function destroy(docker: Docker, d: Deployment | undefined, log: (l
   for (const id of d.harnessSecrets) await docker.getSecret(id).remove().catch(() => undefined);
   return problems;
 }
+
+/**
+ * Where the probe finds the secret a service mounts at `fileName` (as the service's spec names it):
+ * the probe mounts every secret of the stack under its Pulumi resource name.
+ */
+export function probeSecretPath(d: Deployment, service: string, fileName: string): string {
+  const o = serviceObject(d, service);
+  const refs = ((o.body.TaskTemplate as any)?.ContainerSpec?.Secrets ?? []) as { SecretID: string; File: { Name: string } }[];
+  const ref = refs.find((r) => r.File.Name === fileName || r.File.Name === `/run/secrets/${fileName}`);
+  if (!ref) throw new Error(`${service} mounts no secret at ${fileName}; it mounts ${refs.map((r) => r.File.Name).join(", ")}`);
+  const secret = d.objects.find((x) => x.kind === "secret" && x.id === ref.SecretID);
+  if (!secret) throw new Error(`${service}'s secret ${ref.SecretID} is not one the program created`);
+  return `/run/secrets/${secret.resourceName}`;
+}

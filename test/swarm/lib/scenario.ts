@@ -6,7 +6,7 @@ import type Docker from "dockerode";
 import { containerOf, exec } from "./exec";
 import { STANDIN_IMAGES } from "./images";
 import { convergenceProblems, inspectProblems, labelProblems, missingImageProblems, normaliseSetting, plannedServices, serviceState, SettingRow, storedSpecProblems } from "./checks";
-import { Deployment, deploy, deployConfig, destroy, objectsOf, PROBE_SERVICE, rehearsalDocker, S3_HOST, setAvailability, StackConfig } from "./rehearsal";
+import { Deployment, deploy, deployConfig, destroy, objectsOf, PROBE_SERVICE, probeSecretPath, rehearsalDocker, S3_HOST, setAvailability, StackConfig } from "./rehearsal";
 import { recordTiming, say, timed } from "./report";
 
 const STANDIN_REFS: ReadonlySet<string> = new Set(Object.values(STANDIN_IMAGES).map((i) => i.ref));
@@ -23,6 +23,8 @@ export interface ScenarioContext {
   deployment(): Deployment;
   /** Runs a shell script in the probe container (inside the Swarm, on every network of the stack). */
   probe(script: string, env?: Record<string, string>, timeoutMs?: number): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** The probe's path of the superuser's password secret. */
+  superuserFile(): string;
 }
 
 /** The services whose image is one of ours, and those left with the stack's own (absent) image. */
@@ -34,6 +36,8 @@ export function splitByStandin(d: Deployment): { withStandin: string[]; without:
     without: services.filter((o) => !STANDIN_REFS.has(image(o))).map((o) => o.dockerName),
   };
 }
+
+const FILE_LOCATIONS: ReadonlySet<string> = new Set(["config_file", "hba_file", "ident_file", "data_directory"]);
 
 const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -56,7 +60,9 @@ export function describeDeployedStack(title: string, options: ScenarioOptions): 
       deployment();
       return exec(docker, probeContainer, ["bash", "-c", script], { env: Object.entries(env).map(([k, v]) => `${k}=${v}`), timeoutMs });
     };
-    const ctx: ScenarioContext = { docker, deployment, probe };
+    /** The superuser's password file, as the postgres service mounts it (POSTGRES_PASSWORD_FILE). */
+    const superuserFile = () => probeSecretPath(deployment(), "postgres", "postgres-superuser-password");
+    const ctx: ScenarioContext = { docker, deployment, probe, superuserFile };
 
     beforeAll(async () => {
       try {
@@ -147,7 +153,7 @@ export function describeDeployedStack(title: string, options: ScenarioOptions): 
       const settings = stack!.resolved.plan!.postgres.settings;
       const names = Object.keys(settings);
       const out = await probe(
-        `PGPASSWORD="$(cat /run/secrets/postgres-superuser-password)" psql -h postgres -U postgres -d ${sh(stack!.resolved.settings!.databaseName)} -At -F '|' -v ON_ERROR_STOP=1 -c ${sh(
+        `PGPASSWORD="$(cat ${superuserFile()})" psql -h postgres -U postgres -d ${sh(stack!.resolved.settings!.databaseName)} -At -F '|' -v ON_ERROR_STOP=1 -c ${sh(
           `SELECT name, coalesce(unit, ''), vartype, source, current_setting(name) FROM pg_settings WHERE name IN (${names.map((n) => `'${n}'`).join(",")})`,
         )}`,
       );
@@ -166,7 +172,9 @@ export function describeDeployedStack(title: string, options: ScenarioOptions): 
         const shown = normaliseSetting(row.shown, row);
         const issues: string[] = [];
         if (wanted !== shown) issues.push(`postgres: SHOW ${name} = ${row.shown}, the plan says ${settings[name]}`);
-        if (row.source !== "command line") issues.push(`postgres: ${name} comes from "${row.source}", not the -c arguments`);
+        // PostgreSQL records the file locations it reads at start-up (hba_file, ...) as "override", even from -c.
+        const fromArgs = row.source === "command line" || (FILE_LOCATIONS.has(name) && row.source === "override");
+        if (!fromArgs) issues.push(`postgres: ${name} comes from "${row.source}", not the -c arguments`);
         return issues;
       });
       expect(problems).toEqual([]);
@@ -178,7 +186,8 @@ export function describeDeployedStack(title: string, options: ScenarioOptions): 
       const s = stack!.resolved.settings!;
       const login = (password: string) =>
         probe(`PGPASSWORD=${password} psql -h postgres -U ${sh(s.databaseUser)} -d ${sh(s.databaseName)} -At -c 'SELECT current_user, current_database()'`);
-      const good = await login(`"$(cat /run/secrets/postgres-app-password)"`);
+      // The app role's password as the secret postgres-reconcile applies it from.
+      const good = await login(`"$(cat ${probeSecretPath(deployment(), "postgres-reconcile", "postgres-app-password")})"`);
       expect({ exit: good.exitCode, out: good.stdout.trim(), err: good.stderr.trim() }).toEqual({ exit: 0, out: `${s.databaseUser}|${s.databaseName}`, err: "" });
       const bad = await login("not-the-password");
       expect(bad.exitCode).not.toBe(0);
@@ -201,7 +210,7 @@ export function describeDeployedStack(title: string, options: ScenarioOptions): 
         expect(health.database.startsWith(`${host}:`)).toBe(true);
       }
       const migrated = await probe(
-        `PGPASSWORD="$(cat /run/secrets/postgres-superuser-password)" psql -h postgres -U postgres -d ${sh(stack!.resolved.settings!.databaseName)} -At -c "SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL; SELECT count(*) > 0 FROM standin_health"`,
+        `PGPASSWORD="$(cat ${superuserFile()})" psql -h postgres -U postgres -d ${sh(stack!.resolved.settings!.databaseName)} -At -c "SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL; SELECT count(*) > 0 FROM standin_health"`,
       );
       expect(migrated.stdout.trim().split("\n")).toEqual(["0001_standin", "t"]);
     });
@@ -233,7 +242,7 @@ export function describeDeployedStack(title: string, options: ScenarioOptions): 
       const mplan = stack!.resolved.plan!.monitoring!;
       const { withStandin } = splitByStandin(dep);
       const jobs = mplan.scrapeJobs.filter((j) => withStandin.includes(j.dockerName)).map((j) => j.job);
-      const container = await containerOf(docker, mplan.dockerNames.prometheus ?? "prometheus");
+      const container = await containerOf(docker, "prometheus");
       const get = async (p: string) => JSON.parse((await exec(docker, container, ["wget", "-qO-", `http://127.0.0.1:9090${p}`])).stdout);
       const deadline = Date.now() + 180_000;
       let report: Record<string, string[]> = {};
