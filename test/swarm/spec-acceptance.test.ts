@@ -14,6 +14,8 @@ import { assignments, deploy, labelNodes, objectsOf, rehearsalDocker, rehearsalF
 import { recordTiming, say } from "./lib/report";
 
 jest.setTimeout(10 * 60_000);
+// Each case loads a fresh Pulumi SDK, which adds its own process exit listeners.
+process.setMaxListeners(100);
 
 const docker = rehearsalDocker();
 

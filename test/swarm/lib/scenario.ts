@@ -83,7 +83,7 @@ export function describeDeployedStack(title: string, options: ScenarioOptions): 
           .filter((o) => withStandin.includes(o.dockerName))
           .map((o) => ({ id: o.id, dockerName: o.dockerName, expected: planned.get(o.dockerName)?.global ? 1 : (o.inputs.mode?.replicated?.replicas ?? 1) }));
         convergence = await timed(`${label}: convergence of the services with a stand-in`, () => convergenceProblems(docker, services, { timeoutMs: 300_000, stableMs: 30_000, log: (l) => say(`${label}: ${l}`) }), (c) =>
-          `${c.problems.length ? `${c.problems.length} problem(s)` : "all running and healthy"} after ${(c.convergedAfterMs / 1000).toFixed(0)} s, then 30 s without a restart`,
+          c.problems.length ? `${c.problems.length} problem(s) after ${(c.convergedAfterMs / 1000).toFixed(0)} s` : `all running and healthy after ${(c.convergedAfterMs / 1000).toFixed(0)} s, then 30 s without a restart`,
         );
       } catch (error) {
         setupError = error as Error;
