@@ -187,7 +187,8 @@ export async function convergenceProblems(
   const problems: string[] = [];
   const describe = async (s: ServiceState) => {
     const logs = s.lastContainer ? await containerLogs(docker, s.lastContainer, 8) : "";
-    return `${s.lastError ? ` Last task: ${s.lastError}.` : ""}${logs ? ` Last log lines:\n    ${logs.split("\n").join("\n    ")}` : ""}`;
+    const health = s.lastContainer ? await lastHealthCheck(docker, s.lastContainer) : "";
+    return `${s.lastError ? ` Last task: ${s.lastError}.` : ""}${health ? ` ${health}.` : ""}${logs ? ` Last log lines:\n    ${logs.split("\n").join("\n    ")}` : ""}`;
   };
   for (const s of states.filter((x) => x.running < x.expected)) {
     problems.push(`${s.dockerName}: ${s.running} of ${s.expected} task(s) running and healthy after ${Math.round(options.timeoutMs / 1000)} s (${s.failedTasks} failed so far).${await describe(s)}`);
@@ -203,6 +204,20 @@ export async function convergenceProblems(
     }
   }
   return { problems, states: after, convergedAfterMs };
+}
+
+/** The container's health check command and its last result, when it has one. */
+export async function lastHealthCheck(docker: Docker, containerId: string): Promise<string> {
+  try {
+    const info: any = await docker.getContainer(containerId).inspect();
+    const test = info.Config?.Healthcheck?.Test;
+    const log = info.State?.Health?.Log ?? [];
+    if (!test || log.length === 0) return "";
+    const last = log[log.length - 1];
+    return `Its health check ${JSON.stringify(test)} last exited ${last.ExitCode}${last.Output?.trim() ? ` saying "${last.Output.trim().slice(0, 300)}"` : ""} (${info.State.Health.FailingStreak} failing in a row)`;
+  } catch {
+    return "";
+  }
 }
 
 /**
