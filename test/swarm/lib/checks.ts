@@ -139,7 +139,11 @@ export async function serviceState(docker: Docker, id: string, dockerName: strin
   const running = tasks.filter((t) => t.DesiredState === "running" && t.Status?.State === "running");
   // A long-running service's task that ended at all (failed, rejected, or exited) is a restart.
   const failed = tasks.filter((t) => ["failed", "rejected", "complete"].includes(t.Status?.State) || (t.Status?.State === "shutdown" && t.Status?.ContainerStatus?.ExitCode));
-  const latest = [...tasks].sort((a, b) => (a.UpdatedAt < b.UpdatedAt ? 1 : -1)).find((t) => t.Status?.State !== "running");
+  const newestFirst = [...tasks].sort((a, b) => (a.UpdatedAt < b.UpdatedAt ? 1 : -1));
+  // The task to explain: the newest that failed, else the newest not running (pending, starting).
+  const latest = newestFirst.find((t) => failed.includes(t)) ?? newestFirst.find((t) => t.Status?.State !== "running");
+  // Logs and health checks come from the newest task that has a container.
+  const withContainer = newestFirst.find((t) => t.Status?.State !== "running" && t.Status?.ContainerStatus?.ContainerID);
   const first = [...failed].sort((a, b) => (a.CreatedAt < b.CreatedAt ? -1 : 1))[0];
   let firstError = "";
   if (first) {
@@ -155,7 +159,7 @@ export async function serviceState(docker: Docker, id: string, dockerName: strin
     failedTasks: failed.length,
     runningTaskIds: running.map((t) => t.ID).sort(),
     lastError: latest ? `${latest.Status?.State}: ${latest.Status?.Err ?? latest.Status?.Message ?? ""}`.trim() : "",
-    lastContainer: latest?.Status?.ContainerStatus?.ContainerID,
+    lastContainer: withContainer?.Status?.ContainerStatus?.ContainerID,
   };
 }
 
