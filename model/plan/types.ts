@@ -54,6 +54,19 @@ export interface ServicePlan extends Resources {
   readonly restart: RestartPlan;
   readonly health: HealthPlan;
   readonly placement: PlacementPlan;
+  /**
+   * How long `pulumi up` waits for the service to converge (the docker provider's convergeConfig),
+   * failing the deploy on a rollback or a timeout. Replicated services only: the provider refuses
+   * it on global ones.
+   */
+  readonly converge?: ConvergePlan;
+}
+
+export interface ConvergePlan {
+  /** The whole rollout, a rollback after it, and a margin (see convergePlan in plan/services.ts). */
+  readonly timeoutSeconds: number;
+  /** How often the provider polls the tasks. */
+  readonly pollSeconds: number;
 }
 
 export type ServicePlans = Readonly<Partial<Record<ServiceName, ServicePlan>>>;
