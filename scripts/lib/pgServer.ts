@@ -82,7 +82,7 @@ export function initDataDir(prefix = "advwell-pg-"): string {
   fs.writeFileSync(pwFile, SUPERUSER_PASSWORD);
   fs.chmodSync(pwFile, 0o644);
   runAsPostgres(`${PG_BIN}/initdb`, ["-D", dataDir, "-U", SUPERUSER, "--pwfile", pwFile, "--auth", "scram-sha-256", "-E", "UTF8", "--locale", "C.UTF-8"]);
-  fs.writeFileSync(path.join(dataDir, "pg_hba.conf"), "host all all 127.0.0.1/32 scram-sha-256\n");
+  fs.writeFileSync(path.join(dataDir, "pg_hba.conf"), "host all all 127.0.0.1/32 scram-sha-256\nhost replication all 127.0.0.1/32 scram-sha-256\n");
   if (isRoot) execFileSync("chown", ["postgres:postgres", path.join(dataDir, "pg_hba.conf")]);
   return dataDir;
 }
