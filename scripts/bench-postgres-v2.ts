@@ -19,7 +19,8 @@
  * Per setting and workload it reports TPS, average latency, temp bytes written
  * (pg_stat_database.temp_bytes delta), the cgroup's peak memory, and the setting's worst case.
  *
- *   npx ts-node scripts/bench-postgres-v2.ts [tier] [--seconds 15] [--warmup 5] [--stack production] [--scale 10]
+ *   npx ts-node scripts/bench-postgres-v2.ts [tier] [--seconds 15] [--queries 6] [--warmup 5] [--stack production] [--scale 10]
+ * (--seconds: the TPC-B-like run; --queries: reporting queries per client, the same ones for every setting)
  *
  * Each workload gets a short unmeasured warm-up on every server first. Not run in CI.
  */
@@ -42,6 +43,7 @@ interface Options {
   readonly warmup: number;
   readonly stack: string;
   readonly scale: number;
+  readonly reportingPerClient: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -51,7 +53,7 @@ function parseArgs(argv: string[]): Options {
     return i >= 0 ? args[i + 1] : fallback;
   };
   const positional = args.filter((a, i) => !a.startsWith("--") && !(i > 0 && args[i - 1].startsWith("--")));
-  return { tier: positional[0] ?? "growth", seconds: Number(value("--seconds", "15")), warmup: Number(value("--warmup", "5")), stack: value("--stack", "production"), scale: Number(value("--scale", "10")) };
+  return { tier: positional[0] ?? "growth", seconds: Number(value("--seconds", "15")), warmup: Number(value("--warmup", "5")), stack: value("--stack", "production"), scale: Number(value("--scale", "10")), reportingPerClient: Number(value("--queries", "6")) };
 }
 
 // ---------- the data ----------
@@ -151,15 +153,19 @@ async function tempBytes(server: PgServer): Promise<number> {
   return Number(row.temp_bytes);
 }
 
-async function workload(server: PgServer, scriptsDir: string, name: string, clients: number, seconds: number, warmup: number): Promise<WorkloadResult> {
+async function workload(server: PgServer, scriptsDir: string, name: string, clients: number, seconds: number, warmup: number, reportingPerClient: number): Promise<WorkloadResult> {
   const threads = Math.min(clients, os.cpus().length);
   const scriptArgs = name === "tpcb" ? ["-b", "tpcb-like"] : Object.keys(REPORTING_SCRIPTS).flatMap((s) => ["-f", path.join(scriptsDir, `${s}.sql`)]);
   try {
     if (warmup > 0) pgbench(server.port, ["-n", "--random-seed", "7", "-c", String(clients), "-j", String(threads), "-T", String(warmup), ...scriptArgs]);
     await sleep(1200); // backends flush their statistics at most once a second
     const before = await tempBytes(server);
-    // The same seed for every setting: every client draws the same query parameters in the same order.
-    const output = pgbench(server.port, ["-n", "--random-seed", "42", "-c", String(clients), "-j", String(threads), "-T", String(seconds), ...scriptArgs]);
+    // The same seed for every setting: every client draws the same queries in the same order. The
+    // reporting mix runs a fixed number of queries per client (its queries take seconds, so a time
+    // limit would cut each client off after a handful and the count at the cut-off would dominate);
+    // TPC-B-like runs for a time.
+    const length = name === "tpcb" ? ["-T", String(seconds)] : ["-t", String(reportingPerClient)];
+    const output = pgbench(server.port, ["-n", "--random-seed", "42", "-c", String(clients), "-j", String(threads), ...length, ...scriptArgs]);
     await sleep(1200);
     const after = await tempBytes(server);
     return {
@@ -190,7 +196,7 @@ async function runConfig(template: string, scriptsDir: string, label: string, se
     const placed = inCgroup(server.pid(), server.placement);
     const results: Record<string, WorkloadResult> = {};
     for (const name of ["tpcb", "reporting"]) {
-      results[name] = await workload(server, scriptsDir, name, clients, opts.seconds, opts.warmup);
+      results[name] = await workload(server, scriptsDir, name, clients, opts.seconds, opts.warmup, opts.reportingPerClient);
       const r = results[name];
       console.error(`  ${label} ${name}: ${r.error ?? `${r.tps?.toFixed(1)} tps, ${r.latencyMs} ms, ${((r.tempBytes ?? 0) / 1048576).toFixed(0)} MiB temp`}`);
     }
@@ -252,7 +258,7 @@ async function main(): Promise<void> {
   const machine = `${cpu}, ${os.cpus().length} CPUs, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, ${os.platform()} ${os.release()}`;
   console.log(`# bench-postgres-v2: ${opts.tier} tier, ${opts.stack} stack, ${new Date().toISOString()}`);
   console.log(`machine: ${machine}; ${serverVersion()}`);
-  console.log(`container: ${limits.cpus} CPU, ${limits.memoryMiB} MiB; clients = connection budget = ${clients}; ${opts.seconds} s per workload after a ${opts.warmup} s warm-up`);
+  console.log(`container: ${limits.cpus} CPU, ${limits.memoryMiB} MiB; clients = connection budget = ${clients}; TPC-B-like ${opts.seconds} s, reporting ${opts.reportingPerClient} queries per client (${opts.reportingPerClient * clients} in all, the same for every setting); each after a ${opts.warmup} s warm-up`);
   console.log(`data: pgbench scale ${opts.scale}; orders 2,000,000, customers 200,000, products 10,000 (the same copy for every setting)`);
 
   const scriptsDir = makeTempDir("advwell-bench-scripts-");
