@@ -104,17 +104,22 @@ function pgbench(port: number, args: string[]): string {
 async function loadTemplate(scale: number): Promise<string> {
   const dataDir = initDataDir("advwell-bench-template-");
   // Loading is the same for every setting; generous settings make it quick.
-  const server = await PgServer.start({ dataDir, settings: { maintenance_work_mem: "512MB", max_wal_size: "8GB", checkpoint_timeout: "30min" } });
   try {
-    await server.query("CREATE DATABASE bench");
-    pgbench(server.port, ["-i", "-q", "-s", String(scale)]);
-    await server.query(REPORTING_SCHEMA, [], "bench");
-    await server.query("VACUUM ANALYZE", [], "bench");
-    await server.query("CHECKPOINT");
-  } finally {
-    server.stop("fast");
+    const server = await PgServer.start({ dataDir, settings: { maintenance_work_mem: "512MB", max_wal_size: "8GB", checkpoint_timeout: "30min" } });
+    try {
+      await server.query("CREATE DATABASE bench");
+      pgbench(server.port, ["-i", "-q", "-s", String(scale)]);
+      await server.query(REPORTING_SCHEMA, [], "bench");
+      await server.query("VACUUM ANALYZE", [], "bench");
+      await server.query("CHECKPOINT");
+    } finally {
+      server.stop("fast");
+    }
+    return dataDir;
+  } catch (error) {
+    fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });
+    throw error;
   }
-  return dataDir;
 }
 
 function copyDataDir(template: string): string {
@@ -277,7 +282,13 @@ async function main(): Promise<void> {
   const scriptsDir = makeTempDir("advwell-bench-scripts-");
   for (const [name, text] of Object.entries(REPORTING_SCRIPTS)) fs.writeFileSync(path.join(scriptsDir, `${name}.sql`), text);
   console.error("loading the data once ...");
-  const template = await loadTemplate(opts.scale);
+  let template: string;
+  try {
+    template = await loadTemplate(opts.scale);
+  } catch (error) {
+    fs.rmSync(scriptsDir, { recursive: true, force: true });
+    throw error;
+  }
   const results: ConfigResult[] = [];
   try {
     // Rounds interleave the settings (A B C, A B C, ...) so that a slow spell of the machine does
