@@ -8,6 +8,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { PostgresPlan, ServicePlan } from "../model/plan/types";
 import { HBA_FILE, renderPgHba, renderPostgresArgs } from "../model/render/postgres";
+import { postgresReadyProbe } from "../model/render/probes";
 import { DATA_MOUNT_PATH, POSTGRES_UID } from "../model/replication";
 import { configMount, DatabaseRef, healthcheck, NetworkRef, secretFile, secretMount, swarmServiceArgs, textConfig, tmpfsMount, volumeMount } from "./swarm";
 
@@ -79,7 +80,7 @@ export class Postgres extends pulumi.ComponentResource {
             // Parallel query uses POSIX shared memory; Docker's default /dev/shm is 64 MiB.
             tmpfsMount("/dev/shm", pg.shmSizeMiB),
           ],
-          healthcheck: healthcheck(["CMD-SHELL", `pg_isready -h 127.0.0.1 -U postgres -d ${args.database.name}`], args.plan.health),
+          healthcheck: healthcheck(postgresReadyProbe("ready"), args.plan.health),
           // SIGINT is PostgreSQL's fast shutdown, which writes a checkpoint within the plan's stop grace
           // period; a SIGKILL before it ends would force crash recovery on the next start.
           stopSignal: "SIGINT",

@@ -7,6 +7,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { renderPostgresArgs } from "../model/render/postgres";
+import { postgresReadyProbe } from "../model/render/probes";
 import { DATA_MOUNT_PATH, replicaEntrypointEnv, REPLICATION_PASSWORD_FILE, ReplicationPlan, POSTGRES_UID } from "../model/replication";
 import { CONTAINER_FILES, containerFileMount } from "./containerFiles";
 import { DatabaseRef, healthcheck, NetworkRef, secretFile, secretMount, swarmServiceArgs, tmpfsMount, volumeMount } from "./swarm";
@@ -72,9 +73,9 @@ export class PostgresReplica extends pulumi.ComponentResource {
             // Docker's 64 MiB /dev/shm is too small for parallel query (same as the primary).
             tmpfsMount("/dev/shm", replication.shmSizeMiB),
           ],
-          // A hot standby answers pg_isready only once it is consistent and accepting reads, so
+          // A hot standby reports "standby" only once it is consistent and accepting reads, so
           // Swarm routes nothing to a task that is still cloning (plan: 300 s start period).
-          healthcheck: healthcheck(["CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", String(replication.primaryPort)], plan.health),
+          healthcheck: healthcheck(postgresReadyProbe("standby"), plan.health),
           // SIGINT is PostgreSQL's fast shutdown; SIGTERM (smart) waits for every client to leave,
           // and a SIGKILL after the grace period forces crash recovery (same as the primary).
           stopSignal: "SIGINT",

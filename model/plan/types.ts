@@ -7,6 +7,7 @@ import type { NodeUsage } from "../placement";
 import type { EndpointMode } from "../config/settings";
 import type { HealthPlan, RestartPlan, ServiceName } from "../services";
 import type { Resources } from "../tiers";
+import type { Departure } from "../postgres/tuning";
 
 export type { HealthPlan, RestartPlan };
 
@@ -54,6 +55,19 @@ export interface ServicePlan extends Resources {
   readonly restart: RestartPlan;
   readonly health: HealthPlan;
   readonly placement: PlacementPlan;
+  /**
+   * How long `pulumi up` waits for the service to converge (the docker provider's convergeConfig),
+   * failing the deploy on a rollback or a timeout. Replicated services only: the provider refuses
+   * it on global ones.
+   */
+  readonly converge?: ConvergePlan;
+}
+
+export interface ConvergePlan {
+  /** The whole rollout, a rollback after it, and a margin (see convergePlan in plan/services.ts). */
+  readonly timeoutSeconds: number;
+  /** How often the provider polls the tasks. */
+  readonly pollSeconds: number;
 }
 
 export type ServicePlans = Readonly<Partial<Record<ServiceName, ServicePlan>>>;
@@ -73,6 +87,8 @@ export interface ConnectionPlan {
   readonly available: number;
   /** Every client the plan counts, at its peak (a start-first rollout runs extra replicas). */
   readonly budget: number;
+  /** Slots beyond the budget for sessions the plan cannot count (derived: a quarter of it, at least 5). */
+  readonly headroom: number;
   readonly clients: readonly ConnectionClient[];
 }
 
@@ -100,8 +116,12 @@ export interface PgBouncerPlan {
 export interface PostgresPlan {
   readonly majorVersion: number;
   readonly settings: Readonly<Record<string, string>>;
+  /** Where the settings depart from PGTune (the reference), and why. */
+  readonly departures: readonly Departure[];
   readonly memoryLimitMiB: number;
+  /** The honest worst case (model/postgres/memory.ts), MiB, and its parts. */
   readonly worstCaseMemoryMiB: number;
+  readonly worstCase: Readonly<Record<string, number>>;
   readonly readReplicas: number;
   /** Size of the tmpfs at /dev/shm: Docker's 64 MiB default is too small for parallel query. */
   readonly shmSizeMiB: number;

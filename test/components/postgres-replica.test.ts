@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CONTAINER_FILES, readContainerFile } from "../../components/containerFiles";
 import { applySet, loadStackConfig } from "../../config/stackConfig";
-import { PROJECT, ReplicationPlan, resolvePlan, validateSettings } from "../../model";
+import { postgresReadyProbe, PROJECT, ReplicationPlan, resolvePlan, validateSettings } from "../../model";
 
 const REPLICA_ENTRYPOINT_PATH = CONTAINER_FILES.replicaEntrypoint.mountPath;
 
@@ -122,7 +122,7 @@ describe("PostgresReplica (enterprise tier)", () => {
     expect(config.inputs.name).toMatch(/^postgres-replica-entrypoint-[0-9a-f]{10}$/);
     expect(container.configs).toEqual([{ configId: config.id, configName: config.inputs.name, fileName: REPLICA_ENTRYPOINT_PATH, fileMode: 0o555 }]);
     expect(container.commands).toEqual(["bash", REPLICA_ENTRYPOINT_PATH]);
-    expect(container.args).toEqual(expect.arrayContaining(["-c", "hot_standby=on", "-c", "hot_standby_feedback=on", "-c", "max_connections=500"]));
+    expect(container.args).toEqual(expect.arrayContaining(["-c", "hot_standby=on", "-c", "hot_standby_feedback=on", "-c", `max_connections=${replication.settings.max_connections}`]));
     expect(container.env).toMatchObject({ PRIMARY_HOST: "postgres", REPLICATION_USER: "replicator", REPLICATION_SLOT: "replica_{{.Task.Slot}}" });
   });
 
@@ -139,8 +139,8 @@ describe("PostgresReplica (enterprise tier)", () => {
     expect(captured.flatMap((c) => plaintextHits(c.inputs, [PASSWORD, PASSWORD_B64], `${c.name}`))).toEqual([]);
   });
 
-  test("health is pg_isready on the task, with the plan's 300 s start period for the first clone", () => {
-    expect(container.healthcheck).toEqual({ tests: ["CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"], interval: "10s", timeout: "5s", retries: 5, startPeriod: "300s" });
+  test("health reads the standby's status from postmaster.pid, with the plan's 300 s start period for the first clone", () => {
+    expect(container.healthcheck).toEqual({ tests: postgresReadyProbe("standby"), interval: "5s", timeout: "5s", retries: 5, startPeriod: "300s" });
     expect(container.stopSignal).toBe("SIGINT");
   });
 
