@@ -74,7 +74,7 @@ describe("every stack and tier: Swarm accepts and stores what the program sends,
     expect(errors).toEqual([]);
     await labelNodes(docker, stack.resolved);
     const before = await counts();
-    const d = await deploy(docker, stack, (fn) => jest.isolateModulesAsync(fn), { withS3: false, withProbe: false });
+    const d = await deploy(docker, stack, (fn) => jest.isolateModulesAsync(fn), { withS3: false, withProbe: false, converge: false });
     try {
       expect(d.result.programError?.message).toBeUndefined();
       expect(d.result.failures).toEqual([]);

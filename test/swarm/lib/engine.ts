@@ -67,6 +67,13 @@ export interface EngineOptions {
   readonly afterCreate?: (object: EngineObject) => Promise<void>;
   /** Rewrites a request body before it is sent: for deliberate breakage in mutation runs only. */
   readonly mutate?: (kind: DockerKind, resourceName: string, body: { [key: string]: Json }) => { [key: string]: Json };
+  /**
+   * Whether to play convergeConfig's wait for this service (default: always, as the provider
+   * does). The rehearsal skips it where a service cannot converge here by design: services with no
+   * stand-in image, and spec acceptance on a drained node. The real provider would wait there and
+   * fail after the timeout.
+   */
+  readonly waitForConverge?: (inputs: Record<string, any>) => boolean;
   /** Engine API version the provider's client negotiated (decides `Init`). */
   readonly apiVersion?: string;
   readonly log?: (line: string) => void;
@@ -139,6 +146,26 @@ export async function waitForServiceConverge(docker: Docker, serviceId: string, 
   }
 }
 
+/** The last 10 log lines of each failed task of a service (F deleteService). */
+async function failedTaskLogs(docker: Docker, serviceId: string): Promise<string> {
+  const tasks: any[] = await docker.listTasks({ filters: JSON.stringify({ service: [serviceId], "desired-state": ["shutdown"] }) });
+  const out: string[] = [];
+  for (const t of tasks.filter((x) => x.Status?.State === "failed" && x.Status?.ContainerStatus?.ContainerID)) {
+    try {
+      const buffer = (await docker.getContainer(t.Status.ContainerStatus.ContainerID).logs({ stdout: true, stderr: true, tail: 10, follow: false })) as unknown as Buffer;
+      let offset = 0;
+      while (offset + 8 <= buffer.length) {
+        const size = buffer.readUInt32BE(offset + 4);
+        out.push(buffer.subarray(offset + 8, offset + 8 + size).toString("utf8").trimEnd());
+        offset += 8 + size;
+      }
+    } catch {
+      // the container is gone
+    }
+  }
+  return out.join("\n");
+}
+
 /**
  * Runs the program once against the engine. `pulumi` must be a fresh instance of the SDK (it reads
  * config once), `loadProgram` requires index.ts in that same module registry.
@@ -203,12 +230,16 @@ export async function runProgramOnEngine(
       case "service": {
         id = (await docker.createService(body as any)).id;
         const converge = convergeConfig(inputs);
-        if (converge) {
+        if (converge && (options.waitForConverge?.(inputs) ?? true)) {
+          const started = Date.now();
           try {
             await waitForServiceConverge(docker, id, converge);
+            log(`service ${inputs.name} converged after ${((Date.now() - started) / 1000).toFixed(0)} s (convergeConfig timeout ${converge.timeoutRaw})`);
           } catch (error) {
+            // As the provider's deleteService: the failed tasks' last log lines, then the service goes.
+            const logs = await failedTaskLogs(docker, id);
             await docker.getService(id).remove().catch(() => undefined);
-            throw error;
+            throw new Error(`${(error as Error).message} (service ${inputs.name})${logs ? `\n\nLast task logs:\n${logs}` : ""}`);
           }
         }
         // The provider's Read: the service as Swarm stored it.

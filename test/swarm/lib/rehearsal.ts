@@ -15,6 +15,8 @@ import { dockerClient } from "./daemon";
 import { AwsFixtures, destroyObjects, EngineObject, EngineOptions, ProgramResult, runProgramOnEngine } from "./engine";
 import { STANDIN_IMAGES } from "./images";
 
+const STANDIN_REFS: ReadonlySet<string> = new Set(Object.values(STANDIN_IMAGES).map((i) => i.ref));
+
 export const REHEARSAL_FILE = path.resolve(__dirname, "..", "rehearsal.yaml");
 /** The s3rver task's name on the backup's egress network (and advwell:backupEndpointUrl's host). */
 export const S3_HOST = "s3.rehearsal.internal";
@@ -146,7 +148,14 @@ export async function deploy(
   docker: Docker,
   stack: StackConfig,
   runInFreshModules: (fn: () => Promise<void>) => Promise<void>,
-  options: { readonly mutate?: EngineOptions["mutate"]; readonly log?: (line: string) => void; readonly withS3?: boolean; readonly withProbe?: boolean } = {},
+  options: {
+    readonly mutate?: EngineOptions["mutate"];
+    readonly log?: (line: string) => void;
+    readonly withS3?: boolean;
+    readonly withProbe?: boolean;
+    /** Play convergeConfig's wait for services that can run here (stand-in image); false: for none. */
+    readonly converge?: boolean;
+  } = {},
 ): Promise<Deployment> {
   const timings: Record<string, number> = {};
   const log = options.log ?? (() => undefined);
@@ -211,6 +220,8 @@ export async function deploy(
       afterCreate,
       mutate: options.mutate,
       log,
+      // A service without a stand-in image cannot converge here: its wait would only time out.
+      waitForConverge: (inputs) => (options.converge ?? true) && STANDIN_REFS.has(String(inputs.taskSpec?.containerSpec?.image ?? "")),
     });
   });
   timings.program = Date.now() - t;

@@ -75,7 +75,7 @@ export function describeDeployedStack(title: string, options: ScenarioOptions): 
         const parts = Object.entries(d.timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(", ");
         recordTiming(`${label}: program run, objects created`, Date.now() - started, `${d.objects.length} docker objects; ${parts}`);
         if (d.result.programError) throw d.result.programError;
-        if (d.result.failures.length > 0) throw new Error(`Swarm refused: ${d.result.failures.map((f) => `${f.resourceName}: ${f.message}`).join("; ")}`);
+        if (d.result.failures.length > 0) throw new Error(`the deploy failed, as \`pulumi up\` would: ${d.result.failures.map((f) => `${f.resourceName}: ${f.message}`).join("; ")}`);
         probeContainer = await containerOf(docker, PROBE_SERVICE);
         const { withStandin } = splitByStandin(d);
         const planned = plannedServices(stack.resolved.plan!);
