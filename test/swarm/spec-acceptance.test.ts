@@ -3,7 +3,8 @@
  * config and service of the stack on the real Swarm (each stack's own images, present or not), the
  * rehearsal reads every object back, and checks that Swarm accepted and stored what was sent, and
  * that what it stores does what the plan means. The node is drained meanwhile, so Swarm accepts
- * and stores the specs without starting a task; each case is cleaned up before the next.
+ * and stores the specs without starting a task (and convergeConfig's wait, which could never end
+ * on a drained node, is not played); each case is cleaned up before the next.
  */
 import { listStacks } from "../../config/stackConfig";
 import { TIER_NAMES } from "../../model";
