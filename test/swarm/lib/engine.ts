@@ -183,6 +183,22 @@ export async function runProgramOnEngine(
   const failures: ProgramResult["failures"][number][] = [];
   const providers = new Map<string, { host: string; docker: Docker }>();
   let seq = 0;
+  let inflight = 0;
+  let lastActivity = Date.now();
+  /**
+   * After a refusal, resources that depend on the refused one never register, and the SDK can wait
+   * for them forever. The CLI ends the update once nothing is in flight; so does this: settled
+   * when a failure is recorded and no resource has been created for 10 s.
+   */
+  const settledAfterFailure = () =>
+    new Promise<"settled">((resolve) => {
+      const timer = setInterval(() => {
+        if (failures.length > 0 && inflight === 0 && Date.now() - lastActivity > 10_000) {
+          clearInterval(timer);
+          resolve("settled");
+        }
+      }, 1000);
+    });
 
   const engineFor = (provider: string | undefined): { docker: Docker; host?: string } => {
     if (!provider) return { docker: options.docker };
@@ -238,8 +254,14 @@ export async function runProgramOnEngine(
           } catch (error) {
             // As the provider's deleteService: the failed tasks' last log lines, then the service goes.
             const logs = await failedTaskLogs(docker, id);
+            // Beyond the provider's message: what Swarm said about the newest tasks (a rejected task has no logs).
+            const tasks: any[] = await docker.listTasks({ filters: JSON.stringify({ service: [id] }) });
+            const states = [...tasks]
+              .sort((a, b) => (a.UpdatedAt < b.UpdatedAt ? 1 : -1))
+              .slice(0, 3)
+              .map((t) => `${t.Status?.State}: ${t.Status?.Err ?? t.Status?.Message ?? ""}`);
             await docker.getService(id).remove().catch(() => undefined);
-            throw new Error(`${(error as Error).message} (service ${inputs.name})${logs ? `\n\nLast task logs:\n${logs}` : ""}`);
+            throw new Error(`${(error as Error).message} (service ${inputs.name}; newest tasks: ${states.join(" | ")})${logs ? `\n\nLast task logs:\n${logs}` : ""}`);
           }
         }
         // The provider's Read: the service as Swarm stored it.
@@ -261,6 +283,27 @@ export async function runProgramOnEngine(
   await pulumi.runtime.setMocks(
     {
       async newResource(args) {
+        inflight++;
+        lastActivity = Date.now();
+        try {
+          return await newResource(args);
+        } finally {
+          inflight--;
+          lastActivity = Date.now();
+        }
+      },
+      call(args) {
+        if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: "000000000000", arn: "arn:aws:iam::000000000000:user/rehearsal", userId: "AIDAREHEARSAL" };
+        if (args.token === "aws:index/getRegion:getRegion") return { name: "sa-east-1", region: "sa-east-1" };
+        return args.inputs;
+      },
+    },
+    "advwell",
+    stack,
+    false,
+  );
+
+  async function newResource(args: PulumiModule.runtime.MockResourceArgs): Promise<{ id: string; state: Record<string, unknown> }> {
         const inputs = unwrapSecrets(args.inputs) as Record<string, any>;
         const kind = DOCKER_TYPES[args.type];
         try {
@@ -302,41 +345,54 @@ export async function runProgramOnEngine(
           default:
             return { id: args.custom ? `${args.name}-id` : "", state };
         }
-      },
-      call(args) {
-        if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: "000000000000", arn: "arn:aws:iam::000000000000:user/rehearsal", userId: "AIDAREHEARSAL" };
-        if (args.token === "aws:index/getRegion:getRegion") return { name: "sa-east-1", region: "sa-east-1" };
-        return args.inputs;
-      },
-    },
-    "advwell",
-    stack,
-    false,
-  );
+  }
 
   let program: Record<string, unknown> = {};
   let programError: Error | undefined;
-  await (pulumi.runtime as any).runInPulumiStack(async () => {
-    try {
-      program = loadProgram();
-    } catch (e) {
-      programError = e as Error;
-    }
-    return program;
-  });
+  // A refused resource rejects promises the SDK itself never awaits: record them, as the CLI
+  // reports them, instead of letting them end the test process.
+  const onRejection = (reason: unknown) => {
+    const message = (reason as Error)?.message ?? String(reason);
+    if (!failures.some((f) => message.includes(f.message))) failures.push({ type: "program", resourceName: "", message });
+  };
+  process.on("unhandledRejection", onRejection);
+  let abandoned = false;
+  try {
+    const run = (pulumi.runtime as any).runInPulumiStack(async () => {
+      try {
+        program = loadProgram();
+      } catch (e) {
+        programError = e as Error;
+      }
+      return program;
+    });
+    run.catch(() => undefined);
+    abandoned = (await Promise.race([run, settledAfterFailure()])) === "settled";
+  } catch (e) {
+    // The stack's outputs depend on a resource the engine refused: the failure is already recorded.
+    onRejection(e);
+  }
   const outputs: Record<string, unknown> = {};
-  if (!programError) {
-    // Every registration, including the ones still creating objects, finishes before disconnect returns.
-    try {
-      await (pulumi.runtime as any).disconnect();
-    } catch (e) {
-      if (failures.length === 0) failures.push({ type: "program", resourceName: "", message: (e as Error).message });
-    }
-    if (failures.length === 0) {
-      for (const [name, value] of Object.entries(program)) {
-        outputs[name] = await new Promise((resolve) => pulumi.output(value as any).apply((v: unknown) => resolve(unwrapSecrets(v))));
+  try {
+    if (!programError && !abandoned) {
+      // Every registration, including the ones still creating objects, finishes before disconnect returns.
+      try {
+        const done = (pulumi.runtime as any).disconnect();
+        done.catch(() => undefined);
+        await Promise.race([done, settledAfterFailure()]);
+      } catch (e) {
+        onRejection(e);
+      }
+      if (failures.length === 0) {
+        for (const [name, value] of Object.entries(program)) {
+          outputs[name] = await new Promise((resolve) => pulumi.output(value as any).apply((v: unknown) => resolve(unwrapSecrets(v))));
+        }
       }
     }
+  } finally {
+    // Late rejections of the failed run land in the next tick; keep listening a moment.
+    await new Promise((r) => setTimeout(r, 200));
+    process.off("unhandledRejection", onRejection);
   }
   return { objects, outputs, passwords, failures, programError };
 }
