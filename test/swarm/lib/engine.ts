@@ -190,6 +190,7 @@ export async function runProgramOnEngine(
    * for them forever. The CLI ends the update once nothing is in flight; so does this: settled
    * when a failure is recorded and no resource has been created for 10 s.
    */
+  const watchers: NodeJS.Timeout[] = [];
   const settledAfterFailure = () =>
     new Promise<"settled">((resolve) => {
       const timer = setInterval(() => {
@@ -198,6 +199,7 @@ export async function runProgramOnEngine(
           resolve("settled");
         }
       }, 1000);
+      watchers.push(timer);
     });
 
   const engineFor = (provider: string | undefined): { docker: Docker; host?: string } => {
@@ -393,6 +395,7 @@ export async function runProgramOnEngine(
     // Late rejections of the failed run land in the next tick; keep listening a moment.
     await new Promise((r) => setTimeout(r, 200));
     process.off("unhandledRejection", onRejection);
+    for (const t of watchers) clearInterval(t);
   }
   return { objects, outputs, passwords, failures, programError };
 }
