@@ -135,8 +135,11 @@ function compile(state) {
     try {
       fs.renameSync(tmp, finalDir);
     } catch (e) {
-      if (!fs.existsSync(path.join(finalDir, ".complete"))) throw e;
       // Another process built the same key first: same inputs, same output.
+      if (fs.existsSync(path.join(finalDir, ".complete"))) return finalDir;
+      // A folder without the marker is not a build (renames carry the marker): replace it.
+      fs.rmSync(finalDir, { recursive: true, force: true });
+      fs.renameSync(tmp, finalDir);
     }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -183,7 +186,6 @@ function load(rel, root = projectDir()) {
   try {
     dir = ensureBuild(root);
   } catch (e) {
-    if (process.env.ADVWELL_NO_TS_FALLBACK === "1") throw e;
     process.stderr.write(`note: cannot build ${path.join(root, "dist")} (${e.code ?? e.message}); running the TypeScript sources with ts-node\n`);
     require(require.resolve("ts-node", { paths: [root] })).register({ transpileOnly: true, swc: true, project: path.join(root, "tsconfig.json") });
     return require(path.join(root, rel));

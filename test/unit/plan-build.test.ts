@@ -1,0 +1,139 @@
+/**
+ * The plan command runs compiled JavaScript (scripts/build.js, bin/advwell-plan), and never a build
+ * of other sources than the ones in the checkout. Each test works on a copy of the project in its
+ * own temporary folder (node_modules linked), so it can edit sources and builds freely and run in
+ * parallel with anything else.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { SNAPSHOT_DIR } from "../../scripts/plan-snapshot";
+
+const ROOT = path.resolve(__dirname, "../..");
+const COPIED = ["index.ts", "model", "components", "config", "scripts", "bin", "containers", "package.json", "tsconfig.json"];
+
+interface Build {
+  projectDir(): string;
+  sourceState(root: string): { key: string; files: string[] };
+  existingBuild(state: { root: string; key: string }): string | undefined;
+}
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const build = (dir: string): Build => require(path.join(dir, "scripts", "build.js"));
+
+function copyProject(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "advwell-build-test-"));
+  for (const entry of [...COPIED, ...fs.readdirSync(ROOT).filter((f) => /^Pulumi\..*yaml$/.test(f))]) {
+    fs.cpSync(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
+  }
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  return dir;
+}
+
+function run(dir: string, args: string[], entry = path.join(dir, "bin", "advwell-plan")) {
+  const r = spawnSync(process.execPath, [entry, ...args], { cwd: dir, encoding: "utf8" });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** What the snapshot file holds for these arguments, from a run of the command. */
+function asSnapshot(args: string[], r: { code: number | null; out: string; err: string }): string {
+  return `$ npm run plan -- ${args.join(" ")}\n# exit ${r.code}\n# stdout\n${r.out}# stderr\n${r.err}`;
+}
+
+const builds = (dir: string) => (fs.existsSync(path.join(dir, "dist")) ? fs.readdirSync(path.join(dir, "dist")).filter((f) => !f.startsWith(".")).sort() : []);
+
+let dir: string;
+beforeEach(() => {
+  dir = copyProject();
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe("bin/advwell-plan runs the build of the sources as they are now", () => {
+  test("a fresh copy builds on first use and prints exactly the snapshot's bytes, text and JSON", () => {
+    expect(builds(dir)).toEqual([]);
+    for (const args of [["--stack", "production", "--set", "advwell:tier=growth"], ["--stack", "dev", "--set", "advwell:tier=enterprise", "--json"]]) {
+      const file = `${args[1]}.${args[3].split("=")[1]}${args.includes("--json") ? ".json" : ""}.txt`;
+      expect(asSnapshot(args, run(dir, args))).toBe(fs.readFileSync(path.join(SNAPSHOT_DIR, file), "utf8"));
+    }
+    const [key] = builds(dir);
+    expect(key).toBe(build(dir).sourceState(dir).key);
+    expect(fs.existsSync(path.join(dir, "dist", key, "scripts", "plan.js"))).toBe(true);
+    expect(fs.existsSync(path.join(dir, "dist", key, "index.js"))).toBe(true);
+  });
+
+  test("an edited source is rebuilt before the next run: the edit shows, and the old build is not used", () => {
+    const before = run(dir, ["--stack", "production"]);
+    expect(before.out).toContain("AdvWell plan: stack production");
+    const [oldKey] = builds(dir);
+
+    const report = path.join(dir, "model", "views", "report.ts");
+    const original = fs.readFileSync(report, "utf8");
+    fs.writeFileSync(report, original.replace("AdvWell plan: stack", "AdvWell EDITED plan: stack"));
+    const after = run(dir, ["--stack", "production"]);
+    expect(after.code).toBe(0);
+    expect(after.out).toContain("AdvWell EDITED plan: stack production");
+    expect(builds(dir)).toHaveLength(2);
+
+    // Running the old build directly hands over to the current one.
+    const direct = run(dir, ["--stack", "production"], path.join(dir, "dist", oldKey, "scripts", "plan.js"));
+    expect(direct.out).toContain("AdvWell EDITED plan: stack production");
+
+    // The edit undone: the first build is current again and is reused, not rebuilt.
+    fs.writeFileSync(report, original);
+    const marker = path.join(dir, "dist", oldKey, ".complete");
+    const stamp = fs.readFileSync(marker, "utf8");
+    expect(run(dir, ["--stack", "production"]).out).toBe(before.out);
+    expect(fs.readFileSync(marker, "utf8")).toBe(stamp);
+    expect(builds(dir)).toHaveLength(2);
+  });
+
+  test("the program run under mocks (--resources) is the compiled index.ts of the current sources", () => {
+    expect(run(dir, ["--stack", "production"]).code).toBe(0);
+    const index = path.join(dir, "index.ts");
+    fs.appendFileSync(index, '\nexport const buildProbe = "compiled-from-the-edited-index";\n');
+    const r = run(dir, ["--stack", "production", "--resources", "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).outputs.buildProbe).toBe("compiled-from-the-edited-index");
+  });
+
+  test("the build key follows content, not modification times: a new file changes it, touching files does not", () => {
+    const key = () => build(dir).sourceState(dir).key;
+    const first = key();
+    const future = new Date(Date.now() + 3_600_000);
+    for (const f of ["index.ts", "model/index.ts", "scripts/plan.ts"]) fs.utimesSync(path.join(dir, f), future, future);
+    expect(key()).toBe(first);
+    fs.writeFileSync(path.join(dir, "model", "unused.ts"), "export const unused = 1;\n");
+    const withFile = key();
+    expect(withFile).not.toBe(first);
+    fs.rmSync(path.join(dir, "model", "unused.ts"));
+    expect(key()).toBe(first);
+    // A one-byte change anywhere compiled changes it too.
+    fs.appendFileSync(path.join(dir, "config", "stackConfig.ts"), " ");
+    expect(key()).not.toBe(first);
+  });
+
+  test("a build folder without its completion marker (an interrupted build) is not used", () => {
+    run(dir, ["--stack", "production"]);
+    const [key] = builds(dir);
+    const state = { root: dir, key };
+    expect(build(dir).existingBuild(state)).toBe(path.join(dir, "dist", key));
+    fs.rmSync(path.join(dir, "dist", key, ".complete"));
+    expect(build(dir).existingBuild(state)).toBeUndefined();
+    // The command does not run the incomplete folder: it compiles again and marks it complete.
+    fs.writeFileSync(path.join(dir, "dist", key, "scripts", "plan.js"), "throw new Error('half-written build');\n");
+    const r = run(dir, ["--stack", "production"]);
+    expect(r.err).toBe("");
+    expect(r.out).toContain("AdvWell plan: stack production");
+    expect(fs.existsSync(path.join(dir, "dist", key, ".complete"))).toBe(true);
+  });
+
+  test("when no build can be made, the command says so once and runs the TypeScript sources instead", () => {
+    fs.writeFileSync(path.join(dir, "dist"), "not a folder");
+    const args = ["--stack", "production", "--set", "advwell:tier=growth"];
+    const r = run(dir, args);
+    expect(r.err).toMatch(/^note: cannot build .*dist \(\w+\); running the TypeScript sources with ts-node\n$/);
+    expect(asSnapshot(args, { ...r, err: "" })).toBe(fs.readFileSync(path.join(SNAPSHOT_DIR, "production.growth.txt"), "utf8"));
+  });
+});
