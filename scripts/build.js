@@ -181,10 +181,11 @@ function ensureBuild(root = projectDir()) {
  * @swc/core, a read-only checkout), it says so once on stderr and loads the TypeScript source
  * through ts-node instead: slower, never stale.
  */
-function load(rel, root = projectDir()) {
+function load(rel, root = projectDir(), onBuild = () => undefined) {
   let dir;
   try {
     dir = ensureBuild(root);
+    onBuild();
   } catch (e) {
     process.stderr.write(`note: cannot build ${path.join(root, "dist")} (${e.code ?? e.message}); running the TypeScript sources with ts-node\n`);
     require(require.resolve("ts-node", { paths: [root] })).register({ transpileOnly: true, swc: true, project: path.join(root, "tsconfig.json") });
