@@ -5,6 +5,9 @@ const base = {
   transform: { "^.+\\.tsx?$": "<rootDir>/scripts/lib/jest-swc.js" },
   // The plan command's builds (scripts/build.js) are copies of the sources: not modules to map or watch.
   modulePathIgnorePatterns: ["<rootDir>/dist/"],
+  // Every program run loads the Pulumi SDK afresh; these two packages, which it loads only for closure
+  // serialisation, then load on first use instead (scripts/lib/lazy-sdk-deps.js).
+  moduleNameMapper: { "^typescript$": "<rootDir>/scripts/lib/lazy/typescript.js", "^@npmcli/arborist$": "<rootDir>/scripts/lib/lazy/arborist.js" },
 };
 module.exports = {
   testTimeout: 120000,

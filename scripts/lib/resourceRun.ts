@@ -7,7 +7,8 @@
  * (`setAllConfig`, PULUMI-MOCKS.md #2), and evaluates index.ts and the components afresh. The SDK
  * and the providers load once, which is most of the cost of a run. In Node's module registry the
  * program's modules are forgotten between runs; under jest, whose registry cannot forget a module,
- * each run gets an isolated registry instead (and with it its own SDK instance).
+ * each run gets an isolated registry instead (and with it its own SDK instance). Either way the two
+ * large packages the SDK loads only for closure serialisation load only if used (lazy-sdk-deps.js).
  *
  * When the plan has errors, index.ts refuses to register anything, as it must. A reviewer still
  * wants to see what the change would do, so the run then builds the same root component from that
@@ -15,7 +16,7 @@
  */
 import type * as PulumiModule from "@pulumi/pulumi";
 import * as path from "path";
-import { applySet, loadStackConfig } from "../../config/stackConfig";
+import { applySet, loadStackConfig, projectDir } from "../../config/stackConfig";
 import type { Finding } from "../../model/findings";
 import { resolveStack } from "../../model/plan/resolve";
 import { captureProgram, redactSecrets } from "./mockProgram";
@@ -92,6 +93,8 @@ async function inFreshRegistry<T>(work: (pulumi: typeof PulumiModule) => Promise
     return result!.value;
   }
   forgetProgramModules();
+  // TypeScript's compiler and @npmcli/arborist load only if the SDK uses them (lazy-sdk-deps.js).
+  (require(path.join(projectDir(), "scripts", "lib", "lazy-sdk-deps.js")) as { install(root: string): void }).install(projectDir());
   const state = require("@pulumi/pulumi/runtime/state") as State;
   return state.withLocalStorage(() => work(require("@pulumi/pulumi") as Sdk));
 }
