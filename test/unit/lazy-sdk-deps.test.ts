@@ -1,0 +1,55 @@
+/**
+ * The stand-ins for the two packages the Pulumi SDK loads only for closure serialisation
+ * (scripts/lib/lazy-sdk-deps.js): nothing loads them until they are used, and once used they are
+ * the real packages.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+test("in the plan command's registry the SDK loads without them, and serializeFunction and computeCodePaths still work", () => {
+  const probe = `
+    require("./scripts/lib/lazy-sdk-deps.js").install();
+    const loaded = () => Object.keys(require.cache).filter((f) => /node_modules\\/(typescript|@npmcli\\/arborist)\\//.test(f)).length;
+    const pulumi = require("@pulumi/pulumi");
+    const atImport = loaded();
+    (async () => {
+      const fn = await pulumi.runtime.serializeFunction(() => 6 * 7);
+      const paths = await pulumi.runtime.computeCodePaths({ extraIncludePackages: ["yaml"] });
+      console.log(JSON.stringify({ atImport, afterUse: loaded(), text: fn.text.includes("6 * 7"), yaml: [...paths.keys()].some((p) => /node_modules\\/yaml$/.test(p)) }));
+    })();`;
+  const r = spawnSync(process.execPath, ["-e", probe], { cwd: ROOT, encoding: "utf8" });
+  expect(r.status).toBe(0);
+  const result = JSON.parse(r.stdout);
+  expect(result.atImport).toBe(0);
+  expect(result.afterUse).toBeGreaterThan(1);
+  expect(result).toMatchObject({ text: true, yaml: true });
+});
+
+describe("under jest (moduleNameMapper)", () => {
+  test("`typescript` is a stand-in until used, then TypeScript itself", () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const ts = require("typescript");
+    expect(typeof ts).toBe("function"); // the stand-in's shape; the real module is an object
+    const source = ts.createSourceFile("x.ts", "const answer: number = 42;", ts.ScriptTarget.ES2022);
+    expect(source.statements).toHaveLength(1);
+    expect(ts.version).toMatch(/^5\./);
+  });
+
+  test("`@npmcli/arborist` passes TypeScript's __importStar without loading, and its Arborist reads a real tree", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const arborist = require("@npmcli/arborist");
+    expect(arborist.__esModule).toBe(true);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "advwell-arborist-"));
+    try {
+      fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "probe", version: "1.0.0" }));
+      const tree = await new arborist.Arborist({ path: dir }).loadActual();
+      expect(tree.package.name).toBe("probe");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
