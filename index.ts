@@ -16,11 +16,14 @@ const { settings, plan, findings } = resolveStack(config, pulumi.getStack(), sec
 for (const f of findings.filter((x) => x.level === "warning")) pulumi.log.warn(`${f.key}: ${f.message}`);
 if (!settings || !plan || findings.some((f) => f.level === "error")) throw new PlanError(findings);
 
+// Credentials: read as secrets, never part of the plan the offline command prints.
+const credentials = new pulumi.Config("advwell");
 const stack = new AdvWell("advwell", {
   settings,
   plan,
-  // A credential: read as a secret, never part of the plan the offline command prints.
-  alertWebhookUrl: new pulumi.Config("advwell").getSecret("alertWebhookUrl"),
+  alertWebhookUrl: credentials.getSecret("alertWebhookUrl"),
+  // An adopted cluster keeps its superuser's password; otherwise the stack generates one.
+  superuserPassword: settings.superuserPasswordSet ? credentials.requireSecret("postgresSuperuserPassword") : undefined,
 });
 
 export const tier = plan.tier;

@@ -7,7 +7,6 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { Settings } from "../model/config/settings";
-import { MONITORING_ROLE, MONITORING_ROLE_CONNECTION_LIMIT } from "../model/plan/connections";
 import { TEXTFILE_DIR } from "../model/monitoring/plan";
 import type { Plan } from "../model/plan/resolve";
 import { nodeHttpProbe, wgetProbe } from "../model/render/probes";
@@ -17,8 +16,9 @@ import { BackupBucket, BackupService, BackupWriter } from "./backup";
 import { CONTAINER_FILES, containerFileMount } from "./containerFiles";
 import { Monitoring } from "./monitoring";
 import { PgBouncer } from "./pgbouncer";
-import { Postgres, PostgresExtension, postgresSecretMount } from "./postgres";
-import { PostgresReplica, primaryReplicationExtension } from "./postgresReplica";
+import { Postgres } from "./postgres";
+import { PostgresReconcile } from "./postgresReconcile";
+import { PostgresReplica } from "./postgresReplica";
 import { DatabaseRef, NetworkRef, secretFile, secretMount } from "./swarm";
 import { Traefik } from "./traefik";
 import { WebService } from "./webService";
@@ -30,10 +30,9 @@ export interface AdvWellArgs {
   readonly plan: Plan;
   /** Slack/Discord/webhook URL for alerts; a credential. */
   readonly alertWebhookUrl?: pulumi.Input<string | undefined>;
+  /** The superuser's password when configured (an adopted cluster's); otherwise one is generated. A credential. */
+  readonly superuserPassword?: pulumi.Input<string>;
 }
-
-/** Where the monitoring role's password is mounted in the primary. */
-const MONITOR_PASSWORD_FILE = "/run/secrets/postgres-monitor-password";
 
 export class AdvWell extends pulumi.ComponentResource {
   /** https://<apiDomain>. */
@@ -67,31 +66,35 @@ export class AdvWell extends pulumi.ComponentResource {
     const data: NetworkRef = { id: new docker.Network(`${name}-data`, { name: "advwell-data", driver: "overlay", internal: true, attachable: false }, child).id, name: "advwell-data" };
 
     const password = (id: string) => new random.RandomPassword(`${name}-${id}`, { length: 32, special: false }, child);
-    const superuserPassword = password("postgres-superuser-password");
+    const superuserPassword = args.superuserPassword !== undefined ? pulumi.secret(args.superuserPassword) : password("postgres-superuser-password").result;
     const appPassword = password("postgres-app-password");
     const dashboardPassword = password("traefik-dashboard-password");
     const monitorPassword = plan.monitoring ? password("postgres-monitor-password") : undefined;
     const replicationPassword = plan.replication ? password("postgres-replication-password") : undefined;
 
-    // What the primary's first start creates beside the app role: the monitoring and replication roles.
-    const extensions: PostgresExtension[] = [];
-    if (monitorPassword) extensions.push(this.monitoringRoleExtension(name, monitorPassword.result));
-    if (plan.replication && replicationPassword) {
-      extensions.push(primaryReplicationExtension("postgres", { replication: plan.replication, replicationPassword: replicationPassword.result }, this));
-    }
-
     const postgres = new Postgres(
       "postgres",
-      {
-        plan: services.postgres!,
-        postgres: plan.postgres,
-        network: data,
-        database: { name: settings.databaseName, user: settings.databaseUser },
-        superuserPassword: superuserPassword.result,
-        appPassword: appPassword.result,
-        extensions,
-      },
+      { plan: services.postgres!, postgres: plan.postgres, network: data, database: { name: settings.databaseName }, superuserPassword },
       child,
+    );
+    // Roles, ownership and slots, converged on every deploy (initdb scripts never run on an adopted cluster).
+    const reconcile = new PostgresReconcile(
+      "postgres-reconcile",
+      {
+        plan: services["postgres-reconcile"]!,
+        network: data,
+        target: {
+          host: postgres.database.host,
+          port: postgres.database.port,
+          superuser: "postgres",
+          databaseName: settings.databaseName,
+          appUser: settings.databaseUser,
+          monitoring: monitorPassword !== undefined,
+          replication: plan.replication,
+        },
+        passwords: { superuser: superuserPassword, app: appPassword.result, monitor: monitorPassword?.result, replication: replicationPassword?.result },
+      },
+      { parent: this, dependsOn: [postgres] },
     );
 
     let replica: PostgresReplica | undefined;
@@ -100,7 +103,7 @@ export class AdvWell extends pulumi.ComponentResource {
       replica = new PostgresReplica(
         "postgres-replica",
         { replication: plan.replication, network: data, replicationPassword: replicationPassword.result, volumeProvider },
-        { parent: this, dependsOn: [postgres] },
+        { parent: this, dependsOn: [postgres, reconcile] },
       );
     }
 
@@ -109,7 +112,7 @@ export class AdvWell extends pulumi.ComponentResource {
       pooler = new PgBouncer(
         "pgbouncer",
         { plan: services.pgbouncer, pgbouncer: plan.pgbouncer, network: data, database: { ...postgres.database, user: settings.databaseUser }, password: appPassword.result },
-        child,
+        { parent: this, dependsOn: [reconcile] },
       );
     }
 
@@ -170,7 +173,7 @@ export class AdvWell extends pulumi.ComponentResource {
         rateLimit,
         certResolver: plan.edge.certResolver,
       },
-      { parent: this, dependsOn: [postgres, ...(pooler ? [pooler] : [])] },
+      { parent: this, dependsOn: [postgres, reconcile, ...(pooler ? [pooler] : [])] },
     );
     const frontendPort = services.frontend!.port!;
     const frontend = new WebService(
@@ -202,7 +205,7 @@ export class AdvWell extends pulumi.ComponentResource {
           monitoringRolePassword: monitorPassword.result,
           alertWebhookUrl: pulumi.output(args.alertWebhookUrl).apply((url) => url ?? ""),
         },
-        { parent: this, dependsOn: [postgres] },
+        { parent: this, dependsOn: [postgres, reconcile] },
       );
     }
 
@@ -221,7 +224,7 @@ export class AdvWell extends pulumi.ComponentResource {
           network: data,
           // pg_dump as the superuser reads every object; the drill needs CREATEDB.
           database: { ...postgres.database, user: "postgres" },
-          password: superuserPassword.result,
+          password: superuserPassword,
           bucketName: backupBucket.bucketName,
           region,
           accessKeyId: writer.accessKeyId,
@@ -238,7 +241,7 @@ export class AdvWell extends pulumi.ComponentResource {
     this.apiUrl = backend.url;
     this.appUrl = frontend.url;
     this.dashboardUrl = traefik.dashboardUrl;
-    const dockerServices = [postgres.service, backend.service, frontend.service, traefik.service, pooler?.service, replica?.service, backupService?.service, ...Object.values(monitoring?.services ?? {})];
+    const dockerServices = [postgres.service, reconcile.service, backend.service, frontend.service, traefik.service, pooler?.service, replica?.service, backupService?.service, ...Object.values(monitoring?.services ?? {})];
     this.serviceNames = pulumi.all(dockerServices.filter((s): s is docker.Service => s !== undefined).map((s) => s.name));
     this.databaseUrl = databaseUrl;
     this.dashboardPassword = pulumi.secret(dashboardPassword.result);
@@ -253,15 +256,5 @@ export class AdvWell extends pulumi.ComponentResource {
       backupBucketName: this.backupBucketName,
       grafanaAdminPassword: this.grafanaAdminPassword,
     });
-  }
-
-  /** The read-only `advwell_monitor` role postgres-exporter logs in as: created at initdb, password from a secret file. */
-  private monitoringRoleExtension(name: string, rolePassword: pulumi.Output<string>): PostgresExtension {
-    const secret = secretFile(`${name}-monitor-password`, rolePassword, this);
-    return {
-      configs: [containerFileMount(`${name}-init-monitor-role`, "monitorRoleInit", this)],
-      secrets: [postgresSecretMount(secret, MONITOR_PASSWORD_FILE.replace("/run/secrets/", ""))],
-      env: { MONITORING_ROLE, MONITORING_ROLE_CONNECTION_LIMIT: String(MONITORING_ROLE_CONNECTION_LIMIT), MONITORING_PASSWORD_FILE: MONITOR_PASSWORD_FILE },
-    };
   }
 }

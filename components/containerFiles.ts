@@ -24,10 +24,8 @@ export interface ContainerFile {
 export const CONTAINER_FILES = {
   /** Copies every NAME_FILE into NAME before Node starts the app (NODE_OPTIONS=--require). */
   secretsEnv: { source: "backend/secrets-env.js", mountPath: "/run/advwell/secrets-env.js", mode: 0o444 },
-  /** The official postgres image runs /docker-entrypoint-initdb.d/*.sh once, on an empty PGDATA. */
-  appRoleInit: { source: "postgres/app-role-init.sh", mountPath: "/docker-entrypoint-initdb.d/10-app-role.sh", mode: 0o555 },
-  monitorRoleInit: { source: "postgres/monitor-role-init.sh", mountPath: "/docker-entrypoint-initdb.d/20-monitor-role.sh", mode: 0o555 },
-  replicationInit: { source: "postgres/primary-replication-init.sh", mountPath: "/docker-entrypoint-initdb.d/50-advwell-replication.sh", mode: 0o555 },
+  /** The postgres-reconcile service's command: roles, ownership and slots, converged on every deploy. */
+  reconcile: { source: "postgres/reconcile.sh", mountPath: "/usr/local/bin/advwell-reconcile.sh", mode: 0o555 },
   replicaEntrypoint: { source: "postgres/replica-entrypoint.sh", mountPath: "/usr/local/bin/advwell-replica-entrypoint.sh", mode: 0o555 },
   backup: { source: "backup/backup.sh", mountPath: `${BACKUP_SCRIPT_DIR}/backup.sh`, mode: 0o555 },
   restore: { source: "backup/restore.sh", mountPath: `${BACKUP_SCRIPT_DIR}/restore.sh`, mode: 0o555 },

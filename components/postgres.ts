@@ -1,14 +1,16 @@
 /**
  * PostgreSQL primary: one stop-first task pinned to the node that holds its volume, settings from
- * the plan as `-c` flags, passwords as Swarm secrets read through the image's *_FILE variables.
+ * the plan as `-c` flags, pg_hba.conf from the plan as a config, the superuser's password as a
+ * Swarm secret read through the image's *_FILE variable. Roles, ownership and slots are the
+ * postgres-reconcile service's job (components/postgresReconcile.ts), not initdb's.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { PostgresPlan, ServicePlan } from "../model/plan/types";
-import { DATA_MOUNT_PATH, PGDATA, POSTGRES_UID } from "../model/replication";
-import { renderPostgresArgs } from "../model/render/postgres";
-import { containerFileMount } from "./containerFiles";
-import { DatabaseRef, healthcheck, NetworkRef, secretFile, secretMount, swarmServiceArgs, tmpfsMount, volumeMount } from "./swarm";
+import { HBA_FILE, renderPgHba, renderPostgresArgs } from "../model/render/postgres";
+import { postgresReadyProbe } from "../model/render/probes";
+import { DATA_MOUNT_PATH, POSTGRES_UID } from "../model/replication";
+import { configMount, DatabaseRef, healthcheck, NetworkRef, secretFile, secretMount, swarmServiceArgs, textConfig, tmpfsMount, volumeMount } from "./swarm";
 
 import In = docker.types.input;
 
@@ -18,25 +20,14 @@ const POSTGRES_OWNER = { uid: POSTGRES_UID, gid: POSTGRES_UID };
 export interface PostgresArgs {
   /** The postgres service's plan: resources, placement, health, stop grace period, image. */
   readonly plan: ServicePlan;
-  /** PostgreSQL's settings and /dev/shm size. */
+  /** PostgreSQL's settings, /dev/shm size, data volume (created or adopted), PGDATA and pg_hba lines. */
   readonly postgres: PostgresPlan;
   /** The internal data network the clients reach it on. */
   readonly network: NetworkRef;
-  /** The application database and the role that owns it. */
-  readonly database: Pick<DatabaseRef, "name"> & { readonly user: string };
-  /** The `postgres` superuser's password (a secret). */
+  /** The application database (POSTGRES_DB: the official image creates it on an empty volume). */
+  readonly database: Pick<DatabaseRef, "name">;
+  /** The `postgres` superuser's password (a secret): initdb sets it; an adopted cluster keeps its own. */
   readonly superuserPassword: pulumi.Input<string>;
-  /** The application role's password (a secret). */
-  readonly appPassword: pulumi.Input<string>;
-  /** More init scripts, secrets and env for them (the monitoring and replication roles). */
-  readonly extensions?: readonly PostgresExtension[];
-}
-
-/** What another part of the stack mounts into the primary: init scripts, their secrets and inputs. */
-export interface PostgresExtension {
-  readonly configs: readonly In.ServiceTaskSpecContainerSpecConfig[];
-  readonly secrets: readonly In.ServiceTaskSpecContainerSpecSecret[];
-  readonly env: Readonly<Record<string, string>>;
 }
 
 /** A secret the primary's postgres user can read (0400, uid/gid 999 of the official image). */
@@ -54,18 +45,20 @@ export class Postgres extends pulumi.ComponentResource {
   constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     super("advwell:postgres:Postgres", name, {}, opts);
     const parent = { parent: this };
-    this.database = { host: args.plan.name, port: args.plan.port ?? 5432, name: args.database.name, user: args.database.user };
+    const pg = args.postgres;
+    this.database = { host: args.plan.name, port: args.plan.port ?? 5432, name: args.database.name };
 
-    // The data volume outlives tiers and image updates: its inputs never depend on the plan, it is
-    // protected against `pulumi destroy` and kept in Docker even if removed from the program.
+    // The data volume outlives tiers and image updates: its inputs never depend on the plan's
+    // numbers, it is protected against `pulumi destroy` and kept in Docker even if removed from the
+    // program. An adopted volume (an existing deployment's) is imported, not created: its labels are
+    // the old stack's, so they are left as they are.
     this.volume = new docker.Volume(
       `${name}-data`,
-      { name: "advwell-postgres-data", driver: "local", labels: [{ label: "advwell.stateful", value: "true" }] },
-      { ...parent, protect: true, retainOnDelete: true },
+      pg.adopted ? { name: pg.dataVolume, driver: "local" } : { name: pg.dataVolume, driver: "local", labels: [{ label: "advwell.stateful", value: "true" }] },
+      { ...parent, protect: true, retainOnDelete: true, ...(pg.adopted ? { import: pg.dataVolume, ignoreChanges: ["labels", "driverOpts"] } : {}) },
     );
     const superuserSecret = secretFile(`${name}-superuser-password`, args.superuserPassword, this);
-    const appSecret = secretFile(`${name}-app-password`, args.appPassword, this);
-    const extensions = args.extensions ?? [];
+    const hba = textConfig(`${name}-hba`, renderPgHba(pg.hba), this);
 
     this.service = new docker.Service(
       `${name}-service`,
@@ -73,28 +66,21 @@ export class Postgres extends pulumi.ComponentResource {
         component: "postgres",
         containerSpec: {
           commands: ["docker-entrypoint.sh", "postgres"],
-          args: renderPostgresArgs(args.postgres.settings),
+          args: renderPostgresArgs(pg.settings),
           env: {
             POSTGRES_USER: "postgres",
             POSTGRES_DB: args.database.name,
             POSTGRES_PASSWORD_FILE: "/run/secrets/postgres-superuser-password",
-            APP_DB_USER: args.database.user,
-            APP_DB_PASSWORD_FILE: "/run/secrets/postgres-app-password",
-            PGDATA,
-            ...Object.assign({}, ...extensions.map((e) => e.env)),
+            PGDATA: pg.pgdata,
           },
-          secrets: [
-            postgresSecretMount(superuserSecret, "postgres-superuser-password"),
-            postgresSecretMount(appSecret, "postgres-app-password"),
-            ...extensions.flatMap((e) => e.secrets),
-          ],
-          configs: [containerFileMount(`${name}-init-app-role`, "appRoleInit", this), ...extensions.flatMap((e) => e.configs)],
+          secrets: [postgresSecretMount(superuserSecret, "postgres-superuser-password")],
+          configs: [configMount(hba, HBA_FILE)],
           mounts: [
             volumeMount(this.volume.name, DATA_MOUNT_PATH),
             // Parallel query uses POSIX shared memory; Docker's default /dev/shm is 64 MiB.
-            tmpfsMount("/dev/shm", args.postgres.shmSizeMiB),
+            tmpfsMount("/dev/shm", pg.shmSizeMiB),
           ],
-          healthcheck: healthcheck(["CMD-SHELL", `pg_isready -h 127.0.0.1 -U postgres -d ${args.database.name}`], args.plan.health),
+          healthcheck: healthcheck(postgresReadyProbe("ready"), args.plan.health),
           // SIGINT is PostgreSQL's fast shutdown, which writes a checkpoint within the plan's stop grace
           // period; a SIGKILL before it ends would force crash recovery on the next start.
           stopSignal: "SIGINT",

@@ -1,33 +1,16 @@
 /**
- * PostgreSQL streaming read replicas as one Swarm service, plus what the primary mounts for them
- * (primaryReplicationExtension). Names, settings and the scripts' environment come from
- * model/replication.ts; the bootstrap logic is containers/postgres/*.sh, mounted verbatim.
+ * PostgreSQL streaming read replicas as one Swarm service. Names, settings and the entrypoint's
+ * environment come from model/replication.ts; the bootstrap logic is
+ * containers/postgres/replica-entrypoint.sh, mounted verbatim. The primary's side (the replicator
+ * role, the slots, the pg_hba line) is the postgres-reconcile service's and the plan's.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { renderPostgresArgs } from "../model/render/postgres";
-import { DATA_MOUNT_PATH, primaryReplicationEnv, replicaEntrypointEnv, REPLICATION_PASSWORD_FILE, ReplicationPlan, POSTGRES_UID } from "../model/replication";
+import { postgresReadyProbe } from "../model/render/probes";
+import { DATA_MOUNT_PATH, replicaEntrypointEnv, REPLICATION_PASSWORD_FILE, ReplicationPlan, POSTGRES_UID } from "../model/replication";
 import { CONTAINER_FILES, containerFileMount } from "./containerFiles";
-import { postgresSecretMount, PostgresExtension } from "./postgres";
 import { DatabaseRef, healthcheck, NetworkRef, secretFile, secretMount, swarmServiceArgs, tmpfsMount, volumeMount } from "./swarm";
-
-/**
- * What the primary mounts so that its first start creates the replication role, the slots and the
- * pg_hba line: the init script, the replicator's password, and the script's inputs as env.
- * Creates a ServiceConfig and a Secret as children of `parent` (the root component).
- */
-export function primaryReplicationExtension(
-  name: string,
-  args: { readonly replication: ReplicationPlan; readonly replicationPassword: pulumi.Input<string> },
-  parent: pulumi.Resource,
-): PostgresExtension {
-  const secret = secretFile(`${name}-replication-password`, args.replicationPassword, parent);
-  return {
-    configs: [containerFileMount(`${name}-replication-init`, "replicationInit", parent)],
-    secrets: [postgresSecretMount(secret, REPLICATION_PASSWORD_FILE)],
-    env: primaryReplicationEnv(args.replication),
-  };
-}
 
 export interface PostgresReplicaArgs {
   /** The replication slice of the plan; `replication.service` is the replica service's plan (image = the primary's, same major). */
@@ -90,9 +73,9 @@ export class PostgresReplica extends pulumi.ComponentResource {
             // Docker's 64 MiB /dev/shm is too small for parallel query (same as the primary).
             tmpfsMount("/dev/shm", replication.shmSizeMiB),
           ],
-          // A hot standby answers pg_isready only once it is consistent and accepting reads, so
+          // A hot standby reports "standby" only once it is consistent and accepting reads, so
           // Swarm routes nothing to a task that is still cloning (plan: 300 s start period).
-          healthcheck: healthcheck(["CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", String(replication.primaryPort)], plan.health),
+          healthcheck: healthcheck(postgresReadyProbe("standby"), plan.health),
           // SIGINT is PostgreSQL's fast shutdown; SIGTERM (smart) waits for every client to leave,
           // and a SIGKILL after the grace period forces crash recovery (same as the primary).
           stopSignal: "SIGINT",

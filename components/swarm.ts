@@ -146,6 +146,8 @@ export function swarmServiceArgs(plan: ServicePlan, o: SwarmServiceOptions): doc
     rollbackConfig: updateConfig(plan.rollback),
     labels: labelList({ ...o.labels, "advwell.component": o.component }),
     endpointSpec: { mode: plan.endpointMode, ...(o.ports ? { ports: o.ports } : {}) },
+    // `pulumi up` waits for the rollout and fails when Swarm rolls it back (model/plan/services.ts convergePlan).
+    ...(plan.converge ? { convergeConfig: { timeout: seconds(plan.converge.timeoutSeconds), delay: seconds(plan.converge.pollSeconds) } } : {}),
     taskSpec: {
       containerSpec: { ...o.containerSpec, image: plan.image, stopGracePeriod: seconds(plan.stopGraceSeconds) },
       networksAdvanceds: o.networks.map((n) => ({ id: n.id })),

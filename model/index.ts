@@ -38,3 +38,5 @@ export * from "./render/probes";
 export * from "./views/report";
 export * from "./views/diff";
 export * from "./views/resourceView";
+export * from "./views/configTable";
+export * from "./postgres/reconcile";

@@ -5,9 +5,10 @@
  * them through the service's env. The integration test runs exactly those files.
  *
  * How it fits together (PostgreSQL 15 docs, "Log-Shipping Standby Servers" and "Hot Standby"):
- * - the primary (wal_level=replica, max_wal_senders, max_replication_slots; plan.ts) gets a
- *   REPLICATION role, one physical slot per replica task and a `host replication` pg_hba line
- *   from containers/postgres/primary-replication-init.sh;
+ * - the primary (wal_level=replica, max_wal_senders, max_replication_slots; plan/postgres.ts) gets a
+ *   REPLICATION role and one physical slot per replica task from the postgres-reconcile service
+ *   (containers/postgres/reconcile.sh), and a `host replication` line in the pg_hba.conf the plan
+ *   renders;
  * - each replica task clones the primary once with `pg_basebackup -X stream -S <slot> -R`, then
  *   runs as a hot standby; later starts reuse the data directory and resume from the slot.
  */
@@ -157,6 +158,9 @@ export function replicaSettings(
     for (const name of CONTAINER_SIZED) settings[name] = own[name];
   }
   for (const name of hotStandbyShortfalls(primarySettings, settings)) settings[name] = String(number(primarySettings, name));
+  // The primary's pg_hba.conf is a config mounted on the primary only; a replica keeps the copy
+  // pg_basebackup makes in its PGDATA.
+  delete settings.hba_file;
   settings.hot_standby = "on";
   settings.hot_standby_feedback = "on";
   return settings;
@@ -203,19 +207,6 @@ export function replicationFindings(replication: ReplicationPlan | undefined, pr
     if (value < tasks) findings.push(error(key(name), `got ${value}; ${tasks} replica task(s) each hold one, so it must be at least ${tasks}`));
   }
   return findings;
-}
-
-/**
- * The primary init script's environment (non-secret: the password is a file), set on the primary
- * service, so an operator who runs the mounted script by hand (`docker exec`) gets the same inputs.
- */
-export function primaryReplicationEnv(replication: ReplicationPlan): Record<string, string> {
-  return {
-    REPLICATION_USER: replication.user,
-    REPLICATION_PASSWORD_FILE,
-    REPLICATION_SLOTS: replication.slots.join(" "),
-    REPLICATION_HBA_LINES: replication.hbaLines.join("\n"),
-  };
 }
 
 /** The replica entrypoint's environment; REPLICATION_SLOT carries the Swarm task-slot template. */

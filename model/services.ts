@@ -18,6 +18,7 @@ export const SERVICE_NAMES = [
   "traefik",
   "pgbouncer",
   "postgres-replica",
+  "postgres-reconcile",
   "backup",
   "prometheus",
   "grafana",
@@ -128,7 +129,11 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     mode: { kind: "singleton", reason: "a second postmaster on the same data volume corrupts it; scale reads with postgres-replica" },
     enabled: ALWAYS,
     order: "stop-first",
-    health: { intervalSeconds: 10, timeoutSeconds: 5, retries: 5, startPeriodSeconds: 60 },
+    // Swarm publishes a task (DNS, VIP) only once it is healthy, and Docker runs the first check one
+    // interval after start: a 2 s interval keeps a planned restart's outage to a few seconds. The
+    // probe reads postmaster.pid (no connection, so no log line), and 5 misses in a row (10 s)
+    // are needed to call it unhealthy, so a slow moment under load does not flap it.
+    health: { intervalSeconds: 2, timeoutSeconds: 5, retries: 5, startPeriodSeconds: 60 },
     restart: DATABASE_RESTART,
     placement: "primary",
     // A fast shutdown writes a checkpoint; a kill before it ends forces crash recovery.
@@ -196,11 +201,25 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     enabled: (c) => c.tier.readReplicas > 0,
     order: "stop-first",
     // A replica's first start clones the primary with pg_basebackup before it answers.
-    health: { intervalSeconds: 10, timeoutSeconds: 5, retries: 5, startPeriodSeconds: 300 },
+    health: { intervalSeconds: 5, timeoutSeconds: 5, retries: 5, startPeriodSeconds: 300 },
     restart: DATABASE_RESTART,
     placement: "replica",
     stopGraceSeconds: 120,
     port: 5432,
+    imageKey: "postgresImage",
+  },
+  "postgres-reconcile": {
+    group: "application",
+    // psql and bash, idle between passes.
+    resources: fixed({ cpuLimit: 0.1, memoryLimitMiB: 64, cpuReservation: 0.01, memoryReservationMiB: 16 }),
+    mode: { kind: "singleton", reason: "one reconciler converges the roles; a second would only repeat its idempotent statements" },
+    enabled: ALWAYS,
+    order: "start-first",
+    // Healthy once a pass succeeded; the start period covers a first PostgreSQL start.
+    health: { intervalSeconds: 5, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 120 },
+    restart: ALWAYS_RESTART,
+    placement: "spread",
+    stopGraceSeconds: 10,
     imageKey: "postgresImage",
   },
   backup: {

@@ -85,7 +85,8 @@ system_identifier() {
 
 wait_for_primary() {
   local deadline=$((SECONDS + PRIMARY_WAIT_SECONDS))
-  until pg_isready -q -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U "$REPLICATION_USER" -t 3; do
+  # -d postgres: a database that exists, so the primary logs no FATAL for the probe.
+  until pg_isready -q -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U "$REPLICATION_USER" -d postgres -t 3; do
     [ "$SECONDS" -lt "$deadline" ] || die "primary $PRIMARY_HOST:$PRIMARY_PORT not ready after ${PRIMARY_WAIT_SECONDS}s"
     log "waiting for primary $PRIMARY_HOST:$PRIMARY_PORT"
     sleep 2

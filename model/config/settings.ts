@@ -71,6 +71,14 @@ export interface MonitoringSettings {
   readonly backendMetricsPath?: string;
 }
 
+/** Taking over an existing cluster's data volume instead of creating one. */
+export interface Adoption {
+  /** The existing Docker volume; PGDATA is its root, as the official image keeps it. */
+  readonly volume: string;
+  /** Its data directory's major version (PG_VERSION). */
+  readonly major: number;
+}
+
 export interface Settings {
   readonly stack: string;
   readonly tier: TierName;
@@ -96,6 +104,10 @@ export interface Settings {
   readonly endpointMode: EndpointMode;
   readonly backup: BackupSettings;
   readonly monitoring: MonitoringSettings;
+  /** An existing data volume to take over, when the stack adopts a running deployment. */
+  readonly adoption?: Adoption;
+  /** Whether advwell:postgresSuperuserPassword is set (its value is a credential and never enters the settings). */
+  readonly superuserPasswordSet: boolean;
 }
 
 export type RawConfig = Readonly<Record<string, string | undefined>>;
@@ -291,6 +303,38 @@ function readDockerHost(r: Reader, name: ConfigKey): string | undefined {
   return ok ? value : r.fail(name, value);
 }
 
+/** Docker's volume name rule (daemon/names): a letter or digit, then letters, digits, _ . -. */
+const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
+
+function readAdoption(r: Reader, postgresImage: string | undefined): Adoption | undefined {
+  const volume = r.optional("adoptPostgresVolume");
+  const major = r.integer("adoptPostgresMajor", 0, 99);
+  if (volume === undefined) {
+    if (major !== undefined && major !== 0) r.fail("adoptPostgresMajor", String(major), `0 while ${configKey("adoptPostgresVolume")} is empty (nothing is adopted)`);
+    return undefined;
+  }
+  if (!VOLUME_NAME.test(volume)) return r.fail("adoptPostgresVolume", volume);
+  const serverMajor = postgresImage === undefined ? undefined : postgresMajor(postgresImage);
+  if (major === undefined) return undefined;
+  if (major === 0) return r.fail("adoptPostgresMajor", "0", `the major version of ${volume}'s data directory (docker exec <old postgres> cat /var/lib/postgresql/data/PG_VERSION)`);
+  if (serverMajor !== undefined && major !== serverMajor) {
+    return r.fail("adoptPostgresMajor", String(major), `${serverMajor}, the major of ${configKey("postgresImage")} (${postgresImage}): PostgreSQL ${serverMajor} refuses a data directory made by ${major}; upgrade it first (pg_upgrade, or pg_dump and restore), or run postgres:${major}`);
+  }
+  return { volume, major };
+}
+
+/** Set (a one-line value), set with --secret and unread offline, or unset. */
+function readSuperuserPassword(r: Reader): boolean {
+  if (r.isSecure("postgresSuperuserPassword")) return true;
+  const value = r.raw("postgresSuperuserPassword");
+  if (value === undefined || value === "") return false;
+  if (/[\r\n]/.test(value)) {
+    r.findings.push(error(configKey("postgresSuperuserPassword"), `got a value with a line break (not shown: the key holds a credential); allowed: ${CONFIG_KEYS.postgresSuperuserPassword.allowed}`));
+    return false;
+  }
+  return true;
+}
+
 /** Databases PostgreSQL has already; the application database must be its own. */
 const RESERVED_DATABASES = ["postgres", "template0", "template1"];
 /** The superuser, PostgreSQL's predefined roles, and the roles the stack creates for itself. */
@@ -372,13 +416,19 @@ export function validateSettings(config: RawConfig, stack: string, secureKeys: r
     },
     monitoring: readMonitoring(r),
   };
-  checkHosts(r, settings as Partial<Settings>);
+  const adoption = readAdoption(r, settings.images.postgresImage);
+  const superuserPasswordSet = readSuperuserPassword(r);
+  if (adoption && !superuserPasswordSet) {
+    r.fail("postgresSuperuserPassword", undefined, `the adopted cluster's superuser password, set with pulumi config set --secret ${configKey("postgresSuperuserPassword")} (an initialised cluster keeps its own; the generated one would not log in)`);
+  }
+  const all = { ...settings, ...(adoption ? { adoption } : {}), superuserPasswordSet };
+  checkHosts(r, all as Partial<Settings>);
   // The program reads aws:region for the bucket and the backup job; the plan refuses what it would.
   if (settings.backup.enabled === true && !config["aws:region"]) {
     r.findings.push(error("aws:region", `got undefined; allowed: an AWS region such as sa-east-1 (the backup bucket and job need it while ${configKey("backupEnabled")} is true; set it in Pulumi.${stack}.yaml)`));
   }
   if (r.findings.length > 0) return { findings: r.findings };
-  return { settings: settings as Settings, findings: [] };
+  return { settings: all as Settings, findings: [] };
 }
 
 export { postgresMajor, SERVICE_NAMES };

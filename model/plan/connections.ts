@@ -37,6 +37,11 @@ export function planConnections(settings: Settings, services: ServicePlans, back
     clients.push({ name: "backend", instances: backendPeak, connectionsEach: backend.connectionLimit, total: backendPeak * backend.connectionLimit, why: `Prisma connection_limit x (${backendService.replicas} replicas + ${backendService.update.parallelism} started first during an update)` });
   }
   clients.push({ name: "migrations", instances: 1, connectionsEach: 1, total: 1, why: "prisma migrate deploy over the direct URL (advisory lock: one at a time)" });
+  const reconcile = services["postgres-reconcile"];
+  if (reconcile) {
+    const instances = reconcile.replicas + surge(reconcile.update);
+    clients.push({ name: "postgres-reconcile", instances, connectionsEach: 1, total: instances, why: "one superuser session per pass (roles, ownership, slots), two while an update starts the new task first" });
+  }
   if (services.backup) clients.push({ name: "backup", instances: 1, connectionsEach: 1, total: 1, why: "pg_dump" });
   const exporter = services["postgres-exporter"];
   if (exporter) {

@@ -5,7 +5,12 @@ import type { Settings } from "../config/settings";
 import { error, Finding, warning } from "../findings";
 import { derivePostgresSettings, settingKiB, shmSizeMiB, worstCaseMemory } from "../postgres/tuning";
 import { formatMiB } from "../units";
+import { HBA_FILE, pgHbaLines } from "../render/postgres";
+import { DATA_MOUNT_PATH, PGDATA, REPLICATION_USER, replicationHbaLine } from "../replication";
 import type { PostgresPlan, ServicePlans, Staged } from "./types";
+
+/** The volume the stack creates for PostgreSQL's data when it adopts none. */
+export const DATA_VOLUME = "advwell-postgres-data";
 
 export function planPostgres(settings: Settings, services: ServicePlans, maxConnections: number): Staged<PostgresPlan> {
   const o = settings.overrides;
@@ -17,7 +22,9 @@ export function planPostgres(settings: Settings, services: ServicePlans, maxConn
     maxConnections,
     replicationSlots: services["postgres-replica"]?.replicas ?? 0,
   });
-  const pgSettings = { ...derived, ...o.postgresSettings };
+  // The stack owns pg_hba.conf: a config it renders (below), so a taken-over cluster's own file and a
+  // replica tier's replication line never depend on what initdb once wrote into PGDATA.
+  const pgSettings: Record<string, string> = { ...derived, hba_file: HBA_FILE, ...o.postgresSettings };
   if (o.postgresSettings.max_connections !== undefined) {
     findings.push(error(overrideKey("postgres.settings.max_connections"), `got "${o.postgresSettings.max_connections}"; set postgres.maxConnections instead so the connection budget uses it`));
   }
@@ -42,6 +49,11 @@ export function planPostgres(settings: Settings, services: ServicePlans, maxConn
       worstCaseMemoryMiB: worst?.totalMiB ?? 0,
       readReplicas: services["postgres-replica"]?.replicas ?? 0,
       shmSizeMiB: shmSizeMiB(pgSettings),
+      dataVolume: settings.adoption?.volume ?? DATA_VOLUME,
+      adopted: settings.adoption !== undefined,
+      // The official image keeps PGDATA at the volume's root; the stack's own volume uses a subdirectory.
+      pgdata: settings.adoption ? DATA_MOUNT_PATH : PGDATA,
+      hba: pgHbaLines((services["postgres-replica"]?.replicas ?? 0) > 0 ? [replicationHbaLine(REPLICATION_USER)] : []),
     },
     findings,
   };

@@ -10,7 +10,7 @@ import { error, Finding, warning } from "../findings";
 import { isServiceName, PlacementKind, SERVICE_NAMES, SERVICE_TABLE, ServiceName, ServiceRow } from "../services";
 import { TIERS } from "../tiers";
 import { formatMiB } from "../units";
-import type { HealthPlan, PlacementPlan, ServicePlan, Staged, UpdatePlan } from "./types";
+import type { ConvergePlan, HealthPlan, PlacementPlan, ServicePlan, Staged, UpdatePlan } from "./types";
 
 /** Node labels the plan relies on; the README tells operators to set them with `docker node update --label-add`. */
 export const NODE_LABEL = "advwell.node";
@@ -36,6 +36,29 @@ export function updatePlanFor(health: HealthPlan, stopFirst: boolean, replicas: 
     maxFailureRatio: 0,
     minHealthyReplicas: replicas - parallelism,
     rolloutSeconds: Math.ceil(replicas / parallelism) * (monitorSeconds + delaySeconds),
+  };
+}
+
+/** Seconds for scheduling, pulling an image and the provider's polling, on top of the rollout. */
+export const CONVERGE_MARGIN_SECONDS = 60;
+
+/**
+ * convergeConfig's timeout, from the plan. The docker provider waits after each create or update
+ * until every replica's task is running (terraform-provider-docker, resource_docker_service_funcs.go:
+ * resourceDockerServiceUpdateRefreshFunc), and Swarm reports a task running only once its health
+ * check passes; it fails the deploy as soon as Swarm reports `rollback_completed` or `paused`.
+ * A batch takes at most the health check's start period plus interval x retries to come up
+ * (monitorSeconds), then Swarm watches it for monitorSeconds more and waits delaySeconds:
+ *   timeout = batches x (2 x monitor + delay)            the rollout
+ *           + rollbackBatches x (monitor + delay)        a rollback, so its error is the one reported
+ *           + 60 s                                        scheduling, image pull, polling
+ */
+export function convergePlan(replicas: number, update: UpdatePlan, rollback: UpdatePlan): ConvergePlan {
+  const batches = Math.ceil(replicas / update.parallelism);
+  const rollbackBatches = Math.ceil(replicas / rollback.parallelism);
+  return {
+    timeoutSeconds: batches * (2 * update.monitorSeconds + update.delaySeconds) + rollbackBatches * (rollback.monitorSeconds + rollback.delaySeconds) + CONVERGE_MARGIN_SECONDS,
+    pollSeconds: 5,
   };
 }
 
@@ -123,6 +146,8 @@ export function planServices(settings: Settings, backupImage: string): Staged<Pa
       findings.push(error(overrideKey(`${name}.memoryReservation`), `${name} reserves ${formatMiB(merged.memoryReservationMiB)} but is limited to ${formatMiB(merged.memoryLimitMiB)}; a reservation cannot exceed its limit`));
     }
     const stopFirst = row.order === "stop-first";
+    const update = updatePlanFor(row.health, stopFirst, replicas, "update");
+    const rollback = updatePlanFor(row.health, stopFirst, replicas, "rollback");
     services[name] = {
       name,
       group: row.group,
@@ -136,11 +161,12 @@ export function planServices(settings: Settings, backupImage: string): Staged<Pa
       memoryLimitMiB: merged.memoryLimitMiB,
       cpuReservation: merged.cpuReservation,
       memoryReservationMiB: merged.memoryReservationMiB,
-      update: updatePlanFor(row.health, stopFirst, replicas, "update"),
-      rollback: updatePlanFor(row.health, stopFirst, replicas, "rollback"),
+      update,
+      rollback,
       restart: row.restart,
       health: row.health,
       placement: placementFor(row.placement, settings.nodes),
+      ...(row.mode.kind === "global" ? {} : { converge: convergePlan(replicas, update, rollback) }),
     };
   }
 

@@ -54,6 +54,19 @@ export interface ServicePlan extends Resources {
   readonly restart: RestartPlan;
   readonly health: HealthPlan;
   readonly placement: PlacementPlan;
+  /**
+   * How long `pulumi up` waits for the service to converge (the docker provider's convergeConfig),
+   * failing the deploy on a rollback or a timeout. Replicated services only: the provider refuses
+   * it on global ones.
+   */
+  readonly converge?: ConvergePlan;
+}
+
+export interface ConvergePlan {
+  /** The whole rollout, a rollback after it, and a margin (see convergePlan in plan/services.ts). */
+  readonly timeoutSeconds: number;
+  /** How often the provider polls the tasks. */
+  readonly pollSeconds: number;
 }
 
 export type ServicePlans = Readonly<Partial<Record<ServiceName, ServicePlan>>>;
@@ -105,6 +118,14 @@ export interface PostgresPlan {
   readonly readReplicas: number;
   /** Size of the tmpfs at /dev/shm: Docker's 64 MiB default is too small for parallel query. */
   readonly shmSizeMiB: number;
+  /** The data volume: advwell-postgres-data, or the adopted deployment's volume. */
+  readonly dataVolume: string;
+  /** True when the volume is an existing deployment's, taken over (imported) rather than created. */
+  readonly adopted: boolean;
+  /** PGDATA inside the container: a subdirectory of a volume the stack created, the root of an adopted one. */
+  readonly pgdata: string;
+  /** The primary's pg_hba.conf, line by line (mounted as a config; `hba_file` points at it). */
+  readonly hba: readonly string[];
 }
 
 /** What Traefik serves: the hosts of its routers and where their certificates come from. */

@@ -12,3 +12,15 @@ export function nodeHttpProbe(port: number, path: string): string[] {
 export function wgetProbe(port: number, path: string): string[] {
   return ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}${path}`];
 }
+
+/**
+ * PostgreSQL's readiness from its own postmaster.pid, without opening a connection: line 8 is the
+ * postmaster's status ("ready" once a primary accepts connections, "standby" once a hot standby
+ * accepts reads; PostgreSQL 10+, src/include/utils/pidfile.h), and line 6 the listen address, empty
+ * while the official image's entrypoint runs its socket-only server for initdb. A connection-based
+ * probe (pg_isready) every two seconds would fill the log of a server that logs connections, and
+ * logs FATAL for a probe that names no existing role.
+ */
+export function postgresReadyProbe(status: "ready" | "standby"): string[] {
+  return ["CMD-SHELL", `f="$PGDATA/postmaster.pid"; [ -n "$(sed -n 6p "$f" 2>/dev/null)" ] && [ "$(sed -n 8p "$f" 2>/dev/null | tr -d ' ')" = ${status} ]`];
+}

@@ -1,12 +1,12 @@
 /**
- * PostgresReplica and primaryReplicationExtension under Pulumi mocks: what reaches the engine.
+ * PostgresReplica under Pulumi mocks: what reaches the engine.
  * (Traps: /work/shared/PULUMI-MOCKS.md. Mocks are set before the component is imported;
  * preview=false so outputs resolve.)
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CONTAINER_FILES, readContainerFile } from "../../components/containerFiles";
 import { applySet, loadStackConfig } from "../../config/stackConfig";
-import { primaryReplicationEnv, PROJECT, ReplicationPlan, resolvePlan, validateSettings } from "../../model";
+import { postgresReadyProbe, PROJECT, ReplicationPlan, resolvePlan, validateSettings } from "../../model";
 
 const REPLICA_ENTRYPOINT_PATH = CONTAINER_FILES.replicaEntrypoint.mountPath;
 
@@ -40,7 +40,7 @@ pulumi.runtime.setMocks(
 );
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { PostgresReplica, primaryReplicationExtension } = require("../../components/postgresReplica") as typeof import("../../components/postgresReplica");
+const { PostgresReplica } = require("../../components/postgresReplica") as typeof import("../../components/postgresReplica");
 
 const isSecret = (v: unknown): v is { value: unknown } => typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] !== undefined;
 const unwrap = (v: unknown): unknown => (isSecret(v) ? v.value : v);
@@ -139,35 +139,13 @@ describe("PostgresReplica (enterprise tier)", () => {
     expect(captured.flatMap((c) => plaintextHits(c.inputs, [PASSWORD, PASSWORD_B64], `${c.name}`))).toEqual([]);
   });
 
-  test("health is pg_isready on the task, with the plan's 300 s start period for the first clone", () => {
-    expect(container.healthcheck).toEqual({ tests: ["CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"], interval: "10s", timeout: "5s", retries: 5, startPeriod: "300s" });
+  test("health reads the standby's status from postmaster.pid, with the plan's 300 s start period for the first clone", () => {
+    expect(container.healthcheck).toEqual({ tests: postgresReadyProbe("standby"), interval: "5s", timeout: "5s", retries: 5, startPeriod: "300s" });
     expect(container.stopSignal).toBe("SIGINT");
   });
 
   test("it joins the stack's overlay network and mounts a /dev/shm sized by the plan", () => {
     expect(taskSpec.networksAdvanceds).toEqual([{ id: "overlay-net-id" }]);
     expect(container.mounts).toContainEqual({ type: "tmpfs", target: "/dev/shm", tmpfsOptions: { sizeBytes: replication.shmSizeMiB * 1024 * 1024 } });
-  });
-});
-
-describe("primaryReplicationExtension", () => {
-  const replication = enterpriseReplication();
-
-  test("gives the primary the repository's init script, the password secret and the script's inputs as env, in the shape Postgres' extensions take", async () => {
-    const parent = new pulumi.ComponentResource("advwell:test:Root", "advwell");
-    const extension = primaryReplicationExtension("postgres", { replication, replicationPassword: pulumi.secret(PASSWORD) }, parent);
-    await settled(pulumi.all([extension.configs[0].configId, extension.secrets[0].secretId]));
-    const init = one("docker:index/serviceConfig:ServiceConfig", "postgres-replication-init");
-    const text = init.inputs.dataRaw as string;
-    // The repository file, verbatim: its inputs come from the env, not from edited text.
-    expect(text).toBe(scriptFile("replicationInit"));
-    expect(extension.env).toEqual(primaryReplicationEnv(replication));
-    expect(extension.env.REPLICATION_SLOTS).toBe("replica_1");
-    expect(init.inputs.name).toMatch(/^postgres-replication-init-[0-9a-f]{10}$/);
-    expect(extension.configs.map((m) => [m.fileName, m.fileMode])).toEqual([[CONTAINER_FILES.replicationInit.mountPath, 0o555]]);
-    const secret = one("docker:index/secret:Secret", "postgres-replication-password");
-    expect(unwrap(secret.inputs.data)).toBe(PASSWORD_B64);
-    expect(extension.secrets.map((m) => [m.fileName, m.fileUid, m.fileMode])).toEqual([["/run/secrets/postgres-replication-password", "999", 0o400]]);
-    expect(plaintextHits([init.inputs, secret.inputs], [PASSWORD, PASSWORD_B64])).toEqual([]);
   });
 });

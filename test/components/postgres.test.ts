@@ -1,29 +1,28 @@
 /** The Postgres component alone under mocks: its own volume, secrets, init script and service. */
-import { CONTAINER_FILES, readContainerFile } from "../../components/containerFiles";
 import type { Postgres as PostgresType } from "../../components/postgres";
-import { renderPostgresArgs } from "../../model";
+import { HBA_FILE, Plan, renderPgHba, renderPostgresArgs } from "../../model";
 import { buildComponent, ComponentRun, plaintextHits } from "../support/component";
 import { planFor } from "../support/stacks";
 
 const SERVICE = "docker:index/service:Service";
 const plan = planFor("production");
 const SUPERUSER = "test-superuser-password";
-const APP = "test-app-password";
 let run: ComponentRun<PostgresType>;
 
-beforeAll(async () => {
-  run = await buildComponent((pulumi) => {
+const build = (p: Plan) =>
+  buildComponent((pulumi) => {
     const { Postgres } = require("../../components/postgres") as typeof import("../../components/postgres");
     return new Postgres("postgres", {
-      plan: plan.services.postgres!,
-      postgres: plan.postgres,
+      plan: p.services.postgres!,
+      postgres: p.postgres,
       network: { id: "data-id", name: "advwell-data" },
-      database: { name: "advtom", user: "advwell" },
+      database: { name: "advtom" },
       superuserPassword: pulumi.secret(SUPERUSER),
-      appPassword: pulumi.secret(APP),
-      extensions: [{ configs: [], secrets: [], env: { EXTRA_INPUT: "from-an-extension" } }],
     });
   });
+
+beforeAll(async () => {
+  run = await build(plan);
 });
 
 const container = () => run.one(SERVICE).inputs.taskSpec.containerSpec;
@@ -46,26 +45,31 @@ test("the service is the plan's: name, image, settings as -c flags, stop-first, 
   expect(container().mounts).toContainEqual({ type: "tmpfs", target: "/dev/shm", tmpfsOptions: { sizeBytes: plan.postgres.shmSizeMiB * 1024 * 1024 } });
 });
 
-test("passwords reach the task only as secret files the image's postgres user (999) can read", () => {
-  expect(container().secrets.map((m: Record<string, unknown>) => [m.fileName, m.fileUid, m.fileGid, m.fileMode])).toEqual([
-    ["postgres-superuser-password", "999", "999", 0o400],
-    ["postgres-app-password", "999", "999", 0o400],
-  ]);
-  expect(container().env).toMatchObject({ POSTGRES_PASSWORD_FILE: "/run/secrets/postgres-superuser-password", APP_DB_PASSWORD_FILE: "/run/secrets/postgres-app-password", APP_DB_USER: "advwell" });
-  expect(run.resources.flatMap((r) => plaintextHits(r.rawInputs, [SUPERUSER, APP, Buffer.from(SUPERUSER).toString("base64"), Buffer.from(APP).toString("base64")], r.name))).toEqual([]);
+test("the superuser's password reaches the task only as a secret file the image's postgres user (999) can read; no other password is mounted", () => {
+  expect(container().secrets.map((m: Record<string, unknown>) => [m.fileName, m.fileUid, m.fileGid, m.fileMode])).toEqual([["postgres-superuser-password", "999", "999", 0o400]]);
+  expect(container().env).toEqual({ POSTGRES_USER: "postgres", POSTGRES_DB: "advtom", POSTGRES_PASSWORD_FILE: "/run/secrets/postgres-superuser-password", PGDATA: "/var/lib/postgresql/data/pgdata" });
+  expect(run.resources.flatMap((r) => plaintextHits(r.rawInputs, [SUPERUSER, Buffer.from(SUPERUSER).toString("base64")], r.name))).toEqual([]);
 });
 
-test("the app role's init script is the repository file, mounted 0555 where the official image runs it", () => {
+test("pg_hba.conf is the plan's, mounted where hba_file points", () => {
   const config = run.one("docker:index/serviceConfig:ServiceConfig");
-  expect(config.inputs.dataRaw).toBe(readContainerFile("appRoleInit"));
-  expect(container().configs).toEqual([expect.objectContaining({ configId: config.id, fileName: CONTAINER_FILES.appRoleInit.mountPath, fileMode: 0o555 })]);
+  expect(config.inputs.dataRaw).toBe(renderPgHba(plan.postgres.hba));
+  expect(container().configs).toEqual([expect.objectContaining({ configId: config.id, fileName: HBA_FILE, fileMode: 0o444 })]);
+  expect(container().args).toEqual(expect.arrayContaining([`hba_file=${HBA_FILE}`]));
 });
 
-test("an extension's env reaches the container", () => {
-  expect(container().env.EXTRA_INPUT).toBe("from-an-extension");
+test("an adopted volume (the seed's) is imported and kept, never created, with PGDATA at its root", async () => {
+  const adopted = planFor("production", ["advwell:adoptPostgresVolume=advtom_postgres_data", "advwell:adoptPostgresMajor=15", "advwell:postgresSuperuserPassword=old-superuser-password"]);
+  const taken = await build(adopted);
+  const volume = taken.one("docker:index/volume:Volume");
+  expect(volume.inputs).toEqual({ name: "advtom_postgres_data", driver: "local" });
+  expect(volume).toMatchObject({ protect: true, retainOnDelete: true, importId: "advtom_postgres_data", ignoreChanges: ["labels", "driverOpts"] });
+  const spec = taken.one("docker:index/service:Service").inputs.taskSpec.containerSpec;
+  expect(spec.env.PGDATA).toBe("/var/lib/postgresql/data");
+  expect(spec.mounts).toContainEqual({ type: "volume", source: "advtom_postgres_data", target: "/var/lib/postgresql/data" });
 });
 
 test("other components reach it as postgres:5432 on the data network", () => {
-  expect(run.component.database).toEqual({ host: "postgres", port: 5432, name: "advtom", user: "advwell" });
+  expect(run.component.database).toEqual({ host: "postgres", port: 5432, name: "advtom" });
   expect(run.one(SERVICE).inputs.taskSpec.networksAdvanceds).toEqual([{ id: "data-id" }]);
 });

@@ -51,6 +51,8 @@ function normalise(value: string, row: SettingRow): string {
 
 /** The harness binds the server to loopback on its own port; everything else is the plan's. */
 const HARNESS_OWNED = new Set(["listen_addresses", "port", "unix_socket_directories"]);
+/** File locations: the harness points hba_file at its own pg_hba.conf, and PostgreSQL reports them with source "override". */
+const FILE_LOCATIONS = new Set(["hba_file"]);
 
 describe.each(allTierPlans())("%s tier: PostgreSQL 15 runs the plan's settings", (tier, { plan }) => {
   const settings = plan.postgres.settings;
@@ -77,6 +79,7 @@ describe.each(allTierPlans())("%s tier: PostgreSQL 15 runs the plan's settings",
   test("every setting was applied from the rendered configuration file, with no restart pending", () => {
     const notFromFile = names
       .map((name) => rows.get(name)!)
+      .filter((row) => !FILE_LOCATIONS.has(row.name))
       .filter((row) => row.source !== "configuration file" || !row.sourcefile?.endsWith("/advwell.conf") || row.pending_restart)
       .map((row) => `${row.name}: source=${row.source} file=${row.sourcefile} pending_restart=${row.pending_restart}`);
     expect(notFromFile).toEqual([]);
@@ -85,12 +88,17 @@ describe.each(allTierPlans())("%s tier: PostgreSQL 15 runs the plan's settings",
   test("SHOW and pg_settings return the plan's value for every setting", () => {
     const mismatches = names.flatMap((name) => {
       const row = rows.get(name)!;
-      const want = normalise(settings[name], row);
+      const want = FILE_LOCATIONS.has(name) ? `${cluster.dataDir}/pg_hba.conf` : normalise(settings[name], row);
       const stored = normalise(row.setting, row);
       const shown = normalise(row.shown, row);
       return stored === want && shown === want ? [] : [`${name}: plan ${settings[name]} (${want}), pg_settings ${row.setting}${row.unit ? ` x ${row.unit}` : ""} (${stored}), SHOW ${row.shown} (${shown})`];
     });
     expect(mismatches).toEqual([]);
+  });
+
+  test("hba_file is in effect: the server reads the pg_hba.conf it points at", async () => {
+    const rules = await cluster.query<{ n: string }>("SELECT count(*)::text AS n FROM pg_hba_file_rules WHERE error IS NULL");
+    expect(Number(rules[0].n)).toBeGreaterThan(0);
   });
 
   test(`max_connections is the tier's ${plan.connections.maxConnections} and shared_buffers is a quarter of the container`, () => {

@@ -25,6 +25,7 @@ import {
   renderAlertmanagerConfig,
   renderAlertRules,
   renderPrometheusConfig,
+  reconcileEnvironment,
   renderRuleGroups,
 } from "../../model";
 import { containerFilePath } from "../../components/containerFiles";
@@ -256,21 +257,25 @@ describe("the exporter's role on a real PostgreSQL 15, feeding the connection al
   });
 
   /**
-   * Runs the repository's init script as the official image would (its env: POSTGRES_USER,
-   * POSTGRES_DB, and the inputs the postgres service sets; the password from a secret file),
-   * reaching the test cluster over TCP.
+   * Runs the reconciler as the postgres-reconcile service does (its env from the plan, passwords
+   * from secret files), reaching the test cluster over TCP.
    */
   function applyRoleSql(): { status: number | null; output: string } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "advwell-role-"));
     dirs.push(dir);
-    const passwordFile = path.join(dir, "postgres-monitor-password");
-    fs.writeFileSync(passwordFile, MONITOR_PASSWORD);
-    const script = containerFilePath("monitorRoleInit");
-    const r = spawnSync("bash", [script], {
+    const file = (name: string, value: string) => {
+      fs.writeFileSync(path.join(dir, name), value);
+      return path.join(dir, name);
+    };
+    const r = spawnSync("bash", [containerFilePath("reconcile"), "once"], {
       encoding: "utf8",
       env: {
-        PATH: `${PG_BIN}:${process.env.PATH}`, POSTGRES_USER: SUPERUSER, POSTGRES_DB: "postgres", PGHOST: "127.0.0.1", PGPORT: String(cluster.port), PGPASSWORD: SUPERUSER_PASSWORD,
-        MONITORING_ROLE, MONITORING_ROLE_CONNECTION_LIMIT: String(MONITORING_ROLE_CONNECTION_LIMIT), MONITORING_PASSWORD_FILE: passwordFile,
+        ...reconcileEnvironment({ host: "127.0.0.1", port: cluster.port, superuser: SUPERUSER, databaseName: "advtom", appUser: "advwell", monitoring: true }),
+        PATH: `${PG_BIN}:${process.env.PATH}`,
+        SUPERUSER_PASSWORD_FILE: file("superuser", SUPERUSER_PASSWORD),
+        APP_DB_PASSWORD_FILE: file("app", "app-password"),
+        MONITORING_PASSWORD_FILE: file("monitor", MONITOR_PASSWORD),
+        RECONCILE_STATE_DIR: path.join(dir, "state"),
       },
       timeout: 30_000,
     });
@@ -283,13 +288,13 @@ describe("the exporter's role on a real PostgreSQL 15, feeding the connection al
     return c;
   };
 
-  test("the role's init script runs, and runs again without error (idempotent)", () => {
+  test("the reconciler makes the role, and runs again without error (idempotent)", () => {
     const first = applyRoleSql();
     expect(first.output).not.toContain("ERROR");
     expect(first.status).toBe(0);
     const second = applyRoleSql();
     expect(second.status).toBe(0);
-    expect(second.output).toContain("GRANT ROLE");
+    expect(second.output).toContain("advwell-reconcile: reconciled");
   });
 
   test("the role reads other sessions' statistics but cannot write", async () => {

@@ -6,21 +6,21 @@
  * The primary runs the enterprise tier's planned settings; the replica runs the planned replica
  * settings. The script is started as root, as Swarm starts it, and drops to `postgres` itself.
  */
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { Client } from "pg";
 import { applySet, loadStackConfig } from "../../config/stackConfig";
 import { containerFilePath } from "../../components/containerFiles";
-import { primaryReplicationEnv, PROJECT, renderPostgresArgs, replicaEntrypointEnv, replicationHbaLine, ReplicationPlan, resolvePlan, validateSettings } from "../../model";
+import { Plan, PROJECT, reconcileEnvironment, renderPostgresArgs, replicaEntrypointEnv, replicationHbaLine, ReplicationPlan, resolvePlan, validateSettings } from "../../model";
 import { freePort, makeTempDir, PG_BIN, PgCluster, runAsPostgres, SUPERUSER, SUPERUSER_PASSWORD } from "./support/pgCluster";
 
 const REPLICA_ENTRYPOINT_SOURCE = containerFilePath("replicaEntrypoint");
 /** The entrypoint as Swarm mounts it (a 0555 config file), copied where the postgres user can read it. */
 let REPLICA_ENTRYPOINT: string;
 
-function enterpriseReplication(): { replication: ReplicationPlan; primarySettings: Readonly<Record<string, string>> } {
+function enterpriseReplication(): { replication: ReplicationPlan; primarySettings: Readonly<Record<string, string>>; plan: Plan } {
   const { config } = loadStackConfig("production");
   applySet(config, `${PROJECT}:tier=enterprise`, PROJECT);
   applySet(
@@ -33,7 +33,7 @@ function enterpriseReplication(): { replication: ReplicationPlan; primarySetting
   const plan = resolvePlan(settings);
   const replication = plan.replication;
   if (!replication) throw new Error("the enterprise plan has no postgres-replica");
-  return { replication, primarySettings: plan.postgres.settings };
+  return { replication, primarySettings: plan.postgres.settings, plan };
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15000): Promise<T> {
@@ -63,7 +63,7 @@ class ReplicaRun {
 }
 
 describe("PostgreSQL streaming read replica (enterprise tier, real servers)", () => {
-  const { replication, primarySettings } = enterpriseReplication();
+  const { replication, primarySettings, plan } = enterpriseReplication();
   const slot = replication.slots[0];
   const password = crypto.randomBytes(18).toString("base64url");
   let primary: PgCluster;
@@ -75,18 +75,21 @@ describe("PostgreSQL streaming read replica (enterprise tier, real servers)", ()
   let runs: ReplicaRun[] = [];
   let primarySystemId: string;
 
-  let primaryInit: string;
-  // Role, slots and pg_hba line come from the defaults baked into the mounted script; only the
-  // secret's path and the connection differ from the stack.
-  // The primary service's env (the script's inputs), with the password file and connection of this test.
-  const primaryInitEnv = () => ({
-    ...primaryReplicationEnv(replication),
+  let reconcileScript: string;
+  let superuserPasswordFile: string;
+  // The postgres-reconcile service's env (the script's inputs), pointed at this test's primary.
+  const reconcileEnv = () => ({
+    ...reconcileEnvironment({ host: "127.0.0.1", port: primary.port, superuser: SUPERUSER, databaseName: "advtom", appUser: "advwell", monitoring: false, replication }),
+    PATH: `${PG_BIN}:${process.env.PATH}`,
+    SUPERUSER_PASSWORD_FILE: superuserPasswordFile,
+    APP_DB_PASSWORD_FILE: superuserPasswordFile.replace(/superuser$/, "app"),
     REPLICATION_PASSWORD_FILE: secretFile,
-    PGHOST: "127.0.0.1",
-    PGPORT: String(primary.port),
-    PGPASSWORD: SUPERUSER_PASSWORD,
-    POSTGRES_USER: SUPERUSER,
   });
+  const runReconcile = () => {
+    const r = spawnSync("bash", [reconcileScript, "once"], { env: reconcileEnv(), encoding: "utf8", timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`reconcile.sh failed: ${r.stderr}`);
+    return r;
+  };
 
   function startReplica(): ReplicaRun {
     const env = {
@@ -144,7 +147,8 @@ describe("PostgreSQL streaming read replica (enterprise tier, real servers)", ()
   }
 
   beforeAll(async () => {
-    primary = await PgCluster.start({ settings: primarySettings });
+    // The plan's pg_hba.conf admits the replica through its replication line (the stack mounts it as hba_file).
+    primary = await PgCluster.start({ settings: primarySettings, hba: plan.postgres.hba.filter((line) => line.includes(" replication ") && !line.includes("trust")) });
     work = makeTempDir("advwell-replication-");
     secretFile = path.join(work, "postgres-replication-password");
     // As Swarm mounts the secret: one line, no newline, readable by postgres only.
@@ -157,10 +161,13 @@ describe("PostgreSQL streaming read replica (enterprise tier, real servers)", ()
     // into a 0700 folder): mount it the way Swarm does, a 0555 file with the script's exact text.
     REPLICA_ENTRYPOINT = path.join(work, "advwell-replica-entrypoint.sh");
     fs.writeFileSync(REPLICA_ENTRYPOINT, fs.readFileSync(REPLICA_ENTRYPOINT_SOURCE, "utf8"), { mode: 0o555 });
-    // Exactly the text the primary's Swarm config mounts.
-    primaryInit = path.join(work, "50-advwell-replication.sh");
-    fs.writeFileSync(primaryInit, fs.readFileSync(containerFilePath("replicationInit"), "utf8"), { mode: 0o555 });
-    runAsPostgres(primaryInit, [], { env: primaryInitEnv() });
+    // The reconciler makes the replicator role and the slot, exactly as the postgres-reconcile service runs it.
+    reconcileScript = path.join(work, "advwell-reconcile.sh");
+    fs.writeFileSync(reconcileScript, fs.readFileSync(containerFilePath("reconcile"), "utf8"), { mode: 0o555 });
+    superuserPasswordFile = path.join(work, "superuser");
+    fs.writeFileSync(superuserPasswordFile, SUPERUSER_PASSWORD, { mode: 0o400 });
+    fs.writeFileSync(path.join(work, "app"), "app-password", { mode: 0o400 });
+    runReconcile();
     primarySystemId = String((await primary.query<{ id: string }>("SELECT system_identifier::text AS id FROM pg_control_system()"))[0].id);
     await primary.query("CREATE TABLE items (id int PRIMARY KEY, note text)");
   });
@@ -180,8 +187,8 @@ describe("PostgreSQL streaming read replica (enterprise tier, real servers)", ()
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  test("the primary init script creates a REPLICATION-only role, the slot and the pg_hba line; a second run changes nothing", async () => {
-    runAsPostgres(primaryInit, [], { env: primaryInitEnv() });
+  test("the reconciler makes a REPLICATION-only role and the slot, the plan's pg_hba line admits the replica; a second run changes nothing", async () => {
+    runReconcile();
     const roles = await primary.query("SELECT rolreplication, rolsuper, rolcanlogin FROM pg_roles WHERE rolname = $1", [replication.user]);
     expect(roles).toEqual([{ rolreplication: true, rolsuper: false, rolcanlogin: true }]);
     const slots = await primary.query("SELECT slot_name, slot_type, restart_lsn IS NOT NULL AS reserved FROM pg_replication_slots");

@@ -55,7 +55,7 @@ describe.each(["production", "staging", "dev", ...TIER_NAMES])("%s", (key) => {
     }
   });
 
-  test("Postgres gets exactly the plan's settings as -c flags, its passwords through *_FILE secrets", () => {
+  test("Postgres gets exactly the plan's settings as -c flags, its password through a *_FILE secret; the reconciler gets the role passwords", () => {
     const plan = plans.get(key)!;
     const pg = service(get(key), "postgres").inputs.taskSpec.containerSpec;
     const flags = Object.fromEntries(
@@ -64,8 +64,13 @@ describe.each(["production", "staging", "dev", ...TIER_NAMES])("%s", (key) => {
     expect(flags).toEqual(plan.postgres.settings);
     expect(pg.env.POSTGRES_PASSWORD_FILE).toBe("/run/secrets/postgres-superuser-password");
     expect(Object.keys(pg.env).some((k) => k === "POSTGRES_PASSWORD")).toBe(false);
-    expect(pg.secrets.map((s: { fileName: string }) => s.fileName).sort()).toEqual(expect.arrayContaining(["postgres-app-password", "postgres-superuser-password"]));
-    expect(pg.healthcheck.tests.join(" ")).toContain("pg_isready");
+    // The database mounts only the superuser's password; the app role's is the reconciler's.
+    expect(pg.secrets.map((s: { fileName: string }) => s.fileName)).toEqual(["postgres-superuser-password"]);
+    const reconcile = service(get(key), "postgres-reconcile").inputs.taskSpec.containerSpec;
+    expect(reconcile.secrets.map((s: { fileName: string }) => s.fileName)).toEqual(expect.arrayContaining(["postgres-app-password", "postgres-superuser-password"]));
+    expect(reconcile.env.APP_DB_PASSWORD_FILE).toBe("/run/secrets/postgres-app-password");
+    // Readiness from postmaster.pid: no connection, so nothing in the server's log every 2 s.
+    expect(pg.healthcheck.tests.join(" ")).toContain("postmaster.pid");
   });
 
   test("the backend's DATABASE_URL carries the plan's Prisma pool and goes through PgBouncer exactly when the tier pools", () => {

@@ -66,3 +66,27 @@ describe("advwell:endpointMode=dnsrr, a backup image and an S3-compatible endpoi
     expect(backup.inputs.taskSpec.containerSpec.env.AWS_ENDPOINT_URL).toBe("http://s3.rehearsal:4569");
   });
 });
+
+describe("pulumi up waits for a rollout and fails when it fails (issue 15)", () => {
+  test.each(TIER_NAMES)("%s: every replicated service carries the plan's convergeConfig; global ones none (the provider refuses it)", (tier) => {
+    const plan = planFor("production", [`advwell:tier=${tier}`, ROOMY]);
+    for (const s of byType(runs.get(tier)!, SERVICE)) {
+      const planned = plan.services[s.inputs.name as keyof typeof plan.services]!;
+      if (planned.global) {
+        expect(s.inputs.convergeConfig).toBeUndefined();
+      } else {
+        expect({ service: s.inputs.name, converge: s.inputs.convergeConfig }).toEqual({ service: s.inputs.name, converge: { timeout: `${planned.converge!.timeoutSeconds}s`, delay: "5s" } });
+      }
+    }
+  });
+
+  test("the timeout covers the whole rollout and a rollback after it: backend at 10 replicas waits longer than at 2", () => {
+    const small = planFor("production", ["advwell:tier=starter"]).services.backend!;
+    const big = planFor("production", ["advwell:tier=enterprise", ROOMY]).services.backend!;
+    const batches = (s: typeof big) => Math.ceil(s.replicas / s.update.parallelism);
+    for (const s of [small, big]) {
+      expect(s.converge!.timeoutSeconds).toBe(batches(s) * (2 * s.update.monitorSeconds + s.update.delaySeconds) + Math.ceil(s.replicas / s.rollback.parallelism) * (s.rollback.monitorSeconds + s.rollback.delaySeconds) + 60);
+    }
+    expect(big.converge!.timeoutSeconds).toBeGreaterThan(small.converge!.timeoutSeconds);
+  });
+});

@@ -15,6 +15,9 @@ export interface CapturedChild {
   readonly parent?: string;
   readonly protect: boolean;
   readonly retainOnDelete: boolean;
+  /** The `import` option: the id of an existing resource to adopt. */
+  readonly importId?: string;
+  readonly ignoreChanges?: readonly string[];
 }
 
 export interface ComponentRun<T> {
@@ -29,7 +32,7 @@ export const TEST_SECRET = (name: string) => `test-secret-${name}`;
 
 export async function buildComponent<T>(build: (pulumi: typeof PulumiModule) => T): Promise<ComponentRun<T>> {
   const resources: CapturedChild[] = [];
-  const options = new Map<string, { parent?: string; protect: boolean; retainOnDelete: boolean }>();
+  const options = new Map<string, { parent?: string; protect: boolean; retainOnDelete: boolean; importId?: string; ignoreChanges?: string[] }>();
   let component: T | undefined;
   let done: Promise<unknown> | undefined;
   let failure: Error | undefined;
@@ -40,7 +43,10 @@ export async function buildComponent<T>(build: (pulumi: typeof PulumiModule) => 
         newResource(args) {
           const o = options.get(`${args.type}::${args.name}`);
           const id = `${args.name}-id`;
-          resources.push({ type: args.type, name: args.name, id, rawInputs: args.inputs, inputs: unwrapSecrets(args.inputs), parent: o?.parent, protect: o?.protect ?? false, retainOnDelete: o?.retainOnDelete ?? false });
+          resources.push({
+            type: args.type, name: args.name, id, rawInputs: args.inputs, inputs: unwrapSecrets(args.inputs), parent: o?.parent, protect: o?.protect ?? false, retainOnDelete: o?.retainOnDelete ?? false,
+            ...(o?.importId ? { importId: o.importId } : {}), ...(o?.ignoreChanges ? { ignoreChanges: o.ignoreChanges } : {}),
+          });
           // Auto-named resources (secrets) get a name the way Pulumi would give one.
           return { id, state: { ...args.inputs, name: args.inputs.name ?? `${args.name}-autonamed` } };
         },
@@ -58,6 +64,8 @@ export async function buildComponent<T>(build: (pulumi: typeof PulumiModule) => 
           parent: (args.opts.parent as { __name?: string } | undefined)?.__name,
           protect: args.opts.protect === true,
           retainOnDelete: args.opts.retainOnDelete === true,
+          importId: (args.opts as { import?: string }).import,
+          ignoreChanges: args.opts.ignoreChanges,
         });
         return undefined;
       });

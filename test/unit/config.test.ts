@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { applySet, listStacks, loadStackConfig, readProjectFile } from "../../config/stackConfig";
-import { CONFIG_KEY_NAMES, CONFIG_KEYS, TIER_NAMES, tierSummaries, tierTableMarkdown, validateSettings } from "../../model";
+import { CONFIG_KEY_NAMES, CONFIG_KEYS, configTableMarkdown, exampleError, TIER_NAMES, tierSummaries, tierTableMarkdown, validateSettings } from "../../model";
 
 const root = path.resolve(__dirname, "../..");
 
@@ -113,6 +113,13 @@ describe("--set mirrors pulumi config set", () => {
 });
 
 describe("README", () => {
+  test("its config table is the code's, and every key's bad example is refused under that key", () => {
+    const base = loadStackConfig("production").config;
+    const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+    const block = /<!-- config-table -->\n([\s\S]*?)\n<!-- \/config-table -->/.exec(readme)![1];
+    expect(block).toBe(configTableMarkdown(base));
+    for (const key of CONFIG_KEY_NAMES) expect({ key, refused: exampleError(base, key) !== undefined }).toEqual({ key, refused: true });
+  });
   test("its tier table is the code's", () => {
     const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
     const table = tierTableMarkdown(tierSummaries(loadStackConfig("production", root).config));

@@ -281,7 +281,7 @@ describe("secrets and configs", () => {
     expect(diagnostics).toEqual([{ policy: "swarm-secrets-marked-secret", level: "mandatory", message: expect.stringMatching(/\ndataRaw holds a value the program marked secret/) }]);
   });
   test("a config whose text contains another resource's secret value is a violation (stack rule)", async () => {
-    const secret = one(BASE, TYPES.secret, (r) => r.name === "postgres-app-password");
+    const secret = one(BASE, TYPES.secret, (r) => r.name === "postgres-reconcile-app-password");
     const config = configResource();
     const password = Buffer.from(secret.inputs.data, "base64").toString("utf8");
     const leaking = asEngine(config, { ...config.rawInputs, dataRaw: `${config.inputs.dataRaw}\n; copied for debugging: ${password}\n` });
@@ -290,7 +290,7 @@ describe("secrets and configs", () => {
     for (const r of resources) await engine.register(r);
     const found = await engine.stack(resources);
     expect(found).toEqual([
-      { policy: "swarm-configs-hold-no-stack-secrets", level: "mandatory", urn: leaking.urn, message: expect.stringMatching(/contains a value that .*postgres-app-password marks secret/) },
+      { policy: "swarm-configs-hold-no-stack-secrets", level: "mandatory", urn: leaking.urn, message: expect.stringMatching(/contains a value that .*postgres-reconcile-app-password marks secret/) },
     ]);
   });
   test("the pure secretness rule ignores other types", () => expect(secretMarkViolations(TYPES.service, { image: "x" })).toEqual([]));

@@ -2,11 +2,10 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import { applySet, loadStackConfig } from "../../config/stackConfig";
-import { Plan, PROJECT, resolvePlan, TIER_NAMES, validateSettings, worstCaseMemory } from "../../model";
+import { Plan, PROJECT, reconcileEnvironment, resolvePlan, TIER_NAMES, validateSettings, worstCaseMemory } from "../../model";
 import {
   hotStandbyShortfalls,
   planReplication,
-  primaryReplicationEnv,
   replicaDatabaseUrl,
   replicaEntrypointEnv,
   replicaSettings,
@@ -46,7 +45,9 @@ describe("enterprise tier replication plan", () => {
   });
 
   test("the replica runs the primary's settings plus hot_standby_feedback, so no hot-standby minimum falls short", () => {
-    expect(replication.settings).toEqual({ ...plan.postgres.settings, hot_standby: "on", hot_standby_feedback: "on" });
+    // All but hba_file: the primary's pg_hba.conf is a config mounted on the primary only.
+    const { hba_file: _hba, ...primary } = plan.postgres.settings;
+    expect(replication.settings).toEqual({ ...primary, hot_standby: "on", hot_standby_feedback: "on" });
     expect(hotStandbyShortfalls(plan.postgres.settings, replication.settings)).toEqual([]);
     expect(replication.settings.max_connections).toBe("500");
   });
@@ -78,7 +79,7 @@ test("two replica tasks get a slot and a volume each", () => {
   const replication = (planFor("enterprise", ["postgres-replica.replicas=2"])).replication!;
   expect(replication.slots).toEqual(["replica_1", "replica_2"]);
   expect(replication.volumeNames).toEqual(["advwell-postgres-replica-data-1", "advwell-postgres-replica-data-2"]);
-  expect(primaryReplicationEnv(replication).REPLICATION_SLOTS).toBe("replica_1 replica_2");
+  expect(reconcileEnvironment({ host: "postgres", port: 5432, superuser: "postgres", databaseName: "advtom", appUser: "advwell", monitoring: false, replication }).REPLICATION_SLOTS).toBe("replica_1 replica_2");
 });
 
 test("a smaller replica container gets memory settings of its own but keeps the primary's hot-standby minimums", () => {
@@ -144,14 +145,23 @@ describe("the scripts' environment contract", () => {
     expect(env.REPLICATION_PASSWORD_FILE).toBe("/run/secrets/postgres-replication-password");
   });
 
-  test("the primary's env sets every variable its init script requires", () => {
-    const env = primaryReplicationEnv(replication);
-    expect(required("replicationInit").filter((name) => env[name] === undefined)).toEqual([]);
-    expect(env).toEqual({
+  test("the reconciler's env sets every variable its script requires, and the replicas' role and slots", () => {
+    const env = reconcileEnvironment({ host: "postgres", port: 5432, superuser: "postgres", databaseName: "advtom", appUser: "advwell", monitoring: true, replication });
+    expect(required("reconcile").filter((name) => env[name] === undefined)).toEqual([]);
+    expect(env).toMatchObject({
       REPLICATION_USER: "replicator",
       REPLICATION_PASSWORD_FILE: "/run/secrets/postgres-replication-password",
       REPLICATION_SLOTS: "replica_1",
-      REPLICATION_HBA_LINES: "host replication replicator samenet scram-sha-256",
+      MONITORING_ROLE: "advwell_monitor",
     });
+    expect(Object.values(env).join(" ")).not.toMatch(/password=|mock-pw/);
+  });
+
+  test("the primary's pg_hba admits the replicas by the replication keyword, before the catch-all", () => {
+    const plan = planFor("enterprise");
+    const at = (line: string) => plan.postgres.hba.indexOf(line);
+    expect(at("host replication replicator samenet scram-sha-256")).toBeGreaterThan(-1);
+    expect(at("host replication replicator samenet scram-sha-256")).toBeLessThan(at("host all all all scram-sha-256"));
+    expect(planFor("growth").postgres.hba.filter((l) => l.includes("replicator"))).toEqual([]);
   });
 });

@@ -116,7 +116,11 @@ export class PgCluster {
       const hba = [...(options.hba ?? []), "local all all scram-sha-256", "host all all 127.0.0.1/32 scram-sha-256"];
       fs.writeFileSync(path.join(dataDir, "pg_hba.conf"), hba.join("\n") + "\n");
     }
-    const conf = renderPostgresConf({ ...(options.settings ?? {}), listen_addresses: "127.0.0.1", port: String(port), unix_socket_directories: "" });
+    // The plan's hba_file is where the stack mounts its rendered pg_hba.conf; here the test's own
+    // pg_hba.conf in the data directory stands in for it.
+    const settings = { ...(options.settings ?? {}) };
+    if (settings.hba_file !== undefined) settings.hba_file = path.join(dataDir, "pg_hba.conf");
+    const conf = renderPostgresConf({ ...settings, listen_addresses: "127.0.0.1", port: String(port), unix_socket_directories: "" });
     fs.writeFileSync(path.join(dataDir, "advwell.conf"), conf);
     const mainConf = path.join(dataDir, "postgresql.conf");
     const text = fs.readFileSync(mainConf, "utf8");
