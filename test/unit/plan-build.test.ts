@@ -1,8 +1,8 @@
 /**
  * The plan command runs compiled JavaScript (scripts/build.js, bin/advwell-plan), and never a build
- * of other sources than the ones in the checkout. Each test works on a copy of the project in its
- * own temporary folder (node_modules linked), so it can edit sources and builds freely and run in
- * parallel with anything else.
+ * of other sources than the ones in the checkout. The tests work on one copy of the project in a
+ * temporary folder of their own (node_modules linked), so they can edit sources and builds freely
+ * while anything else runs; each puts back the sources it edits.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -43,12 +43,24 @@ function asSnapshot(args: string[], r: { code: number | null; out: string; err: 
 const builds = (dir: string) => (fs.existsSync(path.join(dir, "dist")) ? fs.readdirSync(path.join(dir, "dist")).filter((f) => !f.startsWith(".")).sort() : []);
 
 let dir: string;
-beforeEach(() => {
+beforeAll(() => {
   dir = copyProject();
 });
-afterEach(() => {
+afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+/** Runs `body` with `file` (relative to the copy) edited by `edit`, and puts the file back after. */
+function withEdit<T>(file: string, edit: (text: string) => string, body: () => T): T {
+  const full = path.join(dir, file);
+  const original = fs.readFileSync(full, "utf8");
+  fs.writeFileSync(full, edit(original));
+  try {
+    return body();
+  } finally {
+    fs.writeFileSync(full, original);
+  }
+}
 
 describe("bin/advwell-plan runs the build of the sources as they are now", () => {
   test("a fresh copy builds on first use and prints exactly the snapshot's bytes, text and JSON", () => {
@@ -67,33 +79,28 @@ describe("bin/advwell-plan runs the build of the sources as they are now", () =>
     const before = run(dir, ["--stack", "production"]);
     expect(before.out).toContain("AdvWell plan: stack production");
     const [oldKey] = builds(dir);
+    const stamp = fs.readFileSync(path.join(dir, "dist", oldKey, ".complete"), "utf8");
 
-    const report = path.join(dir, "model", "views", "report.ts");
-    const original = fs.readFileSync(report, "utf8");
-    fs.writeFileSync(report, original.replace("AdvWell plan: stack", "AdvWell EDITED plan: stack"));
-    const after = run(dir, ["--stack", "production"]);
-    expect(after.code).toBe(0);
-    expect(after.out).toContain("AdvWell EDITED plan: stack production");
-    expect(builds(dir)).toHaveLength(2);
-
-    // Running the old build directly hands over to the current one.
-    const direct = run(dir, ["--stack", "production"], path.join(dir, "dist", oldKey, "scripts", "plan.js"));
-    expect(direct.out).toContain("AdvWell EDITED plan: stack production");
+    withEdit("model/views/report.ts", (t) => t.replace("AdvWell plan: stack", "AdvWell EDITED plan: stack"), () => {
+      const after = run(dir, ["--stack", "production"]);
+      expect(after.code).toBe(0);
+      expect(after.out).toContain("AdvWell EDITED plan: stack production");
+      expect(builds(dir)).toHaveLength(2);
+      // Running the old build directly hands over to the current one.
+      const direct = run(dir, ["--stack", "production"], path.join(dir, "dist", oldKey, "scripts", "plan.js"));
+      expect(direct.out).toContain("AdvWell EDITED plan: stack production");
+    });
 
     // The edit undone: the first build is current again and is reused, not rebuilt.
-    fs.writeFileSync(report, original);
-    const marker = path.join(dir, "dist", oldKey, ".complete");
-    const stamp = fs.readFileSync(marker, "utf8");
     expect(run(dir, ["--stack", "production"]).out).toBe(before.out);
-    expect(fs.readFileSync(marker, "utf8")).toBe(stamp);
+    expect(fs.readFileSync(path.join(dir, "dist", oldKey, ".complete"), "utf8")).toBe(stamp);
     expect(builds(dir)).toHaveLength(2);
   });
 
   test("the program run under mocks (--resources) is the compiled index.ts of the current sources", () => {
-    expect(run(dir, ["--stack", "production"]).code).toBe(0);
-    const index = path.join(dir, "index.ts");
-    fs.appendFileSync(index, '\nexport const buildProbe = "compiled-from-the-edited-index";\n');
-    const r = run(dir, ["--stack", "production", "--resources", "--json"]);
+    expect(builds(dir).length).toBeGreaterThan(0); // an older build is there to be (wrongly) used
+    const probe = '\nexport const buildProbe = "compiled-from-the-edited-index";\n';
+    const r = withEdit("index.ts", (t) => t + probe, () => run(dir, ["--stack", "production", "--resources", "--json"]));
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).outputs.buildProbe).toBe("compiled-from-the-edited-index");
   });
@@ -106,21 +113,19 @@ describe("bin/advwell-plan runs the build of the sources as they are now", () =>
     expect(key()).toBe(first);
     fs.writeFileSync(path.join(dir, "model", "unused.ts"), "export const unused = 1;\n");
     const withFile = key();
-    expect(withFile).not.toBe(first);
     fs.rmSync(path.join(dir, "model", "unused.ts"));
+    expect(withFile).not.toBe(first);
     expect(key()).toBe(first);
     // A one-byte change anywhere compiled changes it too.
-    fs.appendFileSync(path.join(dir, "config", "stackConfig.ts"), " ");
-    expect(key()).not.toBe(first);
+    expect(withEdit("config/stackConfig.ts", (t) => `${t} `, key)).not.toBe(first);
+    expect(key()).toBe(first);
   });
 
   test("a build folder without its completion marker (an interrupted build) is not used", () => {
-    run(dir, ["--stack", "production"]);
-    const [key] = builds(dir);
-    const state = { root: dir, key };
-    expect(build(dir).existingBuild(state)).toBe(path.join(dir, "dist", key));
+    const { key } = build(dir).sourceState(dir);
+    expect(build(dir).existingBuild({ root: dir, key })).toBe(path.join(dir, "dist", key));
     fs.rmSync(path.join(dir, "dist", key, ".complete"));
-    expect(build(dir).existingBuild(state)).toBeUndefined();
+    expect(build(dir).existingBuild({ root: dir, key })).toBeUndefined();
     // The command does not run the incomplete folder: it compiles again and marks it complete.
     fs.writeFileSync(path.join(dir, "dist", key, "scripts", "plan.js"), "throw new Error('half-written build');\n");
     const r = run(dir, ["--stack", "production"]);
@@ -130,9 +135,11 @@ describe("bin/advwell-plan runs the build of the sources as they are now", () =>
   });
 
   test("when no build can be made, the command says so once and runs the TypeScript sources instead", () => {
+    fs.rmSync(path.join(dir, "dist"), { recursive: true, force: true });
     fs.writeFileSync(path.join(dir, "dist"), "not a folder");
     const args = ["--stack", "production", "--set", "advwell:tier=growth"];
     const r = run(dir, args);
+    fs.rmSync(path.join(dir, "dist"));
     expect(r.err).toMatch(/^note: cannot build .*dist \(\w+\); running the TypeScript sources with ts-node\n$/);
     expect(asSnapshot(args, { ...r, err: "" })).toBe(fs.readFileSync(path.join(SNAPSHOT_DIR, "production.growth.txt"), "utf8"));
   });
