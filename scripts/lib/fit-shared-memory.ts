@@ -15,7 +15,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { initDataDir, PG_BIN, runAsPostgresAsync } from "./pgServer";
-import { renderPostgresArgs } from "../../model/render";
+import { renderPostgresArgs } from "../../model/render/postgres";
 import { sharedMemoryTerms } from "../../model/postgres/memory";
 
 function solve(a: number[][], b: number[]): number[] {

@@ -14,7 +14,7 @@ import { freePort } from "./ports";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
-import { renderPostgresArgs } from "../../model/render";
+import { renderPostgresArgs } from "../../model/render/postgres";
 
 export const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
 export const SUPERUSER = "postgres";

@@ -1,7 +1,7 @@
 /** The worst-case memory arithmetic (model/postgres/memory.ts); the integration test checks the measured parts against a real server. */
 import { largestWorkMemKiB, PRIVATE_MEMORY_MIB, sharedMemoryMiB, sharedMemoryTerms, worstCaseMemory } from "../../model/postgres/memory";
 import { pgtuneSettings } from "../../model/postgres/pgtune";
-import { SEED_POSTGRES_SETTINGS } from "../../model/postgres";
+import { SEED_POSTGRES_SETTINGS } from "../../model/postgres/tuning";
 
 describe("sharedMemoryTerms", () => {
   it("reads settings as PostgreSQL does, defaults included", () => {
