@@ -39,12 +39,26 @@ export function projectDir(): string {
 /** A YAML file, or an error that names the file and the parser's line and column. */
 function readYaml(file: string): unknown {
   const text = fs.readFileSync(file, "utf8");
-  try {
-    return parseYaml(text);
-  } catch (e) {
-    throw new Error(`${path.basename(file)} is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+  let parsed = parsedYaml.get(text);
+  if (parsed === undefined) {
+    try {
+      parsed = { value: parseYaml(text) };
+    } catch (e) {
+      throw new Error(`${path.basename(file)} is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+    }
+    if (parsedYaml.size >= 64) parsedYaml.clear(); // a handful of stack files; generated ones pass through
+    parsedYaml.set(text, parsed);
   }
+  // A copy: callers may change what they get, and the next read must see the file as written.
+  return structuredClone(parsed.value);
 }
+
+/**
+ * Parsed YAML by the text it was parsed from: a process that loads config many times (the tests,
+ * --diff of a stack with itself) parses each distinct file once. Parsing Pulumi.yaml was a third
+ * of the time of the property tests, which load a config for every generated case.
+ */
+const parsedYaml = new Map<string, { value: unknown }>();
 
 function toConfigString(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
