@@ -187,8 +187,15 @@ function load(rel, root = projectDir(), onBuild = () => undefined) {
     dir = ensureBuild(root);
     onBuild();
   } catch (e) {
-    process.stderr.write(`note: cannot build ${path.join(root, "dist")} (${e.code ?? e.message}); running the TypeScript sources with ts-node\n`);
-    require(require.resolve("ts-node", { paths: [root] })).register({ transpileOnly: true, swc: true, project: path.join(root, "tsconfig.json") });
+    const why = e.code === "MODULE_NOT_FOUND" ? "@swc/core is not installed" : (e.code ?? e.message);
+    let tsNode;
+    try {
+      tsNode = require(require.resolve("ts-node", { paths: [root] }));
+    } catch {
+      throw new Error(`cannot build ${path.join(root, "dist")} (${why}), and ts-node, the fallback, is not installed either: run npm ci`);
+    }
+    process.stderr.write(`note: cannot build ${path.join(root, "dist")} (${why}); running the TypeScript sources with ts-node\n`);
+    tsNode.register({ transpileOnly: true, swc: true, project: path.join(root, "tsconfig.json") });
     return require(path.join(root, rel));
   }
   return require(path.join(dir, rel));

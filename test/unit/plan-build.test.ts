@@ -134,11 +134,24 @@ describe("bin/advwell-plan runs the build of the sources as they are now", () =>
     expect(fs.existsSync(path.join(dir, "dist", key, ".complete"))).toBe(true);
   });
 
-  test("when no build can be made, the command says so once and runs the TypeScript sources instead", () => {
+  test("when no build can be made, the command says so once and runs the TypeScript sources; without ts-node too, one line and exit 2", () => {
     fs.rmSync(path.join(dir, "dist"), { recursive: true, force: true });
     fs.writeFileSync(path.join(dir, "dist"), "not a folder");
     const args = ["--stack", "production", "--set", "advwell:tier=growth"];
     const r = run(dir, args);
+
+    // Without ts-node either (an install without dev dependencies): one line, exit 2, no trace.
+    const modules = path.join(dir, "node_modules");
+    fs.rmSync(modules);
+    fs.mkdirSync(modules);
+    for (const name of fs.readdirSync(path.join(ROOT, "node_modules"))) {
+      if (name !== "ts-node" && name !== ".bin") fs.symlinkSync(path.join(ROOT, "node_modules", name), path.join(modules, name));
+    }
+    const without = run(dir, args);
+    fs.rmSync(modules, { recursive: true });
+    fs.symlinkSync(path.join(ROOT, "node_modules"), modules, "dir");
+    expect({ code: without.code, out: without.out }).toEqual({ code: 2, out: "" });
+    expect(without.err).toMatch(/^plan: cannot build .*dist \(\w+\), and ts-node, the fallback, is not installed either: run npm ci\n$/);
     fs.rmSync(path.join(dir, "dist"));
     expect(r.err).toMatch(/^note: cannot build .*dist \(\w+\); running the TypeScript sources with ts-node\n$/);
     expect(asSnapshot(args, { ...r, err: "" })).toBe(fs.readFileSync(path.join(SNAPSHOT_DIR, "production.growth.txt"), "utf8"));
