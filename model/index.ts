@@ -40,3 +40,6 @@ export * from "./views/diff";
 export * from "./views/resourceView";
 export * from "./views/configTable";
 export * from "./postgres/reconcile";
+export * from "./postgres/pgtune";
+export * from "./postgres/catalog";
+export * from "./postgres/memory";

@@ -81,6 +81,7 @@ const CONTAINER_SIZED = [
   "max_parallel_workers",
   "max_parallel_workers_per_gather",
   "max_parallel_maintenance_workers",
+  "huge_pages",
 ] as const;
 
 export interface ReplicationPlan {
@@ -155,7 +156,10 @@ export function replicaSettings(
       maxConnections: number(primarySettings, "max_connections"),
       replicationSlots: 0,
     });
-    for (const name of CONTAINER_SIZED) settings[name] = own[name];
+    for (const name of CONTAINER_SIZED) {
+      if (own[name] === undefined) delete settings[name];
+      else settings[name] = own[name];
+    }
   }
   for (const name of hotStandbyShortfalls(primarySettings, settings)) settings[name] = String(number(primarySettings, name));
   // The primary's pg_hba.conf is a config mounted on the primary only; a replica keeps the copy

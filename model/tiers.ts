@@ -24,8 +24,12 @@ export interface TierSpec {
   readonly seedNote: string;
   readonly backendReplicas: number;
   readonly frontendReplicas: number;
-  /** max_connections as the seed gives it: 100 before the change, 300 now, 500 from 120+. */
-  readonly maxConnections: number;
+  /**
+   * max_connections as the seed gives it (100 before the change, 300 now, 500 from 120+). Shown
+   * beside the plan's: the plan derives max_connections from its connection budget instead, and
+   * the seed's figure stays reachable with `postgres.maxConnections`.
+   */
+  readonly seedMaxConnections: number;
   /** The Postgres container; the PostgreSQL settings are derived from it. */
   readonly postgres: Resources;
   /** PgBouncer in transaction mode between backend and PostgreSQL (seed: "Consider PgBouncer"). */
@@ -51,7 +55,7 @@ export const TIERS = {
     seedNote: "Current config OK",
     backendReplicas: 2,
     frontendReplicas: 1,
-    maxConnections: 100,
+    seedMaxConnections: 100,
     postgres: { cpuLimit: 1, memoryLimitMiB: 2048, cpuReservation: 0.5, memoryReservationMiB: 1024 },
     pgbouncer: false,
     readReplicas: 0,
@@ -61,7 +65,7 @@ export const TIERS = {
     seedNote: "CURRENT STATE",
     backendReplicas: 3,
     frontendReplicas: 2,
-    maxConnections: 300,
+    seedMaxConnections: 300,
     postgres: SEED_POSTGRES,
     pgbouncer: false,
     readReplicas: 0,
@@ -71,7 +75,7 @@ export const TIERS = {
     seedNote: "Monitor connections",
     backendReplicas: 5,
     frontendReplicas: 3,
-    maxConnections: 300,
+    seedMaxConnections: 300,
     postgres: { cpuLimit: 2, memoryLimitMiB: 4096, cpuReservation: 1, memoryReservationMiB: 3072 },
     pgbouncer: false,
     readReplicas: 0,
@@ -81,7 +85,7 @@ export const TIERS = {
     seedNote: "Consider PgBouncer",
     backendReplicas: 7,
     frontendReplicas: 4,
-    maxConnections: 500,
+    seedMaxConnections: 500,
     postgres: { cpuLimit: 3, memoryLimitMiB: 6144, cpuReservation: 1.5, memoryReservationMiB: 4096 },
     pgbouncer: true,
     readReplicas: 0,
@@ -91,7 +95,7 @@ export const TIERS = {
     seedNote: "Add read replicas",
     backendReplicas: 10,
     frontendReplicas: 5,
-    maxConnections: 500,
+    seedMaxConnections: 500,
     postgres: { cpuLimit: 4, memoryLimitMiB: 8192, cpuReservation: 2, memoryReservationMiB: 6144 },
     pgbouncer: true,
     readReplicas: 1,

@@ -3,7 +3,6 @@ import { configKey, overrideKey } from "../config/keys";
 import type { Settings } from "../config/settings";
 import { error, Finding, warning } from "../findings";
 import { SUPERUSER_RESERVED_CONNECTIONS } from "../postgres/tuning";
-import { TIERS } from "../tiers";
 import { surge } from "./services";
 import type { BackendPlan, ConnectionClient, ConnectionPlan, PgBouncerPlan, ServicePlans, Staged } from "./types";
 
@@ -11,11 +10,24 @@ import type { BackendPlan, ConnectionClient, ConnectionPlan, PgBouncerPlan, Serv
 export const MONITORING_ROLE = "advwell_monitor";
 export const MONITORING_ROLE_CONNECTION_LIMIT = 3;
 
+/**
+ * max_connections from the budget: every client at its peak, plus headroom for sessions the plan
+ * cannot count (a migration run by hand, a psql while debugging, a restore drill), a quarter of the
+ * budget and at least 5, plus the superuser's reserved slots. Every slot must be able to hold
+ * work_mem, so slots nobody can open only shrink it (the seed's 300 left 2.6 MB per slot).
+ */
+export function maxConnectionsFor(budget: number): number {
+  return budget + connectionHeadroom(budget) + SUPERUSER_RESERVED_CONNECTIONS;
+}
+
+export function connectionHeadroom(budget: number): number {
+  return Math.max(5, Math.ceil(budget / 4));
+}
+
 export function planConnections(settings: Settings, services: ServicePlans, backend: BackendPlan): Staged<{ connections: ConnectionPlan; pgbouncer?: PgBouncerPlan }> {
   const o = settings.overrides;
   const findings: Finding[] = [];
   const backendService = services.backend!;
-  const maxConnections = o.maxConnections ?? TIERS[settings.tier].maxConnections;
   const backendPeak = backendService.replicas + surge(backendService.update);
   const clients: ConnectionClient[] = [];
   let pgbouncer: PgBouncerPlan | undefined;
@@ -56,6 +68,7 @@ export function planConnections(settings: Settings, services: ServicePlans, back
   }
   clients.push({ name: "operators", instances: 1, connectionsEach: 2, total: 2, why: "psql sessions and health probes" });
   const budget = clients.reduce((sum, c) => sum + c.total, 0);
+  const maxConnections = o.maxConnections ?? maxConnectionsFor(budget);
   const available = maxConnections - SUPERUSER_RESERVED_CONNECTIONS;
   if (budget > available) {
     const key = o.maxConnections
@@ -71,5 +84,5 @@ export function planConnections(settings: Settings, services: ServicePlans, back
   } else if (maxConnections > 8 * (budget + SUPERUSER_RESERVED_CONNECTIONS)) {
     findings.push(warning(o.maxConnections ? overrideKey("postgres.maxConnections") : configKey("tier"), `max_connections ${maxConnections} is ${Math.floor(maxConnections / (budget + SUPERUSER_RESERVED_CONNECTIONS))}x what the stack can open (${budget} + ${SUPERUSER_RESERVED_CONNECTIONS} reserved); every slot must be able to hold work_mem, so idle slots shrink work_mem (set postgres.maxConnections to trade them for memory)`));
   }
-  return { value: { connections: { maxConnections, superuserReserved: SUPERUSER_RESERVED_CONNECTIONS, available, budget, clients }, pgbouncer }, findings };
+  return { value: { connections: { maxConnections, superuserReserved: SUPERUSER_RESERVED_CONNECTIONS, available, budget, headroom: o.maxConnections ? available - budget : connectionHeadroom(budget), clients }, pgbouncer }, findings };
 }

@@ -7,6 +7,7 @@ import type { NodeUsage } from "../placement";
 import type { EndpointMode } from "../config/settings";
 import type { HealthPlan, RestartPlan, ServiceName } from "../services";
 import type { Resources } from "../tiers";
+import type { Departure } from "../postgres/tuning";
 
 export type { HealthPlan, RestartPlan };
 
@@ -86,6 +87,8 @@ export interface ConnectionPlan {
   readonly available: number;
   /** Every client the plan counts, at its peak (a start-first rollout runs extra replicas). */
   readonly budget: number;
+  /** Slots beyond the budget for sessions the plan cannot count (derived: a quarter of it, at least 5). */
+  readonly headroom: number;
   readonly clients: readonly ConnectionClient[];
 }
 
@@ -113,8 +116,12 @@ export interface PgBouncerPlan {
 export interface PostgresPlan {
   readonly majorVersion: number;
   readonly settings: Readonly<Record<string, string>>;
+  /** Where the settings depart from PGTune (the reference), and why. */
+  readonly departures: readonly Departure[];
   readonly memoryLimitMiB: number;
+  /** The honest worst case (model/postgres/memory.ts), MiB, and its parts. */
   readonly worstCaseMemoryMiB: number;
+  readonly worstCase: Readonly<Record<string, number>>;
   readonly readReplicas: number;
   /** Size of the tmpfs at /dev/shm: Docker's 64 MiB default is too small for parallel query. */
   readonly shmSizeMiB: number;

@@ -1,32 +1,37 @@
 /**
- * PostgreSQL settings derived from the container's limits and the connection budget.
+ * PostgreSQL settings from the container's limits and the connection budget.
  *
- * Anchor: PGTune's published rules for a "web application" on SSD storage
- * (https://pgtune.leopard.in.ua, source le0pard/pgtune):
- *   shared_buffers       = RAM / 4
- *   effective_cache_size = RAM * 3 / 4
- *   maintenance_work_mem = RAM / 16, at most 2 GB
- *   wal_buffers          = 3% of shared_buffers, at least 32 kB, at most 16 MB
- *                          (values from 14 MB up are rounded to 16 MB, one WAL segment)
- *   work_mem             = (RAM - shared_buffers) / (max_connections * 3) / max_parallel_workers_per_gather
- *   min/max_wal_size     = 1 GB / 4 GB; checkpoint_completion_target = 0.9
- *   random_page_cost 1.1, effective_io_concurrency 200, default_statistics_target 100
- *   max_worker_processes = max_parallel_workers = CPUs;
- *   max_parallel_workers_per_gather = max_parallel_maintenance_workers = ceil(CPUs / 2), at most 4
- * "RAM" is the container's memory limit, never the host's: the cgroup charges the page cache
- * to the container, so cache beyond the limit does not exist for this server.
+ * Reference: PGTune, le0pard/pgtune commit 830d3bb (src/features/configuration/configurationSlice.js),
+ * for PostgreSQL 15, a web application, SSD storage, Linux, with the container's memory limit and
+ * CPU limit as its inputs ("RAM" is never the host's: the cgroup charges the page cache to the
+ * container) and the plan's own max_connections. `pgtune.ts` is its rule-for-rule port; a test
+ * compares it with values PGTune's own code computed for every tier.
  *
- * On top of PGTune, work_mem is capped so that the worst case below fits the container.
+ * The plan departs from it in two places, each deliberate, each listed in `departures` (and shown
+ * by the plan command and the README):
+ *  1. Below 4 CPUs PGTune sets no parallel settings, so PostgreSQL's defaults apply: 8 parallel
+ *     workers, each with its own work_mem, in a 1 or 2 CPU container. The plan caps
+ *     max_parallel_workers at the container's CPUs, and turns parallel query off on one CPU.
+ *  2. work_mem is capped so that the honest worst case (memory.ts: every connection and parallel
+ *     worker at work_mem x hash_mem_multiplier, autovacuum, a manual VACUUM, shared memory as
+ *     PostgreSQL sizes it, private memory measured) fits WORST_CASE_CEILING of the container.
+ *     PGTune's own settings exceed every tier's container by this count.
+ * The rest are the stack's own, not tuning: where it listens, who may connect and how, replication
+ * and the seed's logging.
  */
 import { formatPgSizeKiB, formatPgSizeMiB, parseSizeKiB } from "../units";
+import { largestWorkMemKiB } from "./memory";
+import { pgtuneSettings } from "./pgtune";
 
-/** Private memory of one idle backend process beyond work_mem (catalog caches, stack). */
-export const CONNECTION_OVERHEAD_MIB = 2;
-/** Fraction of the container limit the worst case may use; the rest is for the postmaster, WAL writer, checkpointer. */
+/** Fraction of the container limit the worst case may use: the rest is page cache and slack. */
 export const WORST_CASE_CEILING = 0.95;
 /** PostgreSQL's default, stated explicitly: slots kept for superusers when all others are taken. */
 export const SUPERUSER_RESERVED_CONNECTIONS = 3;
+/** PostgreSQL's default, stated because the worst case counts it. */
 export const AUTOVACUUM_MAX_WORKERS = 3;
+/** PGTune sets parallel settings only from this many CPUs. */
+const PGTUNE_PARALLEL_MIN_CPUS = 4;
+
 /** The seed's logging, kept: statements slower than 1000 ms, connections and disconnections. */
 export const SEED_LOGGING = {
   log_min_duration_statement: "1000",
@@ -53,54 +58,42 @@ export interface PostgresInputs {
   readonly replicationSlots: number;
 }
 
-const MiB = 1024; // KiB per MiB
-
-function walBuffersKiB(sharedBuffersKiB: number): number {
-  const kib = Math.floor((sharedBuffersKiB * 3) / 100);
-  if (kib >= 14 * MiB) return 16 * MiB;
-  return Math.max(32, kib);
+/** Where the plan's value is not PGTune's, and why. */
+export interface Departure {
+  readonly setting: string;
+  /** PGTune's value, or undefined where it sets none (PostgreSQL's default then applies). */
+  readonly pgtune?: string;
+  readonly plan: string;
+  readonly why: string;
 }
 
-/** Derives every setting; values are exactly what postgresql.conf (or `-c`) accepts. */
-export function derivePostgresSettings(input: PostgresInputs): Record<string, string> {
-  const ramKiB = input.memoryLimitMiB * MiB;
-  const cpus = Math.max(1, Math.floor(input.cpuLimit));
-  const sharedBuffersKiB = Math.floor(ramKiB / 4 / MiB) * MiB;
-  const maintenanceKiB = Math.min(Math.floor(ramKiB / 16 / MiB) * MiB, 2 * 1024 * MiB);
-  const walKiB = walBuffersKiB(sharedBuffersKiB);
-  const perGather = Math.min(4, Math.ceil(cpus / 2));
-  const pgtuneWorkMemKiB = Math.floor((ramKiB - sharedBuffersKiB) / (input.maxConnections * 3) / perGather);
-  const fitWorkMemKiB = Math.floor(
-    (ramKiB * WORST_CASE_CEILING - sharedBuffersKiB - walKiB - AUTOVACUUM_MAX_WORKERS * maintenanceKiB -
-      input.maxConnections * CONNECTION_OVERHEAD_MIB * MiB) /
-      input.maxConnections,
-  );
-  // 64kB is PostgreSQL's minimum for work_mem.
-  const workMemKiB = Math.max(64, Math.min(pgtuneWorkMemKiB, fitWorkMemKiB));
+export interface DerivedSettings {
+  readonly settings: Record<string, string>;
+  readonly departures: readonly Departure[];
+}
 
+/** Every setting, and where it departs from PGTune. Values are exactly what postgresql.conf (or `-c`) accepts. */
+export function tunePostgres(input: PostgresInputs): DerivedSettings {
+  const cpus = Math.max(1, Math.floor(input.cpuLimit));
+  const pgtune = pgtuneSettings({ memoryMiB: input.memoryLimitMiB, cpus, maxConnections: input.maxConnections });
   const settings: Record<string, string> = {
+    ...pgtune,
+    // The stack's own: the overlay network reaches it, roles authenticate with SCRAM.
     listen_addresses: "*",
-    max_connections: String(input.maxConnections),
     superuser_reserved_connections: String(SUPERUSER_RESERVED_CONNECTIONS),
-    shared_buffers: formatPgSizeKiB(sharedBuffersKiB),
-    effective_cache_size: formatPgSizeKiB(Math.floor((ramKiB * 3) / 4 / MiB) * MiB),
-    maintenance_work_mem: formatPgSizeKiB(maintenanceKiB),
-    work_mem: formatPgSizeKiB(workMemKiB),
-    wal_buffers: formatPgSizeKiB(walKiB),
-    min_wal_size: "1GB",
-    max_wal_size: "4GB",
-    checkpoint_completion_target: "0.9",
-    default_statistics_target: "100",
-    random_page_cost: "1.1",
-    effective_io_concurrency: "200",
-    max_worker_processes: String(Math.max(cpus, 2)),
-    max_parallel_workers: String(cpus),
-    max_parallel_workers_per_gather: String(perGather),
-    max_parallel_maintenance_workers: String(perGather),
     autovacuum_max_workers: String(AUTOVACUUM_MAX_WORKERS),
     password_encryption: "scram-sha-256",
     ...SEED_LOGGING,
   };
+  const departures: Departure[] = [];
+  if (cpus < PGTUNE_PARALLEL_MIN_CPUS) {
+    settings.max_parallel_workers = String(cpus);
+    departures.push({ setting: "max_parallel_workers", plan: String(cpus), why: `PGTune sets no parallel settings below ${PGTUNE_PARALLEL_MIN_CPUS} CPUs, leaving PostgreSQL's 8: more workers than the container's ${cpus} CPU(s), each holding its own work_mem` });
+    if (cpus === 1) {
+      settings.max_parallel_workers_per_gather = "0";
+      departures.push({ setting: "max_parallel_workers_per_gather", plan: "0", why: "on one CPU a parallel worker only competes with its leader" });
+    }
+  }
   if (input.replicationSlots > 0) {
     Object.assign(settings, {
       wal_level: "replica",
@@ -113,54 +106,24 @@ export function derivePostgresSettings(input: PostgresInputs): Record<string, st
       max_slot_wal_keep_size: formatPgSizeMiB(10 * 1024),
     });
   }
-  return settings;
-}
-
-/** Reads a memory setting back into KiB; PostgreSQL's default unit for these is kB (8kB pages for buffers). */
-export function settingKiB(settings: Readonly<Record<string, string>>, name: string, defaultKiB: number): number | undefined {
-  const value = settings[name];
-  if (value === undefined) return defaultKiB;
-  if (/^\d+$/.test(value)) {
-    // Unitless: shared_buffers and wal_buffers count 8kB blocks, the *_mem settings count kB.
-    return Number(value) * (name === "shared_buffers" || name === "wal_buffers" ? 8 : 1);
+  const fitKiB = largestWorkMemKiB(settings, input.memoryLimitMiB * WORST_CASE_CEILING);
+  const pgtuneKiB = parseSizeKiB(pgtune.work_mem)!;
+  if (fitKiB === undefined || fitKiB < pgtuneKiB) {
+    // 64kB is PostgreSQL's minimum; below it the worst case cannot fit at all (the plan says so).
+    settings.work_mem = formatPgSizeKiB(Math.max(64, fitKiB ?? 64));
+    departures.push({ setting: "work_mem", pgtune: pgtune.work_mem, plan: settings.work_mem, why: `capped so the worst case fits ${WORST_CASE_CEILING * 100}% of the ${input.memoryLimitMiB} MiB container (PGTune counts one work_mem per connection; a hash node takes work_mem x hash_mem_multiplier, and parallel workers, autovacuum and a manual VACUUM come on top)` });
   }
-  return parseSizeKiB(value);
+  return { settings, departures };
 }
 
-export interface WorstCase {
-  readonly totalMiB: number;
-  readonly parts: Readonly<Record<string, number>>;
-}
-
-/**
- * Worst-case memory of the server: shared memory plus every allowed connection using one
- * work_mem and its own overhead, plus every autovacuum worker using maintenance_work_mem.
- * (PGTune's own sizing assumption; a single query can use several work_mem, which is why the
- * ceiling keeps 5% spare.) Returns undefined when a setting cannot be read.
- */
-export function worstCaseMemory(settings: Readonly<Record<string, string>>): WorstCase | undefined {
-  const sharedKiB = settingKiB(settings, "shared_buffers", 128 * MiB);
-  const walKiB = settingKiB(settings, "wal_buffers", 4 * MiB);
-  const workKiB = settingKiB(settings, "work_mem", 4 * MiB);
-  const maintenanceKiB = settingKiB(settings, "maintenance_work_mem", 64 * MiB);
-  const connections = Number(settings.max_connections ?? "100");
-  const workers = Number(settings.autovacuum_max_workers ?? String(AUTOVACUUM_MAX_WORKERS));
-  if ([sharedKiB, walKiB, workKiB, maintenanceKiB].some((v) => v === undefined) || !Number.isFinite(connections) || !Number.isFinite(workers)) {
-    return undefined;
-  }
-  const parts = {
-    shared_buffers: sharedKiB! / MiB,
-    wal_buffers: walKiB! / MiB,
-    connections: (connections * (workKiB! + CONNECTION_OVERHEAD_MIB * MiB)) / MiB,
-    autovacuum: (workers * maintenanceKiB!) / MiB,
-  };
-  const totalMiB = Math.ceil(Object.values(parts).reduce((a, b) => a + b, 0));
-  return { totalMiB, parts };
+/** The settings alone (a replica of another size derives its own with this). */
+export function derivePostgresSettings(input: PostgresInputs): Record<string, string> {
+  return tunePostgres(input).settings;
 }
 
 /**
  * Size of the tmpfs at /dev/shm: parallel workers exchange tuples through POSIX shared memory, and
- * Docker's 64 MiB default is too small. 128 MiB per gather worker, never below 64 MiB.
+ * Docker's 64 MiB default is too small. 128 MiB per gather worker (PostgreSQL's default is 2), never below 64 MiB.
  */
 export function shmSizeMiB(settings: Readonly<Record<string, string>>): number {
   return Math.max(64, 128 * Number(settings.max_parallel_workers_per_gather ?? "2"));

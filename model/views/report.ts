@@ -7,6 +7,7 @@ import { Plan, resolveStack } from "../plan/resolve";
 import type { ServicePlan } from "../plan/types";
 import { companiesLabel, TIER_NAMES, TIERS, TierName } from "../tiers";
 import { formatMiB } from "../units";
+import { PGTUNE_REFERENCE } from "../postgres/pgtune";
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -152,10 +153,16 @@ export function formatPlan(plan: Plan): string {
     const p = plan.pgbouncer;
     out.push(`PgBouncer: ${p.poolMode} pooling, default_pool_size=${p.defaultPoolSize}, reserve_pool_size=${p.reservePoolSize}, max_db_connections=${p.maxDbConnections}, max_client_conn=${p.maxClientConn}`);
   }
-  out.push("", `PostgreSQL ${plan.postgres.majorVersion} settings (container ${formatMiB(plan.postgres.memoryLimitMiB)}, worst case ${formatMiB(plan.postgres.worstCaseMemoryMiB)})`);
-  out.push(table(["setting", "value"], Object.entries(plan.postgres.settings).map(([k, v]) => [k, v])));
+  const pg = plan.postgres;
+  out.push("", `PostgreSQL ${pg.majorVersion} settings (PGTune ${PGTUNE_REFERENCE.commit.slice(0, 7)} for the container; container ${formatMiB(pg.memoryLimitMiB)}, worst case ${formatMiB(pg.worstCaseMemoryMiB)})`);
+  out.push(table(["setting", "value"], Object.entries(pg.settings).map(([k, v]) => [k, v])));
+  out.push("", `Worst case: ${Object.entries(pg.worstCase).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${Math.round(v)} MiB`).join(" + ")}`);
+  if (pg.departures.length > 0) {
+    out.push("", "Departures from PGTune");
+    out.push(table(["setting", "PGTune", "plan", "why"], pg.departures.map((d) => [d.setting, d.pgtune ?? "(not set)", d.plan, d.why])));
+  }
   const c = plan.connections;
-  out.push("", `Connections: budget ${c.budget} of ${c.available} usable (max_connections ${c.maxConnections} - ${c.superuserReserved} superuser slots)`);
+  out.push("", `Connections: budget ${c.budget} + headroom ${c.headroom} + ${c.superuserReserved} superuser slots = max_connections ${c.maxConnections} (${c.available} usable by roles)`);
   out.push(table(["client", "instances", "each", "total", "why"], c.clients.map((x) => [x.name, x.instances, x.connectionsEach, x.total, x.why])));
   out.push("", "Findings");
   out.push(formatFindingsTable(plan.findings));
@@ -167,7 +174,10 @@ export interface TierSummary {
   readonly companies: string;
   readonly backendReplicas: number;
   readonly frontendReplicas: number;
+  /** The plan's max_connections on the seed's nodes (from its connection budget). */
   readonly maxConnections: number;
+  /** The seed's figure for the tier. */
+  readonly seedMaxConnections: number;
   readonly pgbouncer: boolean;
   readonly readReplicas: number;
   readonly postgresCpuLimit: number;
@@ -203,7 +213,8 @@ export function tierSummaries(baseConfig: Readonly<Record<string, string>>): Tie
       companies: companiesLabel(spec),
       backendReplicas: spec.backendReplicas,
       frontendReplicas: spec.frontendReplicas,
-      maxConnections: spec.maxConnections,
+      maxConnections: onOne?.connections.maxConnections ?? 0,
+      seedMaxConnections: spec.seedMaxConnections,
       pgbouncer: spec.pgbouncer,
       readReplicas: spec.readReplicas,
       postgresCpuLimit: spec.postgres.cpuLimit,
@@ -219,11 +230,11 @@ export function tierSummaries(baseConfig: Readonly<Record<string, string>>): Tie
 
 /** The README's tier table (a test holds the README equal to this). */
 export function tierTableMarkdown(tiers: readonly TierSummary[]): string {
-  const header = "| tier | companies | backend | frontend | max_connections | PgBouncer | read replicas | Postgres container | reserved CPU / memory | 4 CPU / 16 GiB nodes needed |";
+  const header = "| tier | companies | backend | frontend | max_connections (seed's) | PgBouncer | read replicas | Postgres container | reserved CPU / memory | 4 CPU / 16 GiB nodes needed |";
   const rule = "|---|---|---|---|---|---|---|---|---|---|";
   const rows = tiers.map(
     (t) =>
-      `| \`${t.name}\` | ${t.companies} | ${t.backendReplicas} | ${t.frontendReplicas} | ${t.maxConnections} | ${t.pgbouncer ? "yes" : "no"} | ${t.readReplicas} | ${t.postgresCpuLimit} CPU / ${formatMiB(t.postgresMemoryLimitMiB)} | ${t.cpuReserved} / ${formatMiB(t.memoryReservedMiB)} | ${t.seedNodesNeeded ?? "more than 8"}${t.fitsOneSeedNode ? " (fits the seed's VPS)" : ""} |`,
+      `| \`${t.name}\` | ${t.companies} | ${t.backendReplicas} | ${t.frontendReplicas} | ${t.maxConnections} (${t.seedMaxConnections}) | ${t.pgbouncer ? "yes" : "no"} | ${t.readReplicas} | ${t.postgresCpuLimit} CPU / ${formatMiB(t.postgresMemoryLimitMiB)} | ${t.cpuReserved} / ${formatMiB(t.memoryReservedMiB)} | ${t.seedNodesNeeded ?? "more than 8"}${t.fitsOneSeedNode ? " (fits the seed's VPS)" : ""} |`,
   );
   return [header, rule, ...rows].join("\n");
 }

@@ -122,7 +122,7 @@ describe("PostgresReplica (enterprise tier)", () => {
     expect(config.inputs.name).toMatch(/^postgres-replica-entrypoint-[0-9a-f]{10}$/);
     expect(container.configs).toEqual([{ configId: config.id, configName: config.inputs.name, fileName: REPLICA_ENTRYPOINT_PATH, fileMode: 0o555 }]);
     expect(container.commands).toEqual(["bash", REPLICA_ENTRYPOINT_PATH]);
-    expect(container.args).toEqual(expect.arrayContaining(["-c", "hot_standby=on", "-c", "hot_standby_feedback=on", "-c", "max_connections=500"]));
+    expect(container.args).toEqual(expect.arrayContaining(["-c", "hot_standby=on", "-c", "hot_standby_feedback=on", "-c", `max_connections=${replication.settings.max_connections}`]));
     expect(container.env).toMatchObject({ PRIMARY_HOST: "postgres", REPLICATION_USER: "replicator", REPLICATION_SLOT: "replica_{{.Task.Slot}}" });
   });
 

@@ -121,3 +121,21 @@ describe("the normalisation catches what PostgreSQL would read differently", () 
     expect(normalise("768", memoryRow)).not.toBe(normalise("768MB", memoryRow));
   });
 });
+
+describe("every accepted override in the tests starts a real PostgreSQL 15 on top of a tier's plan", () => {
+  const { ACCEPTED_OVERRIDES } = require("../fixtures/postgres-overrides") as typeof import("../fixtures/postgres-overrides");
+  const { resolve } = require("../support/stacks") as typeof import("../support/stacks");
+  let cluster: PgCluster;
+  const overrides = ACCEPTED_OVERRIDES.map(([name, value]) => `postgres.settings.${name}=${value}`);
+  const plan = resolve("production", [`advwell:overrides=${JSON.stringify(overrides)}`]).plan!;
+
+  beforeAll(async () => {
+    cluster = await PgCluster.start({ settings: plan.postgres.settings });
+  });
+  afterAll(() => cluster?.destroy());
+
+  test.each(ACCEPTED_OVERRIDES.map(([n, v]) => [n, v] as const))("%s=%s is in effect", async (name, value) => {
+    const [row] = await cluster.query<SettingRow & Record<string, unknown>>("SELECT name, setting, unit, vartype, source, sourcefile, pending_restart, current_setting(name) AS shown FROM pg_settings WHERE name = $1", [name]);
+    expect(normalise(row.shown, row)).toBe(normalise(value, row));
+  });
+});

@@ -151,7 +151,8 @@ describe("promtool test rules: the alerts fire when they should, and only then",
           {
             eval_time: "10m",
             alertname: "PostgresConnectionsHigh",
-            exp_alerts: [{ exp_labels: { severity: "warning" }, exp_annotations: { summary: `PostgreSQL uses 85% of max_connections (plan: ${maxConnections})`, runbook: rule.annotations.runbook } }],
+            // humanizePercentage prints four significant digits of the real ratio (24 of 28 is 85.71%).
+            exp_alerts: [{ exp_labels: { severity: "warning" }, exp_annotations: { summary: `PostgreSQL uses ${Number(((Math.round(maxConnections * 0.85) / maxConnections) * 100).toPrecision(4))}% of max_connections (plan: ${maxConnections})`, runbook: rule.annotations.runbook } }],
           },
         ],
       },

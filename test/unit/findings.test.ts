@@ -92,7 +92,7 @@ describe("errors refuse the deploy and name the key", () => {
   });
 
   test("the seed's literal work_mem with 300 connections overflows the 3 GiB container", () => {
-    const [f] = findingsOf(['advwell:overrides=["postgres.settings.work_mem=16MB","postgres.settings.shared_buffers=1GB"]']).filter((x) => x.level === "error");
+    const [f] = findingsOf(['advwell:overrides=["postgres.settings.work_mem=16MB","postgres.settings.shared_buffers=1GB","postgres.maxConnections=300"]']).filter((x) => x.level === "error");
     expect(f.key).toBe("advwell:overrides[postgres.settings.work_mem]");
     expect(f.message).toMatch(/can use \d+ MiB at worst/);
   });

@@ -18,7 +18,9 @@ describe("npm run plan", () => {
     const { code, out } = await run(["--stack", "production", "--json"]);
     expect(code).toBe(0);
     const plan = JSON.parse(out);
-    expect(plan).toMatchObject({ stack: "production", tier: "growth", connections: { maxConnections: 300 } });
+    expect(plan).toMatchObject({ stack: "production", tier: "growth" });
+    // From the budget: budget + headroom + 3 superuser slots (issue 13), not the seed's 300.
+    expect(plan.connections.maxConnections).toBe(plan.connections.budget + plan.connections.headroom + 3);
     expect(plan.services.backend).toMatchObject({ replicas: 3, cpuLimit: 1, memoryLimitMiB: 1024, cpuReservation: 0.5, memoryReservationMiB: 512 });
     expect(plan.nodes[0]).toMatchObject({ cpus: 4, memoryMiB: 16384 });
     expect(typeof plan.nodes[0].cpuReserved).toBe("number");

@@ -1,4 +1,4 @@
-import { derivePostgresSettings, parseSizeKiB, prismaConnectionLimit, SEED_BACKEND, SEED_FRONTEND, SEED_POSTGRES, TIER_NAMES, TIERS, updateParallelism, worstCaseMemory, SEED_POSTGRES_SETTINGS } from "../../model";
+import { connectionHeadroom, derivePostgresSettings, maxConnectionsFor, parseSizeKiB, pgtuneSettings, prismaConnectionLimit, SEED_BACKEND, SEED_FRONTEND, SEED_POSTGRES, TIER_NAMES, TIERS, updateParallelism, worstCaseMemory, SEED_POSTGRES_SETTINGS } from "../../model";
 import { planFor, seedNodes } from "../support/stacks";
 
 /** Enough seed-sized nodes for every tier, so these tests see tier rules, not node-fit errors. */
@@ -29,9 +29,25 @@ describe.each(TIER_NAMES)("tier %s", (tier) => {
     expect(plan.backend.databaseHost).toBe(spec.pgbouncer ? "pgbouncer" : "postgres");
   });
 
-  test("sets max_connections as the seed gives it", () => {
-    expect(plan.postgres.settings.max_connections).toBe(String(spec.maxConnections));
-    expect(plan.connections.maxConnections).toBe(spec.maxConnections);
+  test("derives max_connections from its connection budget: budget + headroom (a quarter, at least 5) + 3 superuser slots", () => {
+    const c = plan.connections;
+    expect(c.maxConnections).toBe(c.budget + Math.max(5, Math.ceil(c.budget / 4)) + 3);
+    expect(plan.postgres.settings.max_connections).toBe(String(c.maxConnections));
+    expect(c.maxConnections).toBeLessThan(spec.seedMaxConnections);
+  });
+
+  test("equals PGTune (le0pard/pgtune 830d3bb) for its container and max_connections, except where the plan says it departs", () => {
+    const container = plan.services.postgres!;
+    const reference = pgtuneSettings({ memoryMiB: container.memoryLimitMiB, cpus: Math.floor(container.cpuLimit), maxConnections: plan.connections.maxConnections });
+    const departed = new Set(plan.postgres.departures.map((d) => d.setting));
+    for (const [name, value] of Object.entries(reference)) {
+      if (!departed.has(name)) expect({ name, value: plan.postgres.settings[name] }).toEqual({ name, value });
+    }
+    for (const d of plan.postgres.departures) {
+      expect(plan.postgres.settings[d.setting]).toBe(d.plan);
+      expect(d.pgtune).toBe(reference[d.setting]);
+      expect(d.why.length).toBeGreaterThan(20);
+    }
   });
 
   test("keeps the seed's logging", () => {
@@ -111,15 +127,22 @@ describe("the growth tier reproduces the seed where the seed is sound", () => {
   test("parallelism 1, delay 10s, start-first, as the seed's update_config", () => {
     expect(plan.services.backend!.update).toMatchObject({ parallelism: 1, delaySeconds: 10, order: "start-first" });
   });
-  test("wal_buffers 16MB and max_connections 300 as deployed", () => {
+  test("wal_buffers 16MB as deployed; max_connections from the budget, the seed's 300 still reachable as an override", () => {
     expect(plan.postgres.settings.wal_buffers).toBe(SEED_POSTGRES_SETTINGS.wal_buffers);
-    expect(plan.postgres.settings.max_connections).toBe("300");
+    expect(plan.connections.maxConnections).toBe(maxConnectionsFor(plan.connections.budget));
+    expect(plan.connections.maxConnections).toBeLessThan(40);
+    const seed = planFor("production", ['advwell:overrides=["postgres.maxConnections=300"]']);
+    expect(seed.postgres.settings.max_connections).toBe("300");
+    expect(seed.findings).toContainEqual(expect.objectContaining({ level: "warning", key: "advwell:overrides[postgres.maxConnections]" }));
   });
   test("effective_cache_size is 3/4 of the 3 GiB container, not the seed's 4GB", () => {
     expect(plan.postgres.settings.effective_cache_size).toBe("2304MB");
   });
-  test("work_mem is derived from 300 connections, not the seed's 16MB", () => {
-    expect(plan.postgres.settings.work_mem).toBe("2621kB");
+  test("work_mem from the budget-sized max_connections, capped to fit the container, is above the seed's 16MB", () => {
+    const kib = parseSizeKiB(plan.postgres.settings.work_mem)!;
+    expect(kib).toBeGreaterThan(16 * 1024);
+    expect(plan.postgres.worstCaseMemoryMiB).toBeLessThanOrEqual(0.95 * 3072 + 1);
+    expect(plan.postgres.departures.map((d) => d.setting)).toEqual(["max_parallel_workers", "work_mem"]);
   });
   test("Node heap is 768 MiB, below the 1 GiB limit (the seed's 1024 is not)", () => {
     expect(plan.backend.nodeHeapMiB).toBe(768);
@@ -139,17 +162,24 @@ describe("the seed's literal PostgreSQL settings", () => {
 });
 
 describe("derivation rules", () => {
-  test("PGTune's web rules on 4 GiB / 2 CPU / 200 connections give its published numbers", () => {
-    // pgtune.leopard.in.ua, web, 4 GB, 2 CPUs, 200 connections, SSD: shared_buffers 1GB,
-    // effective_cache_size 3GB, maintenance_work_mem 256MB, wal_buffers 16MB, work_mem 5242kB.
+  test("PGTune's web rules on 4 GiB / 2 CPU / 200 connections give PGTune's numbers where the plan does not depart", () => {
     const s = derivePostgresSettings({ memoryLimitMiB: 4096, cpuLimit: 2, maxConnections: 200, replicationSlots: 0 });
-    expect(s).toMatchObject({ shared_buffers: "1GB", effective_cache_size: "3GB", maintenance_work_mem: "256MB", wal_buffers: "16MB", work_mem: "5242kB", max_parallel_workers_per_gather: "1" });
+    expect(s).toMatchObject({ shared_buffers: "1GB", effective_cache_size: "3GB", maintenance_work_mem: "256MB", wal_buffers: "16MB", huge_pages: "off", jit: "off", wal_compression: "lz4" });
+    // No parallel settings from PGTune below 4 CPUs; the plan caps the workers at the container's CPUs.
+    expect(s.max_parallel_workers).toBe("2");
+    expect(s.max_parallel_workers_per_gather).toBeUndefined();
   });
-  test("work_mem shrinks below PGTune's when the worst case would not fit", () => {
-    const s = derivePostgresSettings({ memoryLimitMiB: 1536, cpuLimit: 1, maxConnections: 300, replicationSlots: 0 });
-    const pgtuneKiB = Math.floor(((1536 - 384) * 1024) / 900);
-    expect(parseSizeKiB(s.work_mem)).toBeLessThan(pgtuneKiB);
-    expect(worstCaseMemory(s)!.totalMiB).toBeLessThanOrEqual(1536);
+  test("on one CPU parallel query is off", () => {
+    expect(derivePostgresSettings({ memoryLimitMiB: 2048, cpuLimit: 1, maxConnections: 20, replicationSlots: 0 })).toMatchObject({ max_parallel_workers: "1", max_parallel_workers_per_gather: "0" });
+  });
+  test("work_mem shrinks below PGTune's when the honest worst case would not fit", () => {
+    const s = derivePostgresSettings({ memoryLimitMiB: 1536, cpuLimit: 1, maxConnections: 100, replicationSlots: 0 });
+    const pgtune = pgtuneSettings({ memoryMiB: 1536, cpus: 1, maxConnections: 100 });
+    expect(parseSizeKiB(s.work_mem)!).toBeLessThan(parseSizeKiB(pgtune.work_mem)!);
+    expect(worstCaseMemory(s).totalMiB).toBeLessThanOrEqual(1536);
+  });
+  test("headroom is a quarter of the budget, at least 5", () => {
+    expect([connectionHeadroom(8), connectionHeadroom(20), connectionHeadroom(60)]).toEqual([5, 5, 15]);
   });
   test.each([1, 2, 3, 4, 5, 7, 10, 30])("parallelism for %i replicas keeps at least two thirds up", (n) => {
     const p = updateParallelism(n);

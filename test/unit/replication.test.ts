@@ -49,7 +49,7 @@ describe("enterprise tier replication plan", () => {
     const { hba_file: _hba, ...primary } = plan.postgres.settings;
     expect(replication.settings).toEqual({ ...primary, hot_standby: "on", hot_standby_feedback: "on" });
     expect(hotStandbyShortfalls(plan.postgres.settings, replication.settings)).toEqual([]);
-    expect(replication.settings.max_connections).toBe("500");
+    expect(replication.settings.max_connections).toBe(String(plan.connections.maxConnections));
   });
 
   test("/dev/shm of the replica follows the primary's rule", () => {
@@ -92,12 +92,14 @@ test("a smaller replica container gets memory settings of its own but keeps the 
   const replica = planReplication(plan.services, plan.postgres.settings)!.settings;
   expect(plan.postgres.settings.shared_buffers).toBe("2GB");
   expect(replica.shared_buffers).toBe("1GB");
-  // Derived for 2 CPUs it would be 2; the standby must still allow the primary's 4 workers.
-  expect(replica.max_worker_processes).toBe(plan.postgres.settings.max_worker_processes);
-  expect(replica.max_worker_processes).toBe("4");
-  expect(replica.max_connections).toBe("500");
+  // Derived for 2 CPUs PGTune sets no parallel settings (PostgreSQL's 8 workers then apply), which
+  // still allows the primary's 4: no hot-standby minimum falls short.
+  expect(plan.postgres.settings.max_worker_processes).toBe("4");
+  expect(replica.max_worker_processes).toBeUndefined();
+  expect(replica.max_parallel_workers).toBe("2");
+  expect(replica.max_connections).toBe(plan.postgres.settings.max_connections);
   expect(hotStandbyShortfalls(plan.postgres.settings, replica)).toEqual([]);
-  expect(worstCaseMemory(replica)!.totalMiB).toBeLessThanOrEqual(4096);
+  expect(worstCaseMemory(replica).totalMiB).toBeLessThanOrEqual(4096);
 });
 
 describe("hotStandbyShortfalls", () => {
@@ -112,19 +114,28 @@ describe("hotStandbyShortfalls", () => {
     const primary = { max_connections: "500", max_locks_per_transaction: "128", max_worker_processes: "8" };
     const replica = replicaSettings(primary, { memoryLimitMiB: 8192, cpuLimit: 8 }, { memoryLimitMiB: 2048, cpuLimit: 1 });
     expect(hotStandbyShortfalls(primary, replica)).toEqual([]);
-    expect(replica.max_worker_processes).toBe("8");
+    // Unset on a 1-CPU replica: PostgreSQL's default, 8, equals the primary's.
+    expect(replica.max_worker_processes ?? "8").toBe("8");
+    expect(Object.values(replica)).not.toContain(undefined);
     expect(replica.max_locks_per_transaction).toBe("128");
   });
 });
 
 describe("replicationFindings", () => {
-  test("an override that leaves no WAL sender for the replica is an error on that key", () => {
-    const findings = ((p: Plan) => replicationFindings(p.replication, p.postgres.settings))(planFor("enterprise", ["postgres.settings.max_wal_senders=0"]));
-    expect(findings).toEqual([expect.objectContaining({ level: "error", key: "advwell:overrides[postgres.settings.max_wal_senders]" })]);
+  test("an override that would leave no WAL sender for the replica is refused: the stack owns max_wal_senders", () => {
+    const plan = planFor("enterprise", ["postgres.settings.max_wal_senders=0"]);
+    expect(plan.findings).toContainEqual(expect.objectContaining({ level: "error", key: "advwell:overrides[postgres.settings.max_wal_senders]", message: expect.stringContaining("the stack sets max_wal_senders itself") }));
+    // Refused, so not applied: the replication plan still has its senders.
+    expect(replicationFindings(plan.replication, plan.postgres.settings)).toEqual([]);
   });
-  test("wal_level=minimal cannot feed a standby", () => {
-    const findings = ((p: Plan) => replicationFindings(p.replication, p.postgres.settings))(planFor("enterprise", ["postgres.settings.wal_level=minimal"]));
-    expect(findings).toEqual([expect.objectContaining({ level: "error", key: "advwell:overrides[postgres.settings.wal_level]" })]);
+  test("replicationFindings names the setting that starves a standby (settings given directly)", () => {
+    const plan = planFor("enterprise");
+    expect(replicationFindings(plan.replication, { ...plan.postgres.settings, max_wal_senders: "0" })).toEqual([expect.objectContaining({ level: "error", key: "advwell:overrides[postgres.settings.max_wal_senders]" })]);
+    expect(replicationFindings(plan.replication, { ...plan.postgres.settings, wal_level: "minimal" })).toEqual([expect.objectContaining({ level: "error", key: "advwell:overrides[postgres.settings.wal_level]" })]);
+  });
+  test("wal_level=minimal cannot feed a standby: refused as a setting the stack owns", () => {
+    const plan = planFor("enterprise", ["postgres.settings.wal_level=minimal"]);
+    expect(plan.findings).toContainEqual(expect.objectContaining({ level: "error", key: "advwell:overrides[postgres.settings.wal_level]" }));
   });
 });
 

@@ -19,7 +19,7 @@
  * Per setting and workload it reports TPS, average latency, temp bytes written
  * (pg_stat_database.temp_bytes delta), the cgroup's peak memory, and the setting's worst case.
  *
- *   npx ts-node scripts/bench-postgres-v2.ts [tier] [--seconds 15] [--queries 6] [--warmup 5] [--stack production] [--scale 10]
+ *   npx ts-node scripts/bench-postgres.ts [tier] [--seconds 15] [--queries 6] [--warmup 5] [--stack production] [--scale 10]
  * (--seconds: the TPC-B-like run; --queries: reporting queries per client, the same ones for every
  *  setting; --rounds N: run every setting N times, interleaved, and show each one's median round)
  *
