@@ -34,7 +34,13 @@ function projectDir(from = __dirname) {
   }
 }
 
-/** Every .ts source under SOURCE_ROOTS (no .d.ts), as sorted paths relative to root with "/". */
+/**
+ * Every file a build holds, as sorted paths relative to root with "/": each .ts source under
+ * SOURCE_ROOTS (no .d.ts), compiled, and each .json file there, which sources may import
+ * (resolveJsonModule), copied as it is.
+ */
+const built = (name) => (name.endsWith(".ts") && !name.endsWith(".d.ts")) || name.endsWith(".json");
+
 function sourceFiles(root) {
   const files = [];
   const walk = (rel) => {
@@ -44,7 +50,7 @@ function sourceFiles(root) {
       entries = fs.readdirSync(abs, { withFileTypes: true });
     } catch (e) {
       if (e.code === "ENOTDIR") {
-        if (rel.endsWith(".ts") && !rel.endsWith(".d.ts")) files.push(rel);
+        if (built(rel)) files.push(rel);
         return;
       }
       if (e.code === "ENOENT") return;
@@ -53,7 +59,7 @@ function sourceFiles(root) {
     for (const entry of entries) {
       const child = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(child);
-      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts")) files.push(child);
+      else if (built(entry.name)) files.push(child);
     }
   };
   for (const r of SOURCE_ROOTS) walk(r);
@@ -126,10 +132,10 @@ function compile(state) {
   const tmp = fs.mkdtempSync(path.join(dist, `.tmp-${state.key}-`));
   try {
     for (const rel of state.files) {
-      const { code } = swc.transformSync(state.contents.get(rel).toString("utf8"), { ...SWC_OPTIONS, filename: path.join(state.root, rel) });
+      const source = state.contents.get(rel);
       const out = path.join(tmp, rel.replace(/\.ts$/, ".js"));
       fs.mkdirSync(path.dirname(out), { recursive: true });
-      fs.writeFileSync(out, code);
+      fs.writeFileSync(out, rel.endsWith(".ts") ? swc.transformSync(source.toString("utf8"), { ...SWC_OPTIONS, filename: path.join(state.root, rel) }).code : source);
     }
     fs.writeFileSync(path.join(tmp, ".complete"), `${JSON.stringify({ key: state.key, swc: state.swc, files: state.files.length, builtAt: new Date().toISOString() })}\n`);
     try {

@@ -116,8 +116,9 @@ describe("bin/advwell-plan runs the build of the sources as they are now", () =>
     fs.rmSync(path.join(dir, "model", "unused.ts"));
     expect(withFile).not.toBe(first);
     expect(key()).toBe(first);
-    // A one-byte change anywhere compiled changes it too.
+    // A one-byte change anywhere compiled or copied (JSON that sources import) changes it too.
     expect(withEdit("config/stackConfig.ts", (t) => `${t} `, key)).not.toBe(first);
+    expect(withEdit("model/postgres/pg15-settings.json", (t) => `${t} `, key)).not.toBe(first);
     expect(key()).toBe(first);
   });
 
