@@ -107,7 +107,7 @@ for (let round = 0; round < runs; round++) {
 const loadAtEnd = loadavg();
 
 const out: string[] = [];
-out.push(`npm run bench:plan: ${runs} runs of each command, in rotation, after one untimed run of each`);
+out.push(`npm run bench:plan: ${runs} runs of each command, in rotation, after one untimed run of each (it makes the build and the YAML cache if they are missing)`);
 out.push(`date     ${new Date().toISOString()}`);
 out.push(`cpu      ${cpuModel()}, ${os.cpus().length} cores`);
 out.push(`node     ${process.version}, npm ${npmVersion}`);
@@ -133,8 +133,9 @@ if (!timed) {
 } else {
   out.push("Phase split of the same runs (median ms of each phase; medians do not add up exactly to the median wall):");
   out.push("  node start = process start to the first line of bin/advwell-plan; build check = finding the build of the current");
-  out.push("  sources by content hash; module load = time inside require() (ours, yaml, zod, and for --resources/--diff the Pulumi");
-  out.push("  SDK and providers); work = the rest inside node (plan, program runs under mocks, output); outside node = wall minus");
+  out.push("  sources by content hash; module load = time inside require() (ours and zod; yaml only when a stack file's parse");
+  out.push("  is not cached yet; for --resources/--diff the Pulumi SDK and providers, and index.ts and the components again for");
+  out.push("  each run); work = the rest inside node (config, plan, program runs under mocks, output); outside node = wall minus");
   out.push("  node's own time: npm itself for `npm run`, process creation and exit for both.");
   out.push(`${"command".padEnd(w)}  ${"entry".padEnd(16)}  ${"node start".padStart(10)}  ${"build check".padStart(11)}  ${"module load".padStart(11)}  ${"work".padStart(6)}  ${"outside node".padStart(12)}`);
   for (const c of commands) {

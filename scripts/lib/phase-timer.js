@@ -3,8 +3,9 @@
  * bin/advwell-plan appends one JSON line to <file> as the process exits:
  *   start   ms from the process's time origin to the first line of bin/advwell-plan (node's own start)
  *   build   ms finding (or making) the build of the current sources (scripts/build.js)
- *   load    ms inside require() after that: reading, compiling and evaluating modules (ours, yaml,
- *           zod; for --resources/--diff the Pulumi SDK and providers), counted once when nested
+ *   load    ms inside require() after that: reading, compiling and evaluating modules (ours, zod,
+ *           yaml when a parse is not cached; for --resources/--diff the Pulumi SDK and providers),
+ *           counted once when nested
  *   work    the rest until exit: the plan, the program runs under mocks, formatting, printing
  * Without the variable nothing here is loaded.
  */
