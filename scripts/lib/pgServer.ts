@@ -222,7 +222,9 @@ export class PgServer {
     const port = await freePort();
     const logFile = path.join(path.dirname(dataDir), `postgres-${port}.log`);
     const placement = options.cgroup ? makeCgroup(`advwell-bench-${process.pid}-${port}`, options.cgroup) : { applied: false, description: "no cgroup requested", dirs: [] };
-    const settings = { ...(options.settings ?? {}), listen_addresses: "127.0.0.1", port: String(port), unix_socket_directories: "" };
+    const settings: Record<string, string> = { ...(options.settings ?? {}), listen_addresses: "127.0.0.1", port: String(port), unix_socket_directories: "" };
+    // The plan's hba_file is where the stack mounts its rendered pg_hba.conf; here initdb's own stands in for it.
+    if (settings.hba_file !== undefined) settings.hba_file = path.join(dataDir, "pg_hba.conf");
     const pgctl = [`${PG_BIN}/pg_ctl`, "-D", dataDir, "-l", logFile, "-w", "-t", "120", "-o", renderPostgresArgs(settings).map(shellQuote).join(" "), "start"];
     // A root shell joins the groups first; pg_ctl, the postmaster and every backend inherit them.
     const join = placement.dirs.map((d) => `echo $$ > ${shellQuote(path.join(d, "cgroup.procs"))}`).join(" && ");
