@@ -71,12 +71,18 @@ function standIn(name, root = projectRoot()) {
 }
 
 /**
- * Puts the stand-ins into Node's module cache, before @pulumi/pulumi loads. Idempotent. When a
- * stand-in is first used it removes itself from the cache and requires the real file.
+ * Puts the stand-ins into Node's module cache, before @pulumi/pulumi loads. Idempotent; a package
+ * that is not installed is skipped. When a stand-in is first used it removes itself from the cache
+ * and requires the real file.
  */
 function install(root = projectRoot()) {
   for (const name of Object.keys(DEFERRED)) {
-    const file = realFile(name, root);
+    let file;
+    try {
+      file = realFile(name, root);
+    } catch {
+      continue; // not installed (a later SDK may not need it): nothing to defer
+    }
     if (require.cache[file]) continue;
     const stand = new Module(file, null);
     stand.filename = file;
