@@ -38,27 +38,14 @@ test("in the plan command's registry the SDK loads without them, and serializeFu
   }
 });
 
-describe("under jest (moduleNameMapper)", () => {
-  test("`typescript` is a stand-in until used, then TypeScript itself", () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const ts = require("typescript");
-    expect(typeof ts).toBe("function"); // the stand-in's shape; the real module is an object
-    const source = ts.createSourceFile("x.ts", "const answer: number = 42;", ts.ScriptTarget.ES2022);
-    expect(source.statements).toHaveLength(1);
-    expect(ts.version).toMatch(/^5\./);
-  });
-
-  test("`@npmcli/arborist` passes TypeScript's __importStar without loading, and its Arborist reads a real tree", async () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const arborist = require("@npmcli/arborist");
-    expect(arborist.__esModule).toBe(true);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "advwell-arborist-"));
-    try {
-      fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "probe", version: "1.0.0" }));
-      const tree = await new arborist.Arborist({ path: dir }).loadActual();
-      expect(tree.package.name).toBe("probe");
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+test("under jest (moduleNameMapper) both names give the stand-ins, unloaded, as the program runs' SDK sees them", () => {
+  // The stand-ins forward like the ones tested above (the same lazyExports); here only the mapping is
+  // checked, without loading anything: the stand-in is function-shaped (TypeScript's exports are an
+  // object) and answers __esModule before loading (arborist's exports do not have it).
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const ts = require("typescript");
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const arborist = require("@npmcli/arborist");
+  expect(typeof ts).toBe("function");
+  expect(arborist.__esModule).toBe(true);
 });
