@@ -295,7 +295,11 @@ async function main(): Promise<void> {
     // not land on one setting; the table shows each setting's median round.
     const rounds: ConfigResult[][] = configs.map(() => []);
     for (let round = 0; round < opts.rounds; round++) {
-      for (const [i, [label, settings]] of configs.entries()) {
+      // Each round starts at the next setting, so no setting always runs first (after another's
+      // cache state) or last.
+      const order = configs.map((_, k) => (k + round) % configs.length);
+      for (const i of order) {
+        const [label, settings] = configs[i];
         console.error(`${label}, round ${round + 1} of ${opts.rounds} ...`);
         rounds[i].push(await runConfig(template, scriptsDir, label, settings, limits, clients, opts));
       }
