@@ -6,9 +6,10 @@
  * The CLI does this itself for `pulumi up`; the offline plan command and the tests need it here.
  * `secure:` values cannot be decrypted without the CLI; they are listed, not read.
  */
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { parse as parseYaml } from "yaml";
+import { isDeepStrictEqual } from "util";
 
 export interface StackConfig {
   readonly project: string;
@@ -39,10 +40,61 @@ export function projectDir(): string {
 /** A YAML file, or an error that names the file and the parser's line and column. */
 function readYaml(file: string): unknown {
   const text = fs.readFileSync(file, "utf8");
+  let parsed = parsedYaml.get(text) ?? readParseCache(text);
+  if (parsed === undefined) {
+    try {
+      parsed = { value: (require("yaml") as typeof import("yaml")).parse(text) };
+    } catch (e) {
+      throw new Error(`${path.basename(file)} is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+    }
+    writeParseCache(text, parsed.value);
+  }
+  if (parsedYaml.size >= 64) parsedYaml.clear(); // a handful of stack files; generated ones pass through
+  parsedYaml.set(text, parsed);
+  // A copy: callers may change what they get, and the next read must see the file as written.
+  return structuredClone(parsed.value);
+}
+
+/**
+ * Parsed YAML by the text it was parsed from: a process that loads config many times (the tests,
+ * --diff of a stack with itself) parses each distinct file once. Parsing Pulumi.yaml was a third
+ * of the time of the property tests, which load a config for every generated case.
+ */
+const parsedYaml = new Map<string, { value: unknown }>();
+
+/**
+ * Across processes, the parse is kept as JSON in .cache/yaml/, named by a hash of the YAML text
+ * and the yaml package's version: a command whose files have not changed reads JSON and never
+ * loads the YAML parser (a quarter of the plan command's own time). A changed file has another
+ * name, so a parse is never used for other text. Values JSON cannot carry exactly (.inf, .nan, -0)
+ * are not cached. The cache is only an optimisation: any failure to read or write it is ignored.
+ */
+/** @internal The cache file for a YAML text (exported for its tests). */
+export function parseCacheFile(text: string): string {
+  const yamlVersion = (JSON.parse(fs.readFileSync(require.resolve("yaml/package.json"), "utf8")) as { version: string }).version;
+  const key = crypto.createHash("sha256").update(`yaml ${yamlVersion}\0`).update(text).digest("hex").slice(0, 32);
+  return path.join(projectDir(), ".cache", "yaml", `${key}.json`);
+}
+
+function readParseCache(text: string): { value: unknown } | undefined {
   try {
-    return parseYaml(text);
-  } catch (e) {
-    throw new Error(`${path.basename(file)} is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+    return { value: JSON.parse(fs.readFileSync(parseCacheFile(text), "utf8")) as unknown };
+  } catch {
+    return undefined;
+  }
+}
+
+function writeParseCache(text: string, value: unknown): void {
+  try {
+    const json = JSON.stringify(value);
+    if (json === undefined || !isDeepStrictEqual(JSON.parse(json), value)) return;
+    const file = parseCacheFile(text);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, json);
+    fs.renameSync(tmp, file);
+  } catch {
+    // read-only checkout, full disk: parse again next time
   }
 }
 

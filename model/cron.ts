@@ -78,7 +78,16 @@ function dayMatches(schedule: CronSchedule, date: Date): boolean {
  * a leap year: every weekday/date combination occurs, and "29 Feb" fires twice (2024, 2028).
  * Undefined when the expression never fires (e.g. 31 Feb).
  */
+const maxGapCache = new Map<string, number | undefined>();
+
 export function cronMaxGapSeconds(schedule: CronSchedule): number | undefined {
+  // Five years scanned day by day: the same schedule is planned for every stack and tier, so once.
+  const key = [schedule.minutes, schedule.hours, schedule.daysOfMonth, schedule.months, schedule.daysOfWeek].map((s) => [...s].sort((a, b) => a - b).join(",")).join(" ") + ` ${schedule.domRestricted} ${schedule.dowRestricted}`;
+  if (!maxGapCache.has(key)) maxGapCache.set(key, scanMaxGapSeconds(schedule));
+  return maxGapCache.get(key);
+}
+
+function scanMaxGapSeconds(schedule: CronSchedule): number | undefined {
   const minutesOfDay: number[] = [];
   for (const h of [...schedule.hours].sort((a, b) => a - b)) for (const m of [...schedule.minutes].sort((a, b) => a - b)) minutesOfDay.push(h * 60 + m);
   const start = Date.UTC(2024, 0, 1);

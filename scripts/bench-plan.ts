@@ -1,89 +1,153 @@
 /**
- * Times the plan command for every stack, in fresh processes: wall time of the whole command
- * (`node` + ts-node + plan), and inside it the share spent loading modules versus resolving and
- * printing the plan. `npm run bench:plan [-- --runs 5]`.
+ * Times the plan command as people and CI run it: `npm run plan -- <args>` and the direct entry
+ * `bin/advwell-plan <args>`, each a fresh process started from here as a shell would, its output
+ * discarded. Every command runs --runs times (default 9, at least 7 for figures worth quoting), in
+ * rotation so that a busy moment on the machine spreads over all of them; each row gives min,
+ * median and max of the wall time of the whole process.
+ *
+ * The same runs also report where their time went (ADVWELL_PLAN_TIMINGS, scripts/lib/phase-timer.js):
+ * the phase split printed after the table. It is a split of those runs, not separate measurements.
+ *
+ *   npm run bench:plan [-- --runs 9] [-- --project <checkout>]
+ *
+ * --project times another checkout with the same commands (its own `npm run plan`), e.g. an older
+ * commit unpacked beside this one with node_modules linked; rows its checkout lacks are skipped.
  */
-import { execFileSync } from "child_process";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { listStacks } from "../config/stackConfig";
+import { parseArgs } from "util";
+import { listStacks, projectDir } from "../config/stackConfig";
 
-const runs = Number(process.argv[process.argv.indexOf("--runs") + 1] || 5) || 5;
-const root = path.resolve(__dirname, "..");
-const probe = `
-const t0 = process.hrtime.bigint();
-require("ts-node").register();
-const plan = require("./scripts/plan");
-const t1 = process.hrtime.bigint();
-const write = process.stdout.write.bind(process.stdout);
-process.stdout.write = () => true;
-plan.main(["--stack", process.argv[1], "--json"]);
-const t2 = process.hrtime.bigint();
-process.stdout.write = write;
-console.log(JSON.stringify({ loadMs: Number(t1 - t0) / 1e6, runMs: Number(t2 - t1) / 1e6 }));
-`;
+const { values } = parseArgs({ options: { runs: { type: "string", default: "9" }, project: { type: "string" } } });
+const runs = Number(values.runs);
+if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive whole number, got ${values.runs}`);
+const root = path.resolve(values.project ?? projectDir());
+const direct = path.join(root, "bin", "advwell-plan");
 
-/** The --resources path: the Pulumi SDK and providers load, then index.ts runs under mocks. */
-const resourcesProbe = `
-const ms = (a, b) => Number(b - a) / 1e6;
-const t0 = process.hrtime.bigint();
-require("ts-node").register();
-const t1 = process.hrtime.bigint();
-const pulumi = require("@pulumi/pulumi");
-const t2 = process.hrtime.bigint();
-// Provider packages load their resource modules lazily; touch the classes the program uses.
-const docker = require("@pulumi/docker"); void [docker.Service, docker.Volume, docker.Secret, docker.ServiceConfig, docker.Network];
-const t3 = process.hrtime.bigint();
-const s3 = require("@pulumi/aws/s3"); const iam = require("@pulumi/aws/iam"); void [s3.Bucket, s3.BucketPolicy, s3.BucketVersioning, s3.BucketPublicAccessBlock, s3.BucketLifecycleConfiguration, s3.BucketServerSideEncryptionConfiguration, s3.BucketOwnershipControls, iam.User, iam.UserPolicy, iam.AccessKey];
-const t4 = process.hrtime.bigint();
-void require("@pulumi/random").RandomPassword;
-const t5 = process.hrtime.bigint();
-const { captureProgram } = require("./scripts/lib/mockProgram");
-const { loadStackConfig } = require("./config/stackConfig");
-const loaded = loadStackConfig(process.argv[1]);
-const t6 = process.hrtime.bigint();
-const log = console.log; console.log = () => {};
-captureProgram(pulumi, loaded.config, loaded.project, process.argv[1], () => require("./index")).then((run) => {
-  const t7 = process.hrtime.bigint();
-  console.log = log;
-  console.log(JSON.stringify({ tsNode: ms(t0, t1), pulumi: ms(t1, t2), docker: ms(t2, t3), aws: ms(t3, t4), random: ms(t4, t5), ours: ms(t5, t6), program: ms(t6, t7), resources: run.resources.length }));
-});
-`;
+interface Command {
+  readonly label: string;
+  readonly args: string[];
+}
+const commands: Command[] = [
+  ...listStacks(root).map((s) => ({ label: `--stack ${s}`, args: ["--stack", s] })),
+  { label: "--stack production --json", args: ["--stack", "production", "--json"] },
+  { label: "--stack production --resources", args: ["--stack", "production", "--resources"] },
+  { label: "--stack production --diff --set advwell:tier=starter", args: ["--stack", "production", "--diff", "--set", "advwell:tier=starter"] },
+  { label: "--stack staging --diff production --markdown", args: ["--stack", "staging", "--diff", "production", "--markdown"] },
+];
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`plan command benchmark, ${new Date().toISOString()}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), node ${process.version}, median of ${runs} runs`);
-console.log("stack        wall ms   module load ms   plan ms   load share");
-for (const stack of listStacks(root)) {
-  const walls: number[] = [];
-  const loads: number[] = [];
-  const plans: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = process.hrtime.bigint();
-    const out = execFileSync(process.execPath, ["-e", probe, stack], { cwd: root, encoding: "utf8" });
-    walls.push(Number(process.hrtime.bigint() - start) / 1e6);
-    const t = JSON.parse(out.trim().split("\n").pop()!);
-    loads.push(t.loadMs);
-    plans.push(t.runMs);
-  }
-  const w = median(walls);
-  const l = median(loads);
-  console.log(`${stack.padEnd(12)} ${w.toFixed(0).padStart(7)}   ${l.toFixed(0).padStart(14)}   ${median(plans).toFixed(0).padStart(7)}   ${((l / w) * 100).toFixed(0).padStart(9)}%`);
+interface Entry {
+  readonly label: string;
+  readonly argv: (args: string[]) => [string, string[]];
+}
+const entries: Entry[] = [
+  { label: "npm run plan --", argv: (args) => ["npm", ["run", "plan", "--", ...args]] },
+  ...(fs.existsSync(direct) ? [{ label: "bin/advwell-plan", argv: (args: string[]): [string, string[]] => [direct, args] }] : []),
+];
+
+interface Phases {
+  start: number;
+  build: number;
+  load: number;
+  work: number;
+  total: number;
+}
+interface Sample {
+  wallMs: number;
+  code: number | null;
+  phases?: Phases;
 }
 
-console.log("");
-console.log("--resources (index.ts under Pulumi mocks): module load times, then the program's own run");
-console.log("stack        wall ms   ts-node  @pulumi/pulumi  @pulumi/docker  @pulumi/aws(s3,iam)  @pulumi/random  program ms  resources");
-for (const stack of listStacks(root)) {
-  const rows: Record<string, number>[] = [];
-  const walls: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = process.hrtime.bigint();
-    const out = execFileSync(process.execPath, ["-e", resourcesProbe, stack], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-    walls.push(Number(process.hrtime.bigint() - start) / 1e6);
-    rows.push(JSON.parse(out.trim().split("\n").pop()!));
-  }
-  const m = (k: string) => median(rows.map((r) => r[k])).toFixed(0);
-  console.log(
-    `${stack.padEnd(12)} ${median(walls).toFixed(0).padStart(7)}   ${m("tsNode").padStart(7)}  ${m("pulumi").padStart(14)}  ${m("docker").padStart(14)}  ${m("aws").padStart(19)}  ${m("random").padStart(14)}  ${(Number(m("ours")) + Number(m("program"))).toFixed(0).padStart(10)}  ${m("resources").padStart(9)}`,
-  );
+const timingsFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "advwell-bench-")), "timings.jsonl");
+
+function once(entry: Entry, command: Command): Sample {
+  const [file, argv] = entry.argv(command.args);
+  fs.rmSync(timingsFile, { force: true });
+  const start = process.hrtime.bigint();
+  const r = spawnSync(file, argv, { cwd: root, stdio: "ignore", env: { ...process.env, ADVWELL_PLAN_TIMINGS: timingsFile } });
+  const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.error) throw new Error(`${file} ${argv.join(" ")}: ${r.error.message}`);
+  const lines = fs.existsSync(timingsFile) ? fs.readFileSync(timingsFile, "utf8").trim().split("\n") : [];
+  return { wallMs, code: r.status, phases: lines.length > 0 ? (JSON.parse(lines[lines.length - 1]) as Phases) : undefined };
 }
+
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const median = (xs: number[]) => {
+  const s = sorted(xs);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const seconds = (ms: number) => (ms / 1000).toFixed(3);
+const loadavg = () => os.loadavg()[0].toFixed(2);
+
+function cpuModel(): string {
+  try {
+    const line = fs.readFileSync("/proc/cpuinfo", "utf8").split("\n").find((l) => l.startsWith("model name"));
+    return line ? line.split(":")[1].trim() : os.cpus()[0]?.model ?? "unknown";
+  } catch {
+    return os.cpus()[0]?.model ?? "unknown";
+  }
+}
+
+const samples = new Map<string, Sample[]>();
+const key = (e: Entry, c: Command) => `${e.label}\0${c.label}`;
+const loadAtStart = loadavg();
+const npmVersion = spawnSync("npm", ["--version"], { encoding: "utf8" }).stdout.trim();
+// One untimed run of each command first: builds what a first run would build, warms the file cache.
+for (const c of commands) for (const e of entries) once(e, c);
+for (let round = 0; round < runs; round++) {
+  for (const c of commands) {
+    for (const e of entries) {
+      const k = key(e, c);
+      samples.set(k, [...(samples.get(k) ?? []), once(e, c)]);
+    }
+  }
+}
+const loadAtEnd = loadavg();
+
+const out: string[] = [];
+out.push(`npm run bench:plan: ${runs} runs of each command, in rotation, after one untimed run of each (it makes the build and the YAML cache if they are missing)`);
+out.push(`date     ${new Date().toISOString()}`);
+out.push(`cpu      ${cpuModel()}, ${os.cpus().length} cores`);
+out.push(`node     ${process.version}, npm ${npmVersion}`);
+out.push(`load     1-minute load average ${loadAtStart} at start, ${loadAtEnd} at end`);
+out.push(`project  ${root}`);
+out.push("");
+out.push("Wall time of the whole process, as started from a shell (s)");
+const w = Math.max(...commands.map((c) => c.label.length));
+out.push(`${"command".padEnd(w)}  ${"entry".padEnd(16)}  ${"min".padStart(6)}  ${"median".padStart(6)}  ${"max".padStart(6)}  exit`);
+for (const c of commands) {
+  entries.forEach((e, i) => {
+    const s = samples.get(key(e, c))!;
+    const walls = s.map((x) => x.wallMs);
+    const codes = [...new Set(s.map((x) => x.code))].join("/");
+    out.push(`${(i === 0 ? c.label : "").padEnd(w)}  ${e.label.padEnd(16)}  ${seconds(Math.min(...walls)).padStart(6)}  ${seconds(median(walls)).padStart(6)}  ${seconds(Math.max(...walls)).padStart(6)}  ${codes}`);
+  });
+}
+
+const timed = [...samples.values()].some((s) => s.some((x) => x.phases));
+out.push("");
+if (!timed) {
+  out.push("Phase split: not available (this checkout's command does not report ADVWELL_PLAN_TIMINGS).");
+} else {
+  out.push("Phase split of the same runs (median ms of each phase; medians do not add up exactly to the median wall):");
+  out.push("  node start = process start to the first line of bin/advwell-plan; build check = finding the build of the current");
+  out.push("  sources by content hash; module load = time inside require() (ours and zod; yaml only when a stack file's parse");
+  out.push("  is not cached yet; for --resources/--diff the Pulumi SDK and providers, and index.ts and the components again for");
+  out.push("  each run); work = the rest inside node (config, plan, program runs under mocks, output); outside node = wall minus");
+  out.push("  node's own time: npm itself for `npm run`, process creation and exit for both.");
+  out.push(`${"command".padEnd(w)}  ${"entry".padEnd(16)}  ${"node start".padStart(10)}  ${"build check".padStart(11)}  ${"module load".padStart(11)}  ${"work".padStart(6)}  ${"outside node".padStart(12)}`);
+  for (const c of commands) {
+    entries.forEach((e, i) => {
+      const s = samples.get(key(e, c))!.filter((x) => x.phases);
+      if (s.length === 0) return;
+      const m = (f: (x: Sample) => number) => median(s.map(f)).toFixed(0);
+      out.push(
+        `${(i === 0 ? c.label : "").padEnd(w)}  ${e.label.padEnd(16)}  ${m((x) => x.phases!.start).padStart(10)}  ${m((x) => x.phases!.build).padStart(11)}  ${m((x) => x.phases!.load).padStart(11)}  ${m((x) => x.phases!.work).padStart(6)}  ${m((x) => x.wallMs - x.phases!.total).padStart(12)}`,
+      );
+    });
+  }
+}
+fs.rmSync(path.dirname(timingsFile), { recursive: true, force: true });
+process.stdout.write(`${out.join("\n")}\n`);

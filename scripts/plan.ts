@@ -8,13 +8,12 @@
  * 2 the command itself was used wrongly (unknown flag, conflicting flags, unknown stack, unreadable
  * file). Every failure is one message on stderr, never a stack trace.
  */
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import { applySet, listStacks, loadStackConfig, projectDir } from "../config/stackConfig";
 import { diffResources, Finding, formatDiffMarkdown, formatDiffText, formatFindingsTable, formatMiB, formatPlan, formatResourceTree, planJson, resolveStack, table, tierSummaries } from "../model";
-import type { ResourceRunResult } from "./lib/resourceRun";
+import type { ResourceRunResult, RunRequest } from "./lib/resourceRun";
 
 const USAGE = `usage: npm run plan -- --stack <name> [--json] [--set key=value ...]
        npm run plan -- --stack <name> --resources [--json]          (runs index.ts under Pulumi mocks)
@@ -32,22 +31,14 @@ function knownStack(name: string, flag: string): string {
   return name;
 }
 
-/** Runs the real program under mocks in a child process (one SDK instance per config). */
-export function captureResources(stack: string, sets: readonly string[]): Promise<ResourceRunResult> {
-  const root = projectDir();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-r", "ts-node/register", path.join(root, "scripts/lib/resourceRun.ts"), stack, JSON.stringify(sets)], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("close", (code) => {
-      if (code !== 0) return reject(new Error(`the program run for stack ${stack} failed: ${err.trim().split("\n").slice(-3).join(" ")}`));
-      resolve(JSON.parse(out) as ResourceRunResult);
-    });
+/**
+ * Runs the real program under mocks for each side, in this process, one after another (the SDK
+ * loads once; scripts/lib/resourceRun.ts). Loaded only here: the plan itself needs no Pulumi package.
+ */
+function captureResources(sides: readonly RunRequest[]): Promise<ResourceRunResult[]> {
+  const { runStacks } = require("./lib/resourceRun") as typeof import("./lib/resourceRun");
+  return runStacks(sides).catch((e: Error) => {
+    throw new Error(`the program run for stack ${sides.map((s) => s.stack).join(" and ")} failed: ${e.message}`);
   });
 }
 
@@ -182,7 +173,7 @@ function tiers(args: Flags): number {
 async function resourceMode(stack: string, args: Flags): Promise<number> {
   const sets = args.set;
   if (args.diff === undefined && args["diff-from"] === undefined) {
-    const run = await captureResources(stack, sets);
+    const [run] = await captureResources([{ stack, sets }]);
     if (run.error) {
       process.stderr.write(`${run.error}\n`);
       return 1;
@@ -204,16 +195,16 @@ async function resourceMode(stack: string, args: Flags): Promise<number> {
   let afterName: string;
   if (args["diff-from"] !== undefined) {
     before = readCapture(args["diff-from"]);
-    after = await captureResources(stack, sets);
+    [after] = await captureResources([{ stack, sets }]);
     beforeName = `${before.stack} (${path.basename(args["diff-from"])})`;
     afterName = stack;
   } else if (args.diff === "@self") {
-    [before, after] = await Promise.all([captureResources(stack, []), captureResources(stack, sets)]);
+    [before, after] = await captureResources([{ stack, sets: [] }, { stack, sets }]);
     beforeName = stack;
     afterName = `${stack} with ${sets.join(" ") || "no change"}`;
   } else {
     const other = knownStack(args.diff!, "--diff");
-    [before, after] = await Promise.all([captureResources(stack, sets), captureResources(other, sets)]);
+    [before, after] = await captureResources([{ stack, sets }, { stack: other, sets }]);
     beforeName = stack;
     afterName = other;
   }
@@ -240,16 +231,33 @@ function blocked(runs: readonly ResourceRunResult[], markdown = false): number {
   return 1;
 }
 
-if (require.main === module) {
+/**
+ * The command as a process: exit code, a quiet end when the reader closes the pipe, and one line
+ * (never a stack trace) for anything unexpected, also from inside a program run.
+ */
+export function cli(argv: string[]): void {
   // `npm run plan -- --resources | head -1` closes the pipe early: that is the reader's choice, not an error.
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
     if (e.code === "EPIPE") process.exit(0);
   });
-  main(process.argv.slice(2)).then(
-    (code) => (process.exitCode = code),
-    (e) => {
-      process.stderr.write(`plan: ${(e as Error).message}\n`);
-      process.exitCode = 2;
-    },
-  );
+  const fail = (e: unknown) => {
+    process.stderr.write(`plan: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 2;
+  };
+  const crash = (e: unknown) => {
+    fail(e);
+    process.exit(2);
+  };
+  process.on("uncaughtException", crash);
+  process.on("unhandledRejection", crash);
+  main(argv).then((code) => (process.exitCode = code), fail);
+}
+
+if (require.main === module) {
+  // `node dist/<key>/scripts/plan.js` runs only the build of the sources as they are now; any other
+  // build hands over to that one (made if need be). bin/advwell-plan checks the same before loading.
+  const own = path.extname(__filename) === ".js" ? path.resolve(__dirname, "..") : undefined;
+  const current = own && (require(path.join(projectDir(), "scripts", "build.js")) as { ensureBuild(): string }).ensureBuild();
+  if (current && current !== own) (require(path.join(current, "scripts", "plan.js")) as { cli: typeof cli }).cli(process.argv.slice(2));
+  else cli(process.argv.slice(2));
 }

@@ -65,6 +65,26 @@ export async function captureProgram(
   stack: string,
   loadProgram: () => Record<string, unknown>,
 ): Promise<ProgramRun> {
+  // The SDK records `new Error().stack` for every promise it makes (debuggablePromise), for
+  // PULUMI_DEBUG_PROMISE_LEAKS to print. Formatting those stacks (through source maps under jest and
+  // ts-node) was most of a run's time, so while the program runs errors carry no stack frames,
+  // unless that variable is set. Messages are unchanged; the limit is restored afterwards.
+  const stackTraceLimit = Error.stackTraceLimit;
+  if (!process.env.PULUMI_DEBUG_PROMISE_LEAKS) Error.stackTraceLimit = 0;
+  try {
+    return await capture(pulumi, config, project, stack, loadProgram);
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
+}
+
+async function capture(
+  pulumi: typeof PulumiModule,
+  config: Record<string, string>,
+  project: string,
+  stack: string,
+  loadProgram: () => Record<string, unknown>,
+): Promise<ProgramRun> {
   const resources: CapturedResource[] = [];
   // Options per registration, queued by type and name: newResource calls arrive in construction order.
   const options = new Map<string, { urn: string; parentUrn?: string; parent?: string; protect: boolean; retainOnDelete: boolean }[]>();

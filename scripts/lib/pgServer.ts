@@ -10,7 +10,7 @@
  */
 import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
+import { freePort } from "./ports";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
@@ -54,17 +54,8 @@ export function runAsPostgres(cmd: string, args: readonly string[], env: NodeJS.
   return r.stdout;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A loopback port reserved among all processes that start servers (scripts/lib/ports.ts). */
+export { freePort };
 
 /** A temp dir the postgres user can write to. */
 export function makeTempDir(prefix: string): string {

@@ -1,15 +1,22 @@
 /**
- * Child-process entry: runs the real program under mocks for one stack and prints the captured
- * resources as JSON on stdout, every secret replaced by "[secret]". A fresh process per run keeps
- * each run's config apart (the SDK reads config once per process).
- *   node -r ts-node/register scripts/lib/resourceRun.ts <stack> <set-json-array>
+ * Runs the real program (index.ts) under mocks for a stack and returns the captured resources,
+ * every secret replaced by "[secret]", for `npm run plan -- --resources/--diff/--diff-from`.
+ *
+ * Several runs share one process, one after another: each gets a fresh SDK store
+ * (`withLocalStorage`, as the Automation API runs inline programs) with its own config
+ * (`setAllConfig`, PULUMI-MOCKS.md #2), and evaluates index.ts and the components afresh. The SDK
+ * and the providers load once, which is most of the cost of a run. In Node's module registry the
+ * program's modules are forgotten between runs; under jest, whose registry cannot forget a module,
+ * each run gets an isolated registry instead (and with it its own SDK instance). Either way the two
+ * large packages the SDK loads only for closure serialisation load only if used (lazy-sdk-deps.js).
  *
  * When the plan has errors, index.ts refuses to register anything, as it must. A reviewer still
  * wants to see what the change would do, so the run then builds the same root component from that
  * plan and returns its resources with `blockedBy`: the errors that keep it from deploying.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { applySet, loadStackConfig } from "../../config/stackConfig";
+import type * as PulumiModule from "@pulumi/pulumi";
+import * as path from "path";
+import { applySet, loadStackConfig, projectDir } from "../../config/stackConfig";
 import type { Finding } from "../../model/findings";
 import { resolveStack } from "../../model/plan/resolve";
 import { captureProgram, redactSecrets } from "./mockProgram";
@@ -35,7 +42,12 @@ export interface ResourceRunResult {
   readonly blockedBy?: readonly Finding[];
 }
 
-export async function runStack(stack: string, sets: readonly string[]): Promise<ResourceRunResult> {
+export interface RunRequest {
+  readonly stack: string;
+  readonly sets: readonly string[];
+}
+
+async function runStack(pulumi: typeof PulumiModule, stack: string, sets: readonly string[]): Promise<ResourceRunResult> {
   const loaded = loadStackConfig(stack);
   for (const s of sets) applySet(loaded.config, s, loaded.project);
   const resolved = resolveStack(loaded.config, stack, loaded.secureKeys);
@@ -61,19 +73,49 @@ export async function runStack(stack: string, sets: readonly string[]): Promise<
   };
 }
 
-async function main(): Promise<void> {
-  const [stack, setsJson] = process.argv.slice(2);
-  // The program logs its plan warnings through the SDK; keep stdout for JSON.
-  const log = console.log;
-  console.log = (...args: unknown[]) => process.stderr.write(`${args.join(" ")}\n`);
-  const result = await runStack(stack, JSON.parse(setsJson ?? "[]") as string[]);
-  console.log = log;
-  process.stdout.write(JSON.stringify(result));
+/** The program's own modules: index.ts and the components, which must be evaluated again for each run. */
+function forgetProgramModules(): void {
+  const root = path.resolve(__dirname, "..", "..");
+  const program = [path.join(root, "index."), path.join(root, "components") + path.sep];
+  for (const file of Object.keys(require.cache)) if (program.some((p) => file.startsWith(p))) delete require.cache[file];
 }
 
-if (require.main === module) {
-  main().catch((e) => {
-    process.stderr.write(`${(e as Error).message}\n`);
-    process.exit(1);
-  });
+/** Runs `work` with the SDK in a module registry where the program has not been evaluated yet. */
+async function inFreshRegistry<T>(work: (pulumi: typeof PulumiModule) => Promise<T>): Promise<T> {
+  type Sdk = typeof PulumiModule;
+  type State = { withLocalStorage<R>(callback: () => Promise<R>): Promise<R> };
+  if (typeof jest !== "undefined") {
+    let result: { value: T } | undefined;
+    await jest.isolateModulesAsync(async () => {
+      const state = require("@pulumi/pulumi/runtime/state") as State;
+      result = { value: await state.withLocalStorage(() => work(require("@pulumi/pulumi") as Sdk)) };
+    });
+    return result!.value;
+  }
+  forgetProgramModules();
+  // TypeScript's compiler and @npmcli/arborist load only if the SDK uses them (lazy-sdk-deps.js).
+  (require(path.join(projectDir(), "scripts", "lib", "lazy-sdk-deps.js")) as { install(root: string): void }).install(projectDir());
+  const state = require("@pulumi/pulumi/runtime/state") as State;
+  return state.withLocalStorage(() => work(require("@pulumi/pulumi") as Sdk));
+}
+
+/**
+ * Runs each request in turn and returns their results as plain JSON values (what a capture file
+ * holds). The SDK's log lines (pulumi.log.warn prints with console.warn under mocks) are dropped:
+ * the command prints the plan's findings itself.
+ */
+export async function runStacks(requests: readonly RunRequest[]): Promise<ResourceRunResult[]> {
+  const results: ResourceRunResult[] = [];
+  const quiet = ["log", "info", "warn", "error", "debug"] as const;
+  const saved = quiet.map((name) => console[name]);
+  for (const name of quiet) console[name] = () => undefined;
+  try {
+    for (const request of requests) {
+      const result = await inFreshRegistry((pulumi) => runStack(pulumi, request.stack, request.sets));
+      results.push(JSON.parse(JSON.stringify(result)) as ResourceRunResult);
+    }
+  } finally {
+    quiet.forEach((name, i) => (console[name] = saved[i]));
+  }
+  return results;
 }

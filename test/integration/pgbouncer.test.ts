@@ -6,13 +6,20 @@
  * direct URL because a session advisory lock does not survive transaction pooling.
  */
 import { Client, ClientConfig } from "pg";
-import { backendDatabaseUrl, directDatabaseUrl, PgBouncerPlan } from "../../model";
+import { backendDatabaseUrl, directDatabaseUrl, PgBouncerPlan, renderPgBouncerIni } from "../../model";
 import { PgBouncerProcess } from "./support/pgbouncer";
 import { PgCluster } from "./support/pgCluster";
 import { allTierPlans } from "./support/tierPlans";
 
 /** Characters a URL must escape and a userlist must quote, so the renderers' escaping is exercised. */
 const APP_PASSWORD = `p@ss:w/rd?#%&= "q"'`;
+/**
+ * The plan renders reserve_pool_timeout = 3 (seconds). The harness's PgBouncer runs with 1, so the
+ * reserve-pool test waits past it in a third of the time; what it proves (only the default pool
+ * until clients have waited the timeout, then the reserve, capped at max_db_connections) does not
+ * depend on the length, and the first test checks every other setting is the rendered one.
+ */
+const RESERVE_POOL_TIMEOUT_S = 1;
 /** The key `prisma migrate` locks (`pg_advisory_lock(72707369)`) so two deploys never migrate at once. */
 const PRISMA_MIGRATE_LOCK = 72707369;
 
@@ -59,7 +66,7 @@ describe.each(pooledTiers)("%s tier: PgBouncer 1.18 in front of PostgreSQL", (ti
     } finally {
       await admin.end();
     }
-    bouncer = await PgBouncerProcess.start({ plan: pool, postgresPort: cluster.port, database, users: { [user]: APP_PASSWORD } });
+    bouncer = await PgBouncerProcess.start({ plan: pool, postgresPort: cluster.port, database, users: { [user]: APP_PASSWORD }, extra: { reserve_pool_timeout: String(RESERVE_POOL_TIMEOUT_S) } });
   });
   afterAll(async () => {
     await bouncer?.stop();
@@ -67,6 +74,12 @@ describe.each(pooledTiers)("%s tier: PgBouncer 1.18 in front of PostgreSQL", (ti
   });
 
   test("the rendered pgbouncer.ini runs in transaction mode with the plan's pool sizes", async () => {
+    // What the component mounts, apart from the test's own listen address, files and shorter timeout.
+    const mounted = renderPgBouncerIni(pool, { host: "postgres", port: 5432, database, authFile: "/etc/pgbouncer/userlist.txt" });
+    const settings = (ini: string) => ini.split("\n").filter((l) => / = /.test(l) && !/^(listen_addr|listen_port|auth_file|unix_socket_dir|logfile|pidfile|reserve_pool_timeout) /.test(l));
+    expect(settings(bouncer.ini).slice(1)).toEqual(settings(mounted).slice(1));
+    expect(mounted).toMatch(/^reserve_pool_timeout = 3$/m);
+    expect(bouncer.ini).toMatch(new RegExp(`^reserve_pool_timeout = ${RESERVE_POOL_TIMEOUT_S}$`, "m"));
     expect(bouncer.ini).toMatch(/^pool_mode = transaction$/m);
     expect(bouncer.ini).toContain(`max_db_connections = ${pool.maxDbConnections}`);
     expect(bouncer.log()).not.toMatch(/unknown parameter|syntax error|invalid value|WARNING/i);
@@ -127,30 +140,38 @@ describe.each(pooledTiers)("%s tier: PgBouncer 1.18 in front of PostgreSQL", (ti
     }
   });
 
-  test(`when clients wait past reserve_pool_timeout the reserve pool opens, and server connections stop at exactly ${pool.maxDbConnections}`, async () => {
-    // More long transactions than max_db_connections: the pool fills, the waiters outlast the
-    // 3 s reserve_pool_timeout, the reserve opens, and max_db_connections is what stops it.
+  test(`only the default pool serves until clients have waited reserve_pool_timeout; then the reserve opens, and server connections stop at exactly ${pool.maxDbConnections}`, async () => {
+    // More long transactions than max_db_connections: the default pool fills, the waiters outlast
+    // reserve_pool_timeout, the reserve opens, and max_db_connections is what stops it.
     const clients = await Promise.all(Array.from({ length: pool.maxDbConnections + pool.reservePoolSize }, () => connect(viaBouncer())));
     const observer = await cluster.client();
     const serverConnections = async () =>
       (await observer.query("select count(*)::int as n from pg_stat_activity where usename = $1 and backend_type = 'client backend'", [user])).rows[0].n as number;
+    const samples: { ms: number; n: number }[] = [];
     let sampling = true;
-    let peak = 0;
+    let sent = 0;
     const sampler = (async () => {
       while (sampling) {
-        peak = Math.max(peak, await serverConnections());
+        const n = await serverConnections();
+        samples.push({ ms: performance.now() - sent, n });
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
     try {
-      const work = Promise.all(clients.map((client) => client.query("select pg_sleep(4)")));
-      await new Promise((r) => setTimeout(r, 1_500));
-      const beforeReserve = await serverConnections();
-      await work;
+      sent = performance.now();
+      // Each query outlasts the timeout by a second, so clients are still waiting when it passes.
+      await Promise.all(clients.map((client) => client.query(`select pg_sleep(${RESERVE_POOL_TIMEOUT_S + 1})`)));
       sampling = false;
       await sampler;
-      expect(beforeReserve).toBe(pool.defaultPoolSize);
-      expect(peak).toBe(pool.maxDbConnections);
+      const timeline = samples.map((x) => `${Math.round(x.ms)}ms:${x.n}`).join(" ");
+      const opened = samples.findIndex((x) => x.n > pool.defaultPoolSize);
+      expect({ opened: opened > 0, timeline }).toEqual({ opened: true, timeline });
+      // The queries went out at `sent`; no client can have waited the timeout before `sent` + timeout,
+      // so however slow the machine, a reserve connection seen earlier would be a failure.
+      expect(samples[opened].ms).toBeGreaterThanOrEqual(RESERVE_POOL_TIMEOUT_S * 1000);
+      // Until then the default pool was full and no larger.
+      expect({ beforeReserve: samples[opened - 1].n, timeline }).toEqual({ beforeReserve: pool.defaultPoolSize, timeline });
+      expect({ peak: Math.max(...samples.map((x) => x.n)), timeline }).toEqual({ peak: pool.maxDbConnections, timeline });
     } finally {
       sampling = false;
       await sampler;

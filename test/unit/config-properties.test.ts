@@ -85,7 +85,7 @@ describe("the plan over generated configs", () => {
         }
         if (!plan) expect(findings.some((f) => f.level === "error")).toBe(true);
       }),
-      settings(400),
+      settings(250),
     );
   });
 
@@ -102,7 +102,7 @@ describe("the plan over generated configs", () => {
           if (s!.port !== undefined) expect(s!.port >= 1 && s!.port <= 65535).toBe(true);
         }
       }),
-      settings(200),
+      settings(120),
     );
   });
 });
@@ -146,7 +146,7 @@ describe("the program over generated configs the plan accepts", () => {
         expect(new Set(rules).size).toBe(rules.length);
       }),
       // Each run loads the SDK and registers ~70 resources; a dozen accepted configs per test run.
-      { ...settings(12), maxSkipsPerRun: 200 },
+      { ...settings(8), maxSkipsPerRun: 200 },
     );
   }, 120000);
 });

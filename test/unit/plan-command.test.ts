@@ -56,7 +56,7 @@ describe("npm run plan", () => {
   });
 });
 
-describe("npm run plan, resource modes (the real program under mocks, in child processes)", () => {
+describe("npm run plan, resource modes (the real program under mocks)", () => {
   test("--resources --json adds a resources array with type, name, parent, inputs and protection; secrets print as [secret]", async () => {
     const { code, out } = await run(["--stack", "production", "--resources", "--json"]);
     expect(code).toBe(0);
@@ -122,7 +122,7 @@ describe("npm run plan never prints a stack trace (issue 14)", () => {
 
   test("a reader that closes the pipe early (| head -1) ends the command quietly", async () => {
     const { spawn } = require("child_process") as typeof import("child_process");
-    const child = spawn(process.execPath, ["-r", "ts-node/register", "scripts/plan.ts", "--stack", "production", "--json"], { cwd: require("path").resolve(__dirname, "../.."), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["bin/advwell-plan", "--stack", "production", "--json"], { cwd: require("path").resolve(__dirname, "../.."), stdio: ["ignore", "pipe", "pipe"] });
     child.stdout.destroy();
     let err = "";
     child.stderr.on("data", (d) => (err += d));

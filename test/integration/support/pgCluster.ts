@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
+import { freePort } from "../../../scripts/lib/ports";
 import * as os from "os";
 import * as path from "path";
 import { Client, ClientConfig } from "pg";
@@ -25,17 +25,8 @@ export function runAsPostgres(cmd: string, args: string[], options: { env?: Node
   return result.stdout;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** Ports the tests' servers take: reserved among all test processes (scripts/lib/ports.ts). */
+export { freePort };
 
 /** A temp dir the postgres user can write to. */
 export function makeTempDir(prefix: string): string {
