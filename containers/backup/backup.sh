@@ -273,11 +273,27 @@ on_stop() {
   exit 0
 }
 
+# Swarm starts every task of a stack at once (a first deploy, a node's reboot): wait until the
+# database answers before the first run, so it neither fails nor turns the task unhealthy.
+wait_for_database() {
+  local waited=0 limit="${BACKUP_START_WAIT_SECONDS:-300}"
+  until pg_isready -q -h "$PGHOST" -p "${PGPORT:-5432}" -t 5 >/dev/null 2>&1; do
+    if [ "$waited" -ge "$limit" ]; then
+      log "advwell-backup: $PGHOST:${PGPORT:-5432} still not ready after ${limit} s; running anyway"
+      return 0
+    fi
+    [ $((waited % 30)) -ne 0 ] || log "advwell-backup: waiting for $PGHOST:${PGPORT:-5432} before the first backup"
+    sleep 5 & CHILD=$!; wait "$CHILD" || true; CHILD=""
+    waited=$((waited + 5))
+  done
+}
+
 schedule() {
   require_env BACKUP_SCHEDULE
   log "advwell-backup: scheduler up; cron \"$BACKUP_SCHEDULE\" (UTC); taking a backup now, then on schedule"
   mkdir -p "$STATE_DIR"
   trap on_stop TERM INT
+  wait_for_database
   run_once_isolated
   local last="" now tick
   while true; do

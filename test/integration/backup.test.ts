@@ -358,6 +358,35 @@ describe("backup.sh schedule, the service's command", () => {
   });
 });
 
+describe("backup.sh schedule before the database is up", () => {
+  test("waits for the database instead of failing its first run, and a stop while it waits exits at once", async () => {
+    const state = path.join(work, "state-waiting");
+    // A first deploy or a reboot starts every task at once: nothing listens on this port yet.
+    const env = serviceEnv({ state, extra: { PGPORT: String(await freePort()) } });
+    const child = spawn("bash", [path.join(SCRIPTS, "backup.sh"), "schedule"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stdout += d));
+    const exited = new Promise<{ code: number | null; at: number }>((r) => child.on("close", (code) => r({ code, at: Date.now() })));
+    try {
+      const deadline = Date.now() + 15000;
+      while (!/waiting for 127\.0\.0\.1:\d+ before the first backup/.test(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(stdout).toMatch(/advwell-backup: waiting for 127\.0\.0\.1:\d+ before the first backup/);
+      await new Promise((r) => setTimeout(r, 1500));
+      // No run was attempted, so nothing failed and the health check is not yet "failed".
+      expect(stdout).not.toMatch(/FAILED/);
+      expect(fs.existsSync(path.join(state, "last-failure"))).toBe(false);
+      const stoppedAt = Date.now();
+      child.kill("SIGTERM");
+      const { code, at } = await exited;
+      expect(code).toBe(0);
+      expect(at - stoppedAt).toBeLessThan(2000);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
+
 describe("backup.sh schedule stopped during a backup", () => {
   test("finishes the backup it has started, then exits 0 (the plan's stop grace period covers a dump)", async () => {
     await nextSecond();
