@@ -7,7 +7,7 @@
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import { freePort } from "../../../scripts/lib/ports";
-import * as os from "os";
+import { makeTempDir } from "../../../scripts/lib/pgServer";
 import * as path from "path";
 import { Client, ClientConfig } from "pg";
 import { renderPostgresConf } from "../../../model";
@@ -28,13 +28,8 @@ export function runAsPostgres(cmd: string, args: string[], options: { env?: Node
 /** Ports the tests' servers take: reserved among all test processes (scripts/lib/ports.ts). */
 export { freePort };
 
-/** A temp dir the postgres user can write to. */
-export function makeTempDir(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  fs.chmodSync(dir, 0o777);
-  if (isRoot) execFileSync("chown", ["postgres:postgres", dir]);
-  return dir;
-}
+/** A temp dir the postgres user can write to (scripts/lib/pgServer.ts). */
+export { makeTempDir };
 
 export const SUPERUSER = "postgres";
 export const SUPERUSER_PASSWORD = "integration-superuser-pw";
