@@ -16,33 +16,31 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)].join("\n");
 }
 
+/** One service's decisions, as the JSON view shows them. */
+function serviceJson(s: ServicePlan) {
+  return {
+    replicas: s.replicas,
+    cpuLimit: s.cpuLimit,
+    memoryLimitMiB: s.memoryLimitMiB,
+    cpuReservation: s.cpuReservation,
+    memoryReservationMiB: s.memoryReservationMiB,
+    update: s.update,
+    rollback: s.rollback,
+    restart: s.restart,
+    health: s.health,
+    placement: s.placement,
+    image: s.image,
+    ...(s.port !== undefined ? { port: s.port } : {}),
+    stopGraceSeconds: s.stopGraceSeconds,
+    endpointMode: s.endpointMode,
+    converge: s.converge ?? null,
+  };
+}
+
 /** The stable JSON shape other tools read (see the README), plus the rest of the plan. */
 export function planJson(plan: Plan): unknown {
   const all = Object.values(plan.services) as ServicePlan[];
-  const services = Object.fromEntries(
-    all
-      .filter((s) => s.group === "application")
-      .map((s) => [
-        s.name,
-        {
-          replicas: s.replicas,
-          cpuLimit: s.cpuLimit,
-          memoryLimitMiB: s.memoryLimitMiB,
-          cpuReservation: s.cpuReservation,
-          memoryReservationMiB: s.memoryReservationMiB,
-          update: s.update,
-          rollback: s.rollback,
-          restart: s.restart,
-          health: s.health,
-          placement: s.placement,
-          image: s.image,
-          ...(s.port !== undefined ? { port: s.port } : {}),
-          stopGraceSeconds: s.stopGraceSeconds,
-          endpointMode: s.endpointMode,
-          converge: s.converge ?? null,
-        },
-      ]),
-  );
+  const services = Object.fromEntries(all.filter((s) => s.group === "application").map((s) => [s.name, serviceJson(s)]));
   const m = plan.monitoring;
   const monitoring = m && {
     enabled: m.enabled,
@@ -51,28 +49,7 @@ export function planJson(plan: Plan): unknown {
     services: Object.fromEntries(
       all
         .filter((s) => s.group === "monitoring")
-        .map((s) => [
-          s.name,
-          {
-            name: s.name,
-            global: s.global,
-            replicas: s.replicas,
-            stopGraceSeconds: s.stopGraceSeconds,
-            endpointMode: s.endpointMode,
-            cpuLimit: s.cpuLimit,
-            memoryLimitMiB: s.memoryLimitMiB,
-            cpuReservation: s.cpuReservation,
-            memoryReservationMiB: s.memoryReservationMiB,
-            update: s.update,
-            rollback: s.rollback,
-            restart: s.restart,
-            health: s.health,
-            placement: s.placement,
-            image: s.image,
-            ...(s.port !== undefined ? { port: s.port } : {}),
-            converge: s.converge ?? null,
-          },
-        ]),
+        .map((s) => [s.name, { name: s.name, global: s.global, ...serviceJson(s) }]),
     ),
     dataNode: m.dataNode,
     nodeNames: m.nodeNames,

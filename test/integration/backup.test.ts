@@ -69,6 +69,24 @@ function serviceEnv(o: ScriptOptions = {}): Record<string, string> {
   };
 }
 
+/** Starts `backup.sh schedule`, the service's command, as Swarm would; its output is stdout and stderr together. */
+function startScheduler(env: Record<string, string>) {
+  const child = spawn("bash", [path.join(SCRIPTS, "backup.sh"), "schedule"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const scheduler = {
+    output: "",
+    exited: new Promise<{ code: number | null; at: number }>((r) => child.on("close", (code) => r({ code, at: Date.now() }))),
+    async waitFor(done: () => boolean, ms: number): Promise<void> {
+      const deadline = Date.now() + ms;
+      while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    },
+    stop: () => child.kill("SIGTERM"),
+    kill: () => child.kill("SIGKILL"),
+  };
+  child.stdout.on("data", (d) => (scheduler.output += d));
+  child.stderr.on("data", (d) => (scheduler.output += d));
+  return scheduler;
+}
+
 /** Runs a script asynchronously: s3rver lives on this process's event loop. */
 function run(script: string, args: string[], env: Record<string, string>): Promise<Run> {
   const started = Date.now();
@@ -332,28 +350,23 @@ describe("backup.sh schedule, the service's command", () => {
     const before = await backupKeys();
     const state = path.join(work, "state-scheduler");
     const env = serviceEnv({ state });
-    const child = spawn("bash", [path.join(SCRIPTS, "backup.sh"), "schedule"], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stdout += d));
-    const exited = new Promise<{ code: number | null; at: number }>((r) => child.on("close", (code) => r({ code, at: Date.now() })));
+    const scheduler = startScheduler(env);
     try {
-      const deadline = Date.now() + 30000;
-      while (!stdout.includes("advwell-backup: ok") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(stdout).toMatch(/advwell-backup: scheduler up; cron "0 2 \* \* \*" \(UTC\); taking a backup now, then on schedule\n.*advwell-backup: ok /);
+      await scheduler.waitFor(() => scheduler.output.includes("advwell-backup: ok"), 30000);
+      expect(scheduler.output).toMatch(/advwell-backup: scheduler up; cron "0 2 \* \* \*" \(UTC\); taking a backup now, then on schedule\n.*advwell-backup: ok /);
       const health = await run("backup.sh", ["health"], env);
       expect(health.status).toBe(0);
       const after = await backupKeys();
       expect(after.filter((k) => !before.includes(k))).toHaveLength(1);
       // Now it sleeps towards the next minute; bash as PID 1 would sit out SIGTERM without the trap.
       const stoppedAt = Date.now();
-      child.kill("SIGTERM");
-      const { code, at } = await exited;
+      scheduler.stop();
+      const { code, at } = await scheduler.exited;
       expect(code).toBe(0);
       expect(at - stoppedAt).toBeLessThan(2000);
-      expect(stdout).toMatch(/advwell-backup: scheduler stopping/);
+      expect(scheduler.output).toMatch(/advwell-backup: scheduler stopping/);
     } finally {
-      child.kill("SIGKILL");
+      scheduler.kill();
     }
   });
 });
@@ -363,26 +376,22 @@ describe("backup.sh schedule before the database is up", () => {
     const state = path.join(work, "state-waiting");
     // A first deploy or a reboot starts every task at once: nothing listens on this port yet.
     const env = serviceEnv({ state, extra: { PGPORT: String(await freePort()) } });
-    const child = spawn("bash", [path.join(SCRIPTS, "backup.sh"), "schedule"], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stdout += d));
-    const exited = new Promise<{ code: number | null; at: number }>((r) => child.on("close", (code) => r({ code, at: Date.now() })));
+    const scheduler = startScheduler(env);
+    const waiting = /advwell-backup: waiting for 127\.0\.0\.1:\d+ before the first backup/;
     try {
-      const deadline = Date.now() + 15000;
-      while (!/waiting for 127\.0\.0\.1:\d+ before the first backup/.test(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(stdout).toMatch(/advwell-backup: waiting for 127\.0\.0\.1:\d+ before the first backup/);
+      await scheduler.waitFor(() => waiting.test(scheduler.output), 15000);
+      expect(scheduler.output).toMatch(waiting);
       await new Promise((r) => setTimeout(r, 1500));
       // No run was attempted, so nothing failed and the health check is not yet "failed".
-      expect(stdout).not.toMatch(/FAILED/);
+      expect(scheduler.output).not.toMatch(/FAILED/);
       expect(fs.existsSync(path.join(state, "last-failure"))).toBe(false);
       const stoppedAt = Date.now();
-      child.kill("SIGTERM");
-      const { code, at } = await exited;
+      scheduler.stop();
+      const { code, at } = await scheduler.exited;
       expect(code).toBe(0);
       expect(at - stoppedAt).toBeLessThan(2000);
     } finally {
-      child.kill("SIGKILL");
+      scheduler.kill();
     }
   });
 });
@@ -393,23 +402,18 @@ describe("backup.sh schedule stopped during a backup", () => {
     const before = await backupKeys();
     const state = path.join(work, "state-stop-during-run");
     const env = serviceEnv({ state });
-    const child = spawn("bash", [path.join(SCRIPTS, "backup.sh"), "schedule"], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stdout += d));
-    const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+    const scheduler = startScheduler(env);
     try {
       // The run marks itself running in the state directory; stop the service exactly then.
-      const deadline = Date.now() + 30000;
-      while (!fs.existsSync(path.join(state, "running")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await scheduler.waitFor(() => fs.existsSync(path.join(state, "running")), 30000);
       expect(fs.existsSync(path.join(state, "running"))).toBe(true);
-      child.kill("SIGTERM");
-      expect(await exited).toBe(0);
-      expect(stdout).toMatch(/stop requested during a backup; finishing it first[\s\S]*advwell-backup: ok [\s\S]*scheduler stopping/);
+      scheduler.stop();
+      expect((await scheduler.exited).code).toBe(0);
+      expect(scheduler.output).toMatch(/stop requested during a backup; finishing it first[\s\S]*advwell-backup: ok [\s\S]*scheduler stopping/);
       const after = await backupKeys();
       expect(after.filter((k) => !before.includes(k))).toHaveLength(1);
     } finally {
-      child.kill("SIGKILL");
+      scheduler.kill();
     }
   });
 });
