@@ -18,7 +18,7 @@ import * as os from "os";
 import * as path from "path";
 import { DaemonInfo, dockerClient, startDaemon, stopDaemon } from "./lib/daemon";
 import { baseRootfs, loadStandinImages } from "./lib/images";
-import { MANAGER_NODE } from "./lib/nodes";
+import { MANAGER_NODE, stopLeftoverWorkers } from "./lib/nodes";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -100,7 +100,8 @@ async function main(): Promise<number> {
   } finally {
     if (info) {
       const i = info;
-      await phase("teardown (workloads, dockerd, namespaces, folders)", () => stopDaemon(i), (notes) => (notes.length ? notes.join("; ") : "clean"));
+      const teardown = async () => [...(await stopLeftoverWorkers(i.socket)), ...(await stopDaemon(i))];
+      await phase("teardown (workloads, dockerd, namespaces, folders)", teardown, (notes) => (notes.length ? notes.join("; ") : "clean"));
     }
     printTimings(timingsFile);
     fs.rmSync(path.dirname(timingsFile), { recursive: true, force: true });

@@ -178,9 +178,13 @@ async function startDaemonWith(storageDriver: string, options: StartOptions): Pr
  * restartDaemon brings the same node back.
  */
 export async function killDaemon(info: DaemonInfo): Promise<void> {
-  for (let round = 0; round < 5; round++) {
+  // A killed process still writing through the page cache (PostgreSQL on overlay2) can take a few
+  // seconds to go: keep signalling until nothing is left, for up to 20 s.
+  const deadline = Date.now() + 20_000;
+  for (;;) {
     const pids = [...new Set([...leftoverPids(info), ...(alive(info.pid) ? [info.pid] : [])])];
     if (pids.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`processes of ${info.dir} survived SIGKILL for 20 s: ${pids.map(describeProcess).join("; ")}`);
     for (const p of pids) {
       try {
         process.kill(p, "SIGKILL");
@@ -190,8 +194,16 @@ export async function killDaemon(info: DaemonInfo): Promise<void> {
     }
     await sleep(300);
   }
-  const left = leftoverPids(info);
-  if (left.length > 0) throw new Error(`processes ${left.join(", ")} of ${info.dir} survived SIGKILL`);
+}
+
+/** "pid (comm) state", from /proc, for a message. */
+function describeProcess(pid: number): string {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(0, stat.indexOf(")") + 3);
+  } catch {
+    return `${pid} (gone)`;
+  }
 }
 
 /** Starts dockerd again on a killed daemon's folder and namespaces (the node comes back). */
@@ -262,7 +274,10 @@ export async function stopDaemon(info: DaemonInfo): Promise<string[]> {
   if (fs.existsSync(info.socket)) {
     const docker = dockerClient(info.socket);
     try {
-      await Promise.race([drainWorkloads(docker), sleep(60_000)]);
+      // The bound's timer is cleared after the race: a pending one keeps a jest run alive for a
+      // minute after its last test (a suite that stops a worker calls this in-process).
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([drainWorkloads(docker), new Promise((resolve) => (bound = setTimeout(resolve, 60_000)))]).finally(() => clearTimeout(bound));
       await docker.swarmLeave({ force: true }).catch(() => undefined);
     } catch (error) {
       notes.push(`could not remove workloads through the API: ${(error as Error).message}`);

@@ -12,6 +12,7 @@
  * worker can come and go (and the link be cut) while the manager keeps its address. Both ends
  * live in namespaces the rehearsal creates; no packet reaches the host's own network.
  */
+import * as fs from "fs";
 import * as path from "path";
 import type Docker from "dockerode";
 import { DaemonInfo, dockerClient, killDaemon, readDaemonInfo, restartDaemon, startDaemon, stopDaemon } from "./daemon";
@@ -30,6 +31,9 @@ export const SWARM_LINK = {
 
 /** The rehearsal's first node: its Swarm address and host name (run.ts starts it with these). */
 export const MANAGER_NODE = { hostname: "rehearsal-1", advertiseAddr: SWARM_LINK.managerAddr } as const;
+
+/** The folders of the workers started for a manager, one a line, in the manager's folder. */
+const WORKERS_FILE = "rehearsal-workers";
 
 const ip = (...args: string[]) => execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 
@@ -99,6 +103,9 @@ export async function startWorker(managerSocket: string, hostname: string): Prom
     network: (netns) => linkUp(manager.netns, netns),
     join: { remoteAddr: `${SWARM_LINK.managerAddr}:2377`, token },
   });
+  // Listed beside the manager's socket, so run.ts can take the worker down with the manager even
+  // when the suite that started it never reaches its afterAll (a signal, a crash).
+  fs.appendFileSync(path.join(manager.dir, WORKERS_FILE), `${info.dir}\n`);
   const docker = dockerClient(info.socket);
   const nodeId = ((await docker.info()) as any).Swarm?.NodeID as string;
   await waitNodeState(managerDocker, nodeId, "ready");
@@ -133,6 +140,29 @@ export async function stopWorker(managerSocket: string, worker: Worker | undefin
     await manager.getNode(worker.nodeId).remove({ force: true });
   } catch (error) {
     if (!/not found/i.test((error as Error).message)) notes.push(`node ${worker.hostname}: ${(error as Error).message}`);
+  }
+  return notes;
+}
+
+/**
+ * Stops every worker started for this manager that is still there (run.ts, before the manager
+ * goes). Never throws; returns what did not go cleanly.
+ */
+export async function stopLeftoverWorkers(managerSocket: string): Promise<string[]> {
+  const notes: string[] = [];
+  let dirs: string[] = [];
+  try {
+    dirs = fs.readFileSync(path.join(path.dirname(managerSocket), WORKERS_FILE), "utf8").split("\n").filter(Boolean);
+  } catch {
+    return notes;
+  }
+  for (const dir of dirs) {
+    if (!fs.existsSync(dir)) continue;
+    try {
+      notes.push(`worker ${dir} was still there`, ...(await stopDaemon(readDaemonInfo(dir))));
+    } catch (error) {
+      notes.push(`worker ${dir}: ${(error as Error).message}`);
+    }
   }
   return notes;
 }
