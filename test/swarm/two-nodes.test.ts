@@ -222,7 +222,7 @@ describe("enterprise on two nodes: placement, streaming replication, replica rea
   });
 
   test("the read replica streams from the primary: pg_stat_replication shows it streaming from node 2 through its slot, and a row is readable on it within milliseconds", async () => {
-    const dep = deployment();
+    deployment();
     const rows = await replicationRows();
     const names = await nodeNames();
     const replicaTask = ((await docker.listTasks({ filters: JSON.stringify({ service: ["postgres-replica"], "desired-state": ["running"] }) })) as any[]).find((t) => t.Status?.State === "running");
@@ -238,7 +238,6 @@ describe("enterprise on two nodes: placement, streaming replication, replica rea
     say(`two nodes: replica lag, row written on node 1 -> readable on node 2: median ${lag.medianMs.toFixed(1)} ms, max ${lag.maxMs.toFixed(1)} ms over ${lag.samples.length}; pg_stat_replication replay_lag ${after[0]?.replay_lag}, ${after[0]?.lag_bytes} bytes behind`);
     recordTiming("two nodes: replica lag, row written on node 1 to readable on node 2 (median of 20)", lag.medianMs, `median ${lag.medianMs.toFixed(1)} ms, max ${lag.maxMs.toFixed(1)} ms; pg_stat_replication replay_lag ${after[0]?.replay_lag}`);
     expect(lag.maxMs).toBeLessThan(5000);
-    expect(dep.objects.length).toBeGreaterThan(0);
   });
 
   test("the backend reads through DATABASE_REPLICA_URL: GET /replica on every task, on both nodes, answers from the standby with the primary's row count", async () => {
