@@ -80,7 +80,7 @@ export class Postgres extends pulumi.ComponentResource {
             // Parallel query uses POSIX shared memory; Docker's default /dev/shm is 64 MiB.
             tmpfsMount("/dev/shm", pg.shmSizeMiB),
           ],
-          healthcheck: healthcheck(postgresReadyProbe("ready"), args.plan.health),
+          healthcheck: healthcheck(postgresReadyProbe("primary"), args.plan.health),
           // SIGINT is PostgreSQL's fast shutdown, which writes a checkpoint within the plan's stop grace
           // period; a SIGKILL before it ends would force crash recovery on the next start.
           stopSignal: "SIGINT",

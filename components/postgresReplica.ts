@@ -73,7 +73,7 @@ export class PostgresReplica extends pulumi.ComponentResource {
             // Docker's 64 MiB /dev/shm is too small for parallel query (same as the primary).
             tmpfsMount("/dev/shm", replication.shmSizeMiB),
           ],
-          // A hot standby reports "standby" only once it is consistent and accepting reads, so
+          // A hot standby reports "ready" only once it is consistent and accepting reads, so
           // Swarm routes nothing to a task that is still cloning (plan: 300 s start period).
           healthcheck: healthcheck(postgresReadyProbe("standby"), plan.health),
           // SIGINT is PostgreSQL's fast shutdown; SIGTERM (smart) waits for every client to leave,

@@ -13,7 +13,7 @@ import * as path from "path";
 import { Client } from "pg";
 import { applySet, loadStackConfig } from "../../config/stackConfig";
 import { containerFilePath } from "../../components/containerFiles";
-import { Plan, PROJECT, reconcileEnvironment, renderPostgresArgs, replicaEntrypointEnv, replicationHbaLine, ReplicationPlan, resolvePlan, validateSettings } from "../../model";
+import { Plan, postgresReadyProbe, PROJECT, reconcileEnvironment, renderPostgresArgs, replicaEntrypointEnv, replicationHbaLine, ReplicationPlan, resolvePlan, validateSettings } from "../../model";
 import { freePort, makeTempDir, PG_BIN, PgCluster, runAsPostgres, SUPERUSER, SUPERUSER_PASSWORD } from "./support/pgCluster";
 
 const REPLICA_ENTRYPOINT_SOURCE = containerFilePath("replicaEntrypoint");
@@ -212,6 +212,19 @@ describe("PostgreSQL streaming read replica (enterprise tier, real servers)", ()
     const note = await until("row 1001 on the replica", async () => (await replicaQuery<{ note: string }>("SELECT note FROM items WHERE id = 1001"))[0]?.note);
     expect(note).toBe("written after the clone");
     expect((await replicaQuery<{ n: string }>("SELECT count(*) AS n FROM items"))[0].n).toBe("101");
+  });
+
+  test("the stack's health probes on the real data directories: the replica's passes on the streaming standby and fails on the primary; the primary's passes on the primary", () => {
+    // Swarm runs a CMD-SHELL check as `/bin/sh -c` with the container's environment (PGDATA).
+    const probe = (role: "primary" | "standby", pgdata: string) => spawnSync("/bin/sh", ["-c", postgresReadyProbe(role)[1]], { env: { ...process.env, PGDATA: pgdata } }).status;
+    const status = (pgdata: string) => fs.readFileSync(path.join(pgdata, "postmaster.pid"), "utf8").split("\n")[7].trim();
+    // A hot standby reports "ready" (pidfile.h: "standby" is a standby that refuses connections).
+    expect({ replica: status(replicaData), primary: status(primary.dataDir) }).toEqual({ replica: "ready", primary: "ready" });
+    expect({ standbyOnReplica: probe("standby", replicaData), standbyOnPrimary: probe("standby", primary.dataDir), primaryOnPrimary: probe("primary", primary.dataDir) }).toEqual({
+      standbyOnReplica: 0,
+      standbyOnPrimary: 1,
+      primaryOnPrimary: 0,
+    });
   });
 
   test("the replica runs the planned settings, which meet the hot-standby minimums", async () => {

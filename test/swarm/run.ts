@@ -1,7 +1,9 @@
 /**
  * `npm run test:swarm`: the real-Swarm rehearsal.
  *
- *   1. starts its own dockerd (own network and mount namespaces, vfs) and a single-node Swarm;
+ *   1. starts its own dockerd (own network, mount and UTS namespaces; overlay2, else vfs) and a
+ *      single-node Swarm, whose address sits on the namespace's loopback so the two-node drill can
+ *      link a worker to it (lib/nodes.ts);
  *   2. builds the stand-in images' base root filesystem, or takes it from the cache;
  *   3. loads the stand-in images into the daemon;
  *   4. runs the jest project `swarm` (test/swarm/*.test.ts) against that daemon, in band;
@@ -16,6 +18,7 @@ import * as os from "os";
 import * as path from "path";
 import { DaemonInfo, dockerClient, startDaemon, stopDaemon } from "./lib/daemon";
 import { baseRootfs, loadStandinImages } from "./lib/images";
+import { MANAGER_NODE, stopLeftoverWorkers } from "./lib/nodes";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -72,7 +75,7 @@ async function main(): Promise<number> {
   let code = 1;
   try {
     requireTools();
-    info = await phase("start dockerd and a single-node Swarm", () => startDaemon(), (i) => `${i.storageDriver}, ${i.dir}`);
+    info = await phase("start dockerd and a single-node Swarm", () => startDaemon(MANAGER_NODE), (i) => `${i.storageDriver}, ${i.dir}, node ${i.hostname} at ${i.swarmAddr}`);
     const base = await phase("base root filesystem (mmdebstrap, cached by recipe hash)", () => baseRootfs(say), (b) => `${b.cached ? "cache hit" : "built"}, ${(b.bytes / 1024 ** 2).toFixed(0)} MiB`);
     const docker = dockerClient(info.socket);
     await phase("load the stand-in images", () => loadStandinImages(docker, base), (refs) => `${refs.length} images over 2 shared layers`);
@@ -97,7 +100,8 @@ async function main(): Promise<number> {
   } finally {
     if (info) {
       const i = info;
-      await phase("teardown (workloads, dockerd, namespaces, folders)", () => stopDaemon(i), (notes) => (notes.length ? notes.join("; ") : "clean"));
+      const teardown = async () => [...(await stopLeftoverWorkers(i.socket)), ...(await stopDaemon(i))];
+      await phase("teardown (workloads, dockerd, namespaces, folders)", teardown, (notes) => (notes.length ? notes.join("; ") : "clean"));
     }
     printTimings(timingsFile);
     fs.rmSync(path.dirname(timingsFile), { recursive: true, force: true });

@@ -204,6 +204,15 @@ function buildFilesLayer(work: string): string {
   }
   const layer = path.join(work, "files.tar");
   execFileSync("tar", ["-C", stage, "--owner=0", "--group=0", "--numeric-owner", "--sort=name", "-cf", layer, "."]);
+  // The official postgres image has the socket directory (its Dockerfile: /var/run/postgresql,
+  // postgres-owned, mode 3777). BASE_RECIPE makes it too, but mmdebstrap empties /run when it
+  // finishes, so the base lacks it. The primary's entrypoint creates it as root; the read
+  // replica's (containers/postgres/replica-entrypoint.sh) runs as postgres and relies on the image.
+  // /var/run is a symlink to /run in the base: the entry goes under run/, keeping the link.
+  const runDir = path.join(work, "run-layer");
+  fs.mkdirSync(path.join(runDir, "run", "postgresql"), { recursive: true });
+  fs.chmodSync(path.join(runDir, "run", "postgresql"), 0o3777);
+  execFileSync("tar", ["-C", runDir, "--owner=999", "--group=999", "--numeric-owner", "--no-recursion", "-rf", layer, "./run/postgresql"]);
   return layer;
 }
 

@@ -23,6 +23,8 @@ export const S3_HOST = "s3.rehearsal.internal";
 export const S3_SERVICE = "rehearsal-s3rver";
 export const PROBE_SERVICE = "rehearsal-probe";
 const BACKUP_EGRESS_NETWORK = "advwell-backup-egress";
+/** The rehearsal's own services stay on the manager: a drill that takes a worker away must not take them too. */
+export const ON_MANAGER = "node.role==manager";
 
 interface RehearsalFile {
   readonly deploy: Record<string, unknown>;
@@ -41,11 +43,11 @@ export function assignments(section: Record<string, unknown> | undefined): strin
   return Object.entries(section ?? {}).map(([k, v]) => `${k}=${asValue(v)}`);
 }
 
-/** The rehearsal's inventory entry for the node Swarm really schedules on. */
-export async function realNodeEntry(docker: Docker, name = "rehearsal-1"): Promise<string> {
+/** The rehearsal's inventory entry for a node Swarm really schedules on (`docker` is that node's engine). */
+export async function realNodeEntry(docker: Docker, name = "rehearsal-1", role: "manager" | "worker" = "manager"): Promise<string> {
   const info = await docker.info();
   const memoryGiB = Math.floor((info.MemTotal as number) / 1024 ** 3) - 2;
-  return `name=${name},cpus=${info.NCPU},memory=${memoryGiB}GiB,role=manager`;
+  return `name=${name},cpus=${info.NCPU},memory=${memoryGiB}GiB,role=${role}`;
 }
 
 export interface StackConfig {
@@ -155,6 +157,10 @@ export async function deploy(
     readonly withProbe?: boolean;
     /** Play convergeConfig's wait for services that can run here (stand-in image); false: for none. */
     readonly converge?: boolean;
+    /** Engines for docker.Provider resources by their `host` (advwell:replicaDockerHost on two nodes). */
+    readonly dockerForHost?: EngineOptions["dockerForHost"];
+    /** Runs after each object exists, after the rehearsal's own hook (the cutover drill's writer). */
+    readonly afterCreate?: EngineOptions["afterCreate"];
   } = {},
 ): Promise<Deployment> {
   const timings: Record<string, number> = {};
@@ -177,6 +183,10 @@ export async function deploy(
 
   const withS3 = options.withS3 ?? true;
   const afterCreate = async (o: EngineObject) => {
+    await s3Hook(o);
+    await options.afterCreate?.(o);
+  };
+  const s3Hook = async (o: EngineObject) => {
     if (!withS3 || o.kind !== "network" || o.dockerName !== BACKUP_EGRESS_NETWORK) return;
     // S3 must answer before the backup task's first run: it starts once this network exists.
     const started = Date.now();
@@ -201,6 +211,7 @@ export async function deploy(
           ],
         },
         Networks: [{ Target: o.id, Aliases: [S3_HOST] }],
+        Placement: { Constraints: [ON_MANAGER] },
       },
       EndpointSpec: { Mode: "dnsrr" },
     } as any);
@@ -219,6 +230,7 @@ export async function deploy(
       aws,
       afterCreate,
       mutate: options.mutate,
+      dockerForHost: options.dockerForHost,
       log,
       // A service without a stand-in image cannot converge here: its wait would only time out.
       waitForConverge: (inputs) => (options.converge ?? true) && STANDIN_REFS.has(String(inputs.taskSpec?.containerSpec?.image ?? "")),
@@ -242,6 +254,7 @@ export async function deploy(
           Secrets: secrets.map((s) => ({ SecretID: s.id, SecretName: s.dockerName, File: { Name: s.resourceName, UID: "0", GID: "0", Mode: 0o400 } })),
         },
         Networks: networks.map((n) => ({ Target: n.id })),
+        Placement: { Constraints: [ON_MANAGER] },
       },
       EndpointSpec: { Mode: "dnsrr" },
     } as any);
