@@ -217,7 +217,7 @@ describe("taking over the live advtom stack (docs/cutover.md), on a real Swarm",
   const t: Record<string, number> = {};
   let probe = "";
 
-  const fail = (r: ProgramResult | undefined, what: string) => {
+  const succeeded = (r: ProgramResult | undefined, what: string) => {
     if (!r) throw new Error(`${what}: no run`);
     if (r.programError) throw r.programError;
     if (r.failures.length > 0) throw new Error(`${what} failed, as \`pulumi up\` would: ${r.failures.map((f) => `${f.resourceName}: ${f.message}`).join("; ")}`);
@@ -353,7 +353,7 @@ docker volume inspect ${OLD_VOLUME} --format '{{.Name}} kept'`,
     await labelNodes(docker, stack.resolved);
     const volumesBefore = ((await docker.listVolumes()).Volumes ?? []).map((v) => v.Name).sort();
     t.deployStarted = Date.now();
-    deployed = fail(
+    deployed = succeeded(
       await up("takeover", {
         // The writer polls the new backend from the moment the stack's edge network exists.
         afterCreate: async (o) => {
@@ -392,7 +392,7 @@ docker volume inspect ${OLD_VOLUME} --format '{{.Name}} kept'`,
   });
 
   test("runbook 4: every row is there, by count and per-table checksum", async () => {
-    fail(deployed, "the takeover deploy");
+    succeeded(deployed, "the takeover deploy");
     const pg = await containerOf(docker, "postgres");
     const tables = beforeFingerprints.map((l) => l.split(" ")[0]);
     const after = lines(await psqlIn(pg, "advtom", boundedFingerprintSql(tables, Object.fromEntries(GROWING_TABLES.map((t) => [t, bounds[t]])))));
@@ -409,7 +409,7 @@ join -j1 before.txt after.txt | awk '$2 != $4 || $3 != $5 { print "changed:", $1
   });
 
   test("the backend stand-in reads and writes on every task with the new DATABASE_URL, connected as the app role", async () => {
-    fail(deployed, "the takeover deploy");
+    succeeded(deployed, "the takeover deploy");
     const r = await probeSh(`for ip in $(getent hosts tasks.backend | awk '{print $1}'); do
   curl -fsS -m 5 -X POST http://$ip:3000/rows >/dev/null && curl -fsS -m 5 http://$ip:3000/rows && curl -fsS -m 5 http://$ip:3000/health; done`);
     expect(r.exitCode).toBe(0);
@@ -422,7 +422,7 @@ join -j1 before.txt after.txt | awk '$2 != $4 || $3 != $5 { print "changed:", $1
   });
 
   test("the reconcile step converged the adopted cluster: the app role owns the database and every table, the monitor role exists and logs in, the superuser keeps the old password", async () => {
-    fail(deployed, "the takeover deploy");
+    succeeded(deployed, "the takeover deploy");
     const logs = await runbook("4 (reconcile log)", "docker service logs postgres-reconcile 2>&1 | grep reconciled");
     expect(lines(logs)[0]).toMatch(/advwell-reconcile: roles, ownership and slots reconciled in \d+ s/);
     const pg = await containerOf(docker, "postgres");
@@ -445,7 +445,7 @@ SELECT 'monitor ' || rolname || ' ' || pg_has_role(rolname, 'pg_monitor', 'membe
   });
 
   test("the downtime, from stopping the old writers to the new backend's first answered write, is measured and reported", async () => {
-    fail(deployed, "the takeover deploy");
+    succeeded(deployed, "the takeover deploy");
     const log = await writerLog();
     const firstOk = log.find((l) => l.ok);
     expect(firstOk).toBeDefined();
@@ -468,7 +468,7 @@ SELECT 'monitor ' || rolname || ' ' || pg_has_role(rolname, 'pg_monitor', 'membe
   });
 
   test("runbook 4's HTTP check: `docker run --network advwell-edge` is refused (the network is not attachable); a one-shot job on it reaches the backend", async () => {
-    fail(deployed, "the takeover deploy");
+    succeeded(deployed, "the takeover deploy");
     const refused = await shell(`docker run --rm --network advwell-edge ${STANDIN_IMAGES.probe.ref} curl -fsS http://backend:3000/health`);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/not manually attachable/);
@@ -482,12 +482,12 @@ docker service rm cutover-check >/dev/null`,
   });
 
   test("rotation: `pulumi up --replace` of the app password keeps the backend working on the new password; the old one no longer logs in", async () => {
-    fail(deployed, "the takeover deploy");
+    succeeded(deployed, "the takeover deploy");
     const entry = [...state.entries.values()].find((e) => e.name === "advwell-postgres-app-password");
     expect(entry).toBeDefined();
     const oldApp = deployed!.passwords["advwell-postgres-app-password"];
     const started = Date.now();
-    const rotated = fail(await up("rotation", { replace: [entry!.urn] }), "the rotation deploy");
+    const rotated = succeeded(await up("rotation", { replace: [entry!.urn] }), "the rotation deploy");
     const finished = Date.now();
     recordTiming("rotation: pulumi up --replace <app password> (reconcile and backend updated)", finished - started);
     const newApp = rotated.passwords["advwell-postgres-app-password"];
@@ -533,7 +533,7 @@ docker service rm cutover-check >/dev/null`,
   });
 
   test("runbook 5, rollback: the new stack's users of the volume removed (and gone), the old compose file deployed again on the same volume: the old backend works and every row is there", async () => {
-    fail(deployed, "the takeover deploy");
+    succeeded(deployed, "the takeover deploy");
     const started = Date.now();
     await runbook(
       "5 (roll back)",
