@@ -30,7 +30,9 @@ import { STANDIN_IMAGES } from "./lib/images";
 import { assignments, labelNodes, realNodeEntry, rehearsalDocker, rehearsalFile, rehearsalSocket, setAvailability, stackConfigWith, StackConfig } from "./lib/rehearsal";
 import { recordTiming, say } from "./lib/report";
 
-jest.setTimeout(8 * 60_000);
+// Longer than the longest convergeConfig timeout the plan sets (the backend's, 645 s on growth), so a
+// service that never converges fails with the provider's message, not with jest's timeout.
+jest.setTimeout(15 * 60_000);
 
 const docker = rehearsalDocker();
 const COMPOSE_FILE = path.resolve(__dirname, "advtom", "docker-compose.yml");
