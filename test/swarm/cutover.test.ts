@@ -423,7 +423,7 @@ join -j1 before.txt after.txt | awk '$2 != $4 || $3 != $5 { print "changed:", $1
     expect(lines(await psqlIn(pg, "advtom", "SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name = 'advwell-backend-standin';"))).toEqual(["advwell"]);
   });
 
-  test("the reconcile step converged the adopted cluster: the app role owns the database and every table, the monitor role exists and logs in, the superuser keeps the old password", async () => {
+  test("the reconcile step converged the adopted cluster: the app role owns the database and every table, the monitor role exists and postgres-exporter logs in with it, the superuser keeps the old password", async () => {
     succeeded(deployed, "the takeover deploy");
     const logs = await runbook("4 (reconcile log)", "docker service logs postgres-reconcile 2>&1 | grep reconciled");
     expect(lines(logs)[0]).toMatch(/advwell-reconcile: roles, ownership and slots reconciled in \d+ s/);
@@ -442,6 +442,10 @@ SELECT 'monitor ' || rolname || ' ' || pg_has_role(rolname, 'pg_monitor', 'membe
     expect(monitor).toBeTruthy();
     const login = await probeSh(`psql -X -h postgres -U advwell_monitor -d advtom -Atc "SELECT current_user, current_setting('default_transaction_read_only')"`, { PGPASSWORD: monitor });
     expect({ code: login.exitCode, out: login.stdout.trim(), err: login.stderr.trim() }).toEqual({ code: 0, out: "advwell_monitor|on", err: "" });
+    // postgres-exporter logs in as that role: its scrape reports the server up.
+    const exporter = await containerOf(docker, "postgres-exporter");
+    const metrics = await exec(docker, exporter, ["curl", "-fsS", "http://127.0.0.1:9187/metrics"]);
+    expect(metrics.stdout).toMatch(/^pg_up 1$/m);
     const superuser = await probeSh(`psql -X -h postgres -U postgres -d advtom -Atc "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"`, { PGPASSWORD: oldPassword });
     expect({ code: superuser.exitCode, out: superuser.stdout.trim() }).toEqual({ code: 0, out: "t" });
   });
