@@ -4,7 +4,7 @@
  * ServiceUpdate reads Swarm's update status. No daemon needed; it runs with `npm run test:swarm`.
  */
 import { goDurationString } from "./lib/engine";
-import { changedPaths, decideStep, nextRefreshWaitMs, planDeletes, protectedDeleteMessage, protectedReplaceMessage, runningReplicas, TaskLike, updateRefresh } from "./lib/lifecycle";
+import { changedPaths, decideStep, importMismatch, importMismatchMessage, importMissingMessage, nextRefreshWaitMs, planDeletes, protectedDeleteMessage, protectedReplaceMessage, readVolumeInputs, runningReplicas, TaskLike, updateRefresh } from "./lib/lifecycle";
 
 const SERVICE = "docker:index/service:Service";
 const service = (over: Record<string, unknown> = {}, containerSpec: Record<string, unknown> = {}) => ({
@@ -136,5 +136,32 @@ describe("the provider's wait after ServiceUpdate (resourceDockerServiceUpdateRe
   test("refreshes back off as the SDK's StateChangeConf does (MinTimeout 5 s, at most 10 s); timeouts print as Go durations", () => {
     expect([100, 5000, 10_000].map((w) => nextRefreshWaitMs(w))).toEqual([5000, 10_000, 10_000]);
     expect([450_000, 300_000, 7000, 3_600_000].map(goDurationString)).toEqual(["7m30s", "5m0s", "7s", "1h0m0s"]);
+  });
+});
+
+describe("the import resource option on a docker.Volume (ImportStep.Apply)", () => {
+  // What `docker volume inspect` shows for the volume `docker stack deploy` made for the seed.
+  const stackVolume = readVolumeInputs({ Name: "advtom_postgres_data", Driver: "local", Options: null, Labels: { "com.docker.stack.namespace": "advtom" } });
+
+  test("the program's inputs with labels and driverOpts ignored match a stack's volume: no diff, and the state keeps the labels read", () => {
+    const { keys, processed } = importMismatch("volume", stackVolume, { name: "advtom_postgres_data", driver: "local" }, ["labels", "driverOpts"]);
+    expect(keys).toEqual([]);
+    expect(processed.labels).toEqual([{ label: "com.docker.stack.namespace", value: "advtom" }]);
+  });
+
+  test("without ignoreChanges the stack's label is a difference, and the import fails naming the key", () => {
+    const { keys } = importMismatch("volume", stackVolume, { name: "advtom_postgres_data", driver: "local" });
+    expect(keys).toEqual(["labels"]);
+    expect(importMismatchMessage(keys)).toBe("inputs to import do not match the existing resource: [labels]");
+  });
+
+  test("labels of the program's own are a difference too, and so is another driver; an unset name or driver takes what was read (Optional+Computed)", () => {
+    expect(importMismatch("volume", stackVolume, { name: "advtom_postgres_data", driver: "local", labels: [{ label: "advwell.stateful", value: "true" }] }).keys).toEqual(["labels"]);
+    expect(importMismatch("volume", stackVolume, { name: "advtom_postgres_data", driver: "rexray" }, ["labels"]).keys).toEqual(["driver"]);
+    expect(importMismatch("volume", stackVolume, {}, ["labels"]).keys).toEqual([]);
+  });
+
+  test("a volume that is not there is Pulumi's 'does not exist'", () => {
+    expect(importMissingMessage("advtom_postgres_data")).toBe("resource 'advtom_postgres_data' does not exist");
   });
 });

@@ -25,7 +25,7 @@ import { randomBytes, randomInt } from "crypto";
 import type Docker from "dockerode";
 import type * as PulumiModule from "@pulumi/pulumi";
 import { SECRET_SIG, unwrapSecrets } from "../../../scripts/lib/mockProgram";
-import { decideStep, nextRefreshWaitMs, planDeletes, protectedReplaceMessage, runningReplicas, StepDecision, updateRefresh } from "./lifecycle";
+import { decideStep, importMismatch, importMismatchMessage, importMissingMessage, nextRefreshWaitMs, planDeletes, protectedReplaceMessage, readVolumeInputs, runningReplicas, StepDecision, updateRefresh } from "./lifecycle";
 import { configSpec, convergeConfig, Json, networkSpec, secretSpec, serviceSpec, volumeSpec } from "./providerMapping";
 
 const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
@@ -101,7 +101,7 @@ export class EngineState {
 
 /** What the run did with one resource. */
 export interface Step {
-  readonly op: StepDecision["op"] | "delete" | "forget" | "refuse" | "skipped";
+  readonly op: StepDecision["op"] | "import" | "delete" | "forget" | "refuse" | "skipped";
   readonly urn: string;
   readonly type: string;
   readonly name: string;
@@ -141,6 +141,13 @@ export interface EngineOptions {
   readonly waitForConverge?: (inputs: Record<string, any>) => boolean;
   /** Engine API version the provider's client negotiated (decides `Init`). */
   readonly apiVersion?: string;
+  /**
+   * Config keys set with `pulumi config set --secret`: the program sees them as secrets
+   * (runtime.isConfigSecret, Config.requireSecret), as under the CLI.
+   */
+  readonly secretKeys?: readonly string[];
+  /** `pulumi up --replace <urn>`: these resources are replaced even when their inputs are unchanged. */
+  readonly replace?: readonly string[];
   readonly log?: (line: string) => void;
 }
 
@@ -459,9 +466,50 @@ export async function runProgramOnEngine(
     return out;
   };
 
+  /** `--replace <urn>` forces a replacement; otherwise the inputs decide (lifecycle.ts decideStep). */
+  const decide = (urn: string, type: string, kind: DockerKind | undefined, old: StateEntry | undefined, inputs: Record<string, any>, ignoreChanges: readonly string[]): StepDecision => {
+    if (!old) return { op: "create", changed: [], replaceBecause: [] };
+    if (options.replace?.includes(urn)) return { op: "replace", changed: [], replaceBecause: ["--replace"] };
+    return decideStep(type, kind, old.inputs, inputs, ignoreChanges);
+  };
+
+  /**
+   * The `import` resource option on a resource the state does not hold yet (ST ImportStep.Apply):
+   * the provider's Read by ID (missing: "resource '<id>' does not exist"), the ignored properties
+   * taken from what was read, then the diff of the program's inputs against the read inputs; any
+   * difference fails the run ("inputs to import do not match the existing resource"). Nothing is
+   * created or changed in Docker. Only docker.Volume is implemented (the program imports nothing
+   * else): any other kind throws and names it.
+   */
+  async function importDocker(kind: DockerKind, type: string, name: string, id: string, inputs: Record<string, any>, ignoreChanges: readonly string[], provider: string | undefined): Promise<{ object: EngineObject; inputs: Record<string, any> }> {
+    if (kind !== "volume") throw new Error(`the rehearsal's engine cannot import a ${type} yet (only docker.Volume): ${name}`);
+    const { docker, host } = engineFor(provider);
+    let read: Record<string, any>;
+    try {
+      read = readVolumeInputs(await docker.getVolume(id).inspect());
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) throw new Error(importMissingMessage(id));
+      throw error;
+    }
+    const { keys, processed } = importMismatch(kind, read, inputs, ignoreChanges);
+    if (keys.length > 0) throw new Error(importMismatchMessage(keys));
+    const object: EngineObject = { seq: ++state.seq, kind, type, resourceName: name, dockerName: String(read.name), id: String(read.name), inputs: processed, body: {}, docker, providerHost: host };
+    log(`imported ${kind} ${object.dockerName} (${name})`);
+    return { object, inputs: processed };
+  }
+
   async function dockerStep(kind: DockerKind, args: PulumiModule.runtime.MockResourceArgs, inputs: Record<string, any>, reg: Registration, step: Step & { op: Step["op"] }): Promise<{ id: string; state: Record<string, unknown> }> {
     const old = state.entries.get(reg.urn);
-    const decision: StepDecision = old ? decideStep(args.type, kind, old.inputs, inputs, reg.ignoreChanges) : { op: "create", changed: [], replaceBecause: [] };
+    if (!old && args.id) {
+      (step as { op: Step["op"] }).op = "import";
+      if (failures.length > 0) throw new Error(SKIPPED);
+      const imported = await importDocker(kind, args.type, args.name, args.id, inputs, reg.ignoreChanges, args.provider);
+      const outputs = stateOf(kind, imported.object, imported.inputs);
+      state.entries.set(reg.urn, { urn: reg.urn, type: args.type, name: args.name, kind, id: imported.object.id, inputs: imported.inputs, outputs, object: imported.object, protect: reg.protect, retainOnDelete: reg.retainOnDelete, seq: imported.object.seq });
+      (step as { dockerName?: string }).dockerName = imported.object.dockerName;
+      return { id: imported.object.id, state: outputs };
+    }
+    const decision: StepDecision = decide(reg.urn, args.type, kind, old, inputs, reg.ignoreChanges);
     (step as { op: Step["op"] }).op = decision.op;
     (step as { changed?: readonly string[] }).changed = decision.changed;
     if (old && decision.op === "same") {
@@ -494,7 +542,7 @@ export async function runProgramOnEngine(
   /** Resources without a Docker object: generated passwords, the mocked AWS resources, providers, components. */
   function otherStep(args: PulumiModule.runtime.MockResourceArgs, inputs: Record<string, any>, reg: Registration, step: Step): { id: string; state: Record<string, unknown> } {
     const old = state.entries.get(reg.urn);
-    const decision: StepDecision = old ? decideStep(args.type, undefined, old.inputs, inputs, reg.ignoreChanges) : { op: "create", changed: [], replaceBecause: [] };
+    const decision: StepDecision = decide(reg.urn, args.type, undefined, old, inputs, reg.ignoreChanges);
     (step as { op: Step["op"] }).op = decision.op;
     (step as { changed?: readonly string[] }).changed = decision.changed;
     const keep = (id: string, outputs: Record<string, unknown>, password?: string) => {
@@ -539,7 +587,7 @@ export async function runProgramOnEngine(
   let current: Registration | undefined;
   const qualifiedTypes = new Map<string, string>();
 
-  pulumi.runtime.setAllConfig(config);
+  pulumi.runtime.setAllConfig(config, options.secretKeys ? [...options.secretKeys] : undefined);
   await pulumi.runtime.setMocks(
     {
       async newResource(args) {

@@ -288,3 +288,51 @@ export function updateRefresh(service: { Spec?: { Mode?: { Replicated?: { Replic
 export function nextRefreshWaitMs(previousMs: number, minTimeoutMs = 5000): number {
   return Math.min(Math.max(previousMs * 2, minTimeoutMs), 10_000);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The `import` resource option (ST ImportStep.Apply), for docker.Volume (VOL).
+
+/** ST ImportStep.Apply: the provider's Read found nothing under the import ID. */
+export function importMissingMessage(id: string): string {
+  return `resource '${id}' does not exist`;
+}
+
+/** ST ImportStep.Apply: the program's inputs differ from what was read (Go's %v of the changed keys). */
+export function importMismatchMessage(keys: readonly string[]): string {
+  return `inputs to import do not match the existing resource: [${keys.join(" ")}]`;
+}
+
+/**
+ * VOL resourceDockerVolumeRead: the inputs a docker_volume's state holds, from the Engine's volume
+ * inspect: name, driver, driver_opts and labels (a set of {label, value}).
+ */
+export function readVolumeInputs(inspect: { Name: string; Driver?: string; Options?: Record<string, string> | null; Labels?: Record<string, string> | null }): Record<string, unknown> {
+  return {
+    name: inspect.Name,
+    driver: inspect.Driver ?? "local",
+    driverOpts: { ...(inspect.Options ?? {}) },
+    labels: Object.entries(inspect.Labels ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([label, value]) => ({ label, value })),
+  };
+}
+
+/** VOL: `name` and `driver` are Optional+Computed, so a program that leaves them unset takes what was read without a diff. */
+const VOLUME_COMPUTED: readonly string[] = ["name", "driver"];
+
+/**
+ * The import's check (ST ImportStep.Apply): the ignored properties take the values read
+ * (processIgnoreChanges), then the program's inputs are diffed against the read inputs. Returns
+ * the changed top-level keys (any one fails the import) and the inputs the state keeps.
+ */
+export function importMismatch(kind: ResourceKind, read: Record<string, unknown>, inputs: Record<string, unknown>, ignoreChanges: readonly string[] = []): { keys: string[]; processed: Record<string, unknown> } {
+  const processed: Record<string, unknown> = { ...inputs };
+  for (const path of ignoreChanges) {
+    if (path.includes(".") || path.includes("[")) throw new Error(`ignoreChanges path "${path}": only top-level keys are implemented for imports`);
+    if (path in read) processed[path] = read[path];
+    else delete processed[path];
+  }
+  if (kind === "volume") for (const key of VOLUME_COMPUTED) if (isEmpty(processed[key]) && key in read) processed[key] = read[key];
+  const keys = [...new Set(changedPaths(kind, read, processed).map((p) => p.split(/[.[]/)[0]))].sort();
+  return { keys, processed };
+}
