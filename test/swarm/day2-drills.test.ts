@@ -85,7 +85,7 @@ function trafficProblems(drill: string, records: readonly TrafficRecord[], optio
   for (const target of ["backend", "frontend"] as const) {
     const s = summarise(records, target);
     const classes = Object.entries(s.byClass).map(([c, n]) => `${n} ${c}`).join(", ");
-    recordFigure(drill, `${target} requests failed`, `${s.failed} of ${s.made}`, `${classes ? `${classes}; ` : ""}${note}`);
+    recordFigure(drill, `${target} requests failed`, `${s.failed} of ${s.made}`, `${classes ? `${classes}; ` : ""}slowest ${(s.slowestMs / 1000).toFixed(1)} s; ${note}`);
     if (s.made < 3) problems.push(`${target}: only ${s.made} requests made during the drill`);
     // A start-first update never sends a request to a task that is gone or not ready; only the
     // backend may fail, and only for its database (checked against PostgreSQL's outages below).

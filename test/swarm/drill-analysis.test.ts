@@ -19,6 +19,11 @@ describe("PostgreSQL's outage windows from the traffic's connections", () => {
     expect(outageWindows([pg(0, true), pg(100, true)])).toEqual([]);
   });
 
+  test("concurrent probes: a failure overlapped by answered attempts on both sides is no outage", () => {
+    // Loop A fails 100-600; loop B succeeds 50-700 and 650-660: the database answered throughout.
+    expect(outageWindows([pg(0, true), pg(50, true, 650), pg(100, false, 500), pg(650, true)])).toEqual([]);
+  });
+
   test("records out of order are sorted by start first", () => {
     expect(outageWindows([pg(1200, true), pg(200, false), pg(0, true)])).toMatchObject([{ from: 10, to: 1200, failures: 1 }]);
   });

@@ -51,7 +51,7 @@ export interface Window {
 /**
  * PostgreSQL's unavailable windows: each run of failed connections, from the end of the last
  * success before it to the start of the first success after it (a run still failing at the end has
- * no end).
+ * no end). With concurrent probes, a run that answered attempts overlap on both sides is none.
  */
 export function outageWindows(records: readonly TrafficRecord[]): Window[] {
   const sorted = [...records].sort((a, b) => a.t - b.t);
@@ -61,6 +61,12 @@ export function outageWindows(records: readonly TrafficRecord[]): Window[] {
   const close = (to?: number) => {
     if (run.length === 0) return;
     const from = lastOkEnd ?? run[0].t;
+    // Several loops probe at once: failures that a success ended after and another began before
+    // overlap answered attempts on both sides, so PostgreSQL was answering throughout.
+    if (to !== undefined && to <= from) {
+      run = [];
+      return;
+    }
     windows.push({ from, to, seconds: to === undefined ? undefined : (to - from) / 1000, failures: run.length, firstError: run[0].error ?? `status ${run[0].status}` });
     run = [];
   };
@@ -80,6 +86,8 @@ export interface TargetSummary {
   readonly byClass: Readonly<Partial<Record<FailureClass, number>>>;
   /** A few failures, for the report. */
   readonly examples: readonly string[];
+  /** The longest attempt (each loop makes one request at a time: a slow one delays the next). */
+  readonly slowestMs: number;
 }
 
 export function summarise(records: readonly TrafficRecord[], target: TrafficRecord["target"]): TargetSummary {
@@ -90,8 +98,9 @@ export function summarise(records: readonly TrafficRecord[], target: TrafficReco
     const c = classify(r)!;
     byClass[c] = (byClass[c] ?? 0) + 1;
   }
+  const slowest = mine.reduce((m, r) => Math.max(m, r.ms), 0);
   const examples = failed.slice(0, 3).map((r) => `${new Date(r.t).toISOString().slice(11, 23)} ${r.ip ?? ""} ${r.status ?? r.error}${r.body ? ` ${r.body.trim().slice(0, 120)}` : ""}`);
-  return { made: mine.length, failed: failed.length, byClass, examples };
+  return { made: mine.length, failed: failed.length, byClass, examples, slowestMs: slowest };
 }
 
 /** Backend failures of the `database` or `stalled` class that fall outside every PostgreSQL outage window (± slack). */
