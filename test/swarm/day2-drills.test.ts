@@ -295,6 +295,7 @@ describe("drill: PostgreSQL restarts and keeps its data", () => {
     await evidence.collect(docker);
     const all = fatals(evidence.sources(), (ip) => evidence.serviceAt(ip));
     log(`PostgreSQL FATAL lines across the drills: ${all.length} (${all.filter((f) => f.cause === "shutdown").length} ended by a shutdown, ${all.filter((f) => f.cause === "restart-window").length} during a restart, ${all.filter((f) => f.cause === "client").length} caused by the client)`);
+    for (const f of all.filter((x) => x.cause !== "shutdown")) log(`  ${formatFatal(f)}`);
     expect(evidence.logs.size).toBeGreaterThanOrEqual(3);
     expect(probeFatals(all).map(formatFatal)).toEqual([]);
   });

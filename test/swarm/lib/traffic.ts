@@ -129,6 +129,10 @@ export async function startTraffic(docker: Docker, probeContainer: string, optio
     `PGDATABASE=${options.database}`,
     `BACKEND_PORT=${options.backendPort}`,
     `FRONTEND_PORT=${options.frontendPort}`,
+    // Name lookups run on libuv's thread pool (4 threads by default). While the postgres name is
+    // unpublished, each lookup of it waits for the embedded DNS server's upstream, which is
+    // unreachable here: with 4 threads those waits held up the HTTP loops' lookups for seconds.
+    "UV_THREADPOOL_SIZE=64",
   ];
   const started = await exec(docker, probeContainer, ["bash", "-c", `nohup node /standin/probe/traffic.js >/tmp/traffic-${id}.log 2>&1 & echo $!`], { env });
   const pid = started.stdout.trim();
