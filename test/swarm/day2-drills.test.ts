@@ -290,7 +290,7 @@ describe("drill: PostgreSQL restarts and keeps its data", () => {
     expect(problems).toEqual([]);
   });
 
-  test("the stack's own probes left no FATAL in PostgreSQL's log (health checks, the replica's wait, the exporter, the reconciler, the backup)", async () => {
+  test("the stack's own probes left no FATAL in PostgreSQL's log (here: the health check, the reconciler and the backup job; the replica and the exporter when a tier runs them)", async () => {
     deployment();
     await evidence.collect(docker);
     const all = fatals(evidence.sources(), (ip) => evidence.serviceAt(ip));
