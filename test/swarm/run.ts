@@ -48,15 +48,21 @@ function requireTools(): void {
 
 function printTimings(timingsFile: string): void {
   const rows = [...phases];
+  const figures: { drill: string; name: string; value: string; note?: string }[] = [];
   if (fs.existsSync(timingsFile)) {
     for (const line of fs.readFileSync(timingsFile, "utf8").split("\n").filter(Boolean)) {
-      const t = JSON.parse(line) as { name: string; ms: number; note?: string };
-      rows.push({ name: `  ${t.name}`, ms: t.ms, note: t.note });
+      const t = JSON.parse(line) as { name: string; ms: number; note?: string; figure?: boolean; drill: string; value: string };
+      if (t.figure) figures.push(t);
+      else rows.push({ name: `  ${t.name}`, ms: t.ms, note: t.note });
     }
   }
   say("phase timings:");
   const width = Math.max(...rows.map((r) => r.name.length));
   for (const r of rows) say(`  ${r.name.padEnd(width)}  ${(r.ms / 1000).toFixed(1).padStart(6)} s${r.note ? `  ${r.note}` : ""}`);
+  if (figures.length > 0) {
+    say("drill figures:");
+    for (const f of figures) say(`  ${f.drill}: ${f.name} = ${f.value}${f.note ? `  (${f.note})` : ""}`);
+  }
 }
 
 async function main(): Promise<number> {

@@ -9,7 +9,7 @@ import type { Plan, UpdatePlan } from "../../../model";
 import { cpusToNanoCpus, mibToBytes } from "../../../model/units";
 import type { Json } from "./providerMapping";
 import type { Deployment } from "./rehearsal";
-import { containerLogs } from "./exec";
+import { containerLogs, ExecResult } from "./exec";
 
 /** The slice of the plan one Swarm service is built from. */
 export interface PlannedService {
@@ -300,6 +300,43 @@ export function normaliseSetting(value: string, row: SettingRow): string {
   }
   if (row.vartype === "integer" || row.vartype === "real") return String(Number(text));
   return row.vartype === "enum" ? text.toLowerCase() : text;
+}
+
+const FILE_LOCATIONS: ReadonlySet<string> = new Set(["config_file", "hba_file", "ident_file", "data_directory"]);
+
+const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Every setting of the plan against PostgreSQL's `SHOW` (normalised as PostgreSQL reads it), and
+ * each one from the -c arguments. `probe` runs a shell script inside the Swarm.
+ */
+export async function postgresSettingProblems(probe: (script: string) => Promise<ExecResult>, superuserFile: string, database: string, settings: Readonly<Record<string, string>>): Promise<string[]> {
+  const names = Object.keys(settings);
+  const out = await probe(
+    `PGPASSWORD="$(cat ${superuserFile})" psql -h postgres -U postgres -d ${sh(database)} -At -F '|' -v ON_ERROR_STOP=1 -c ${sh(
+      `SELECT name, coalesce(unit, ''), vartype, source, current_setting(name) FROM pg_settings WHERE name IN (${names.map((n) => `'${n}'`).join(",")})`,
+    )}`,
+  );
+  if (out.exitCode !== 0 || out.stderr) return [`postgres: psql failed (${out.exitCode}): ${out.stderr.trim()}`];
+  const rows = new Map(
+    out.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split("|"))
+      .map(([name, unit, vartype, source, shown]) => [name, { name, unit: unit || null, vartype, source, shown } as SettingRow]),
+  );
+  return names.flatMap((name) => {
+    const row = rows.get(name);
+    if (!row) return [`postgres: ${name} is not a setting PostgreSQL knows`];
+    const wanted = normaliseSetting(settings[name], row);
+    const shown = normaliseSetting(row.shown, row);
+    const issues: string[] = [];
+    if (wanted !== shown) issues.push(`postgres: SHOW ${name} = ${row.shown}, the plan says ${settings[name]}`);
+    // PostgreSQL records the file locations it reads at start-up (hba_file, ...) as "override", even from -c.
+    const fromArgs = row.source === "command line" || (FILE_LOCATIONS.has(name) && row.source === "override");
+    if (!fromArgs) issues.push(`postgres: ${name} comes from "${row.source}", not the -c arguments`);
+    return issues;
+  });
 }
 
 /** Where the stored object differs from what was sent (only the keys that were sent). */

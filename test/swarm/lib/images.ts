@@ -187,6 +187,7 @@ const OUR_FILES: FileEntry[] = [
   { from: "s3rver/server.js", to: "standin/s3rver/server.js", mode: 0o644 },
   { from: "frontend/nginx.conf", to: "etc/nginx/nginx.conf", mode: 0o644 },
   { from: "frontend/index.html", to: "var/www/standin/index.html", mode: 0o644 },
+  { from: "probe/traffic.js", to: "standin/probe/traffic.js", mode: 0o644 },
 ];
 
 /** Stages our files and the node packages, and tars them as a layer (root-owned). */
@@ -271,6 +272,15 @@ export const STANDIN_IMAGES = {
     standsInFor: "tomautomations/advwell-backend (a Node.js/Prisma image)",
     cmd: ["node", "/standin/backend/server.js"],
     workingDir: "/standin/backend",
+    exposedPorts: ["3000/tcp"],
+  },
+  /** A broken release of the backend: the same server, whose /health fails (the rollback drill). */
+  backendBroken: {
+    ref: "advwell-standin/backend:standin-2-broken",
+    standsInFor: "a backend release whose /health fails (the rollback drill)",
+    cmd: ["node", "/standin/backend/server.js"],
+    workingDir: "/standin/backend",
+    env: ["STANDIN_BROKEN_HEALTH=1"],
     exposedPorts: ["3000/tcp"],
   },
   frontend: {

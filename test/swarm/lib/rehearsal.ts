@@ -12,7 +12,7 @@ import { parse as parseYaml } from "yaml";
 import { applySet, loadStackConfig } from "../../../config/stackConfig";
 import { resolveStack, Resolved } from "../../../model";
 import { dockerClient } from "./daemon";
-import { AwsFixtures, destroyObjects, EngineObject, EngineOptions, ProgramResult, runProgramOnEngine } from "./engine";
+import { AwsFixtures, destroyObjects, EngineObject, EngineOptions, EngineState, ProgramResult, runProgramOnEngine } from "./engine";
 import { STANDIN_IMAGES } from "./images";
 
 const STANDIN_REFS: ReadonlySet<string> = new Set(Object.values(STANDIN_IMAGES).map((i) => i.ref));
@@ -29,6 +29,8 @@ export const ON_MANAGER = "node.role==manager";
 interface RehearsalFile {
   readonly deploy: Record<string, unknown>;
   readonly tiers?: Record<string, Record<string, unknown>>;
+  /** The day-2 drills' keys, on top of `deploy`, the same for every tier they switch between. */
+  readonly drills: Record<string, unknown>;
   readonly acceptance: Record<string, unknown>;
 }
 
@@ -110,8 +112,12 @@ export function rehearsalDocker(): Docker {
 
 export interface Deployment {
   readonly stack: StackConfig;
+  /** The last run's result (a re-deploy's, after redeploy). */
   readonly result: ProgramResult;
+  /** The docker objects the stack holds after the last run. */
   readonly objects: readonly EngineObject[];
+  /** The stack's state across runs (keyed by URN): a re-deploy starts from it. */
+  readonly state: EngineState;
   readonly aws: AwsFixtures & { readonly bucket?: string };
   /** The rehearsal's own services (s3rver, probe), removed with the deployment. */
   readonly harnessServices: string[];
@@ -140,6 +146,52 @@ async function waitRunning(docker: Docker, service: string, timeoutMs: number): 
     }
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** Starts s3rver (S3) on the backup's egress network as soon as the program has created it. */
+function s3rverHook(
+  docker: Docker,
+  h: { enabled: boolean; suffix: string; aws: AwsFixtures; bucket?: string; harnessServices: string[]; harnessSecrets: string[]; timings: Record<string, number>; log: (line: string) => void },
+): (o: EngineObject) => Promise<void> {
+  return async (o: EngineObject) => {
+    if (!h.enabled || o.kind !== "network" || o.dockerName !== BACKUP_EGRESS_NETWORK) return;
+    // S3 must answer before the backup task's first run: it starts once this network exists.
+    const started = Date.now();
+    const keyId = await docker.createSecret({ Name: `rehearsal-s3-key-id-${h.suffix}`, Data: Buffer.from(h.aws.accessKeyId).toString("base64") });
+    const keySecret = await docker.createSecret({ Name: `rehearsal-s3-secret-${h.suffix}`, Data: Buffer.from(h.aws.secretAccessKey).toString("base64") });
+    h.harnessSecrets.push(keyId.id, keySecret.id);
+    await docker.createService({
+      Name: S3_SERVICE,
+      Labels: { "advwell.rehearsal": "s3rver" },
+      TaskTemplate: {
+        ContainerSpec: {
+          Image: STANDIN_IMAGES.s3rver.ref,
+          Env: [
+            "S3_ACCESS_KEY_ID_FILE=/run/secrets/s3-key-id",
+            "S3_SECRET_ACCESS_KEY_FILE=/run/secrets/s3-secret",
+            `S3_BUCKETS=${h.bucket ?? ""}`,
+            "S3_SERVICE_ENDPOINT=rehearsal.internal",
+          ],
+          Secrets: [
+            { SecretID: keyId.id, SecretName: `rehearsal-s3-key-id-${h.suffix}`, File: { Name: "s3-key-id", UID: "0", GID: "0", Mode: 0o400 } },
+            { SecretID: keySecret.id, SecretName: `rehearsal-s3-secret-${h.suffix}`, File: { Name: "s3-secret", UID: "0", GID: "0", Mode: 0o400 } },
+          ],
+        },
+        Networks: [{ Target: o.id, Aliases: [S3_HOST] }],
+        Placement: { Constraints: [ON_MANAGER] },
+      },
+      EndpointSpec: { Mode: "dnsrr" },
+    } as any);
+    h.harnessServices.push(S3_SERVICE);
+    await waitRunning(docker, S3_SERVICE, 90_000);
+    h.timings.s3rver = Date.now() - started;
+    h.log(`s3rver up on ${BACKUP_EGRESS_NETWORK} as ${S3_HOST} (bucket ${h.bucket})`);
+  };
+}
+
+/** A service without a stand-in image cannot converge here: its convergeConfig wait would only time out. */
+function canConverge(inputs: Record<string, any>): boolean {
+  return STANDIN_REFS.has(String(inputs.taskSpec?.containerSpec?.image ?? ""));
 }
 
 /**
@@ -181,69 +233,46 @@ export async function deploy(
   await labelNodes(docker, stack.resolved);
   timings.labels = Date.now() - t;
 
-  const withS3 = options.withS3 ?? true;
+  const s3Hook = s3rverHook(docker, { enabled: options.withS3 ?? true, suffix, aws, bucket, harnessServices, harnessSecrets, timings, log });
   const afterCreate = async (o: EngineObject) => {
     await s3Hook(o);
     await options.afterCreate?.(o);
   };
-  const s3Hook = async (o: EngineObject) => {
-    if (!withS3 || o.kind !== "network" || o.dockerName !== BACKUP_EGRESS_NETWORK) return;
-    // S3 must answer before the backup task's first run: it starts once this network exists.
-    const started = Date.now();
-    const keyId = await docker.createSecret({ Name: `rehearsal-s3-key-id-${suffix}`, Data: Buffer.from(aws.accessKeyId).toString("base64") });
-    const keySecret = await docker.createSecret({ Name: `rehearsal-s3-secret-${suffix}`, Data: Buffer.from(aws.secretAccessKey).toString("base64") });
-    harnessSecrets.push(keyId.id, keySecret.id);
-    await docker.createService({
-      Name: S3_SERVICE,
-      Labels: { "advwell.rehearsal": "s3rver" },
-      TaskTemplate: {
-        ContainerSpec: {
-          Image: STANDIN_IMAGES.s3rver.ref,
-          Env: [
-            "S3_ACCESS_KEY_ID_FILE=/run/secrets/s3-key-id",
-            "S3_SECRET_ACCESS_KEY_FILE=/run/secrets/s3-secret",
-            `S3_BUCKETS=${bucket ?? ""}`,
-            "S3_SERVICE_ENDPOINT=rehearsal.internal",
-          ],
-          Secrets: [
-            { SecretID: keyId.id, SecretName: `rehearsal-s3-key-id-${suffix}`, File: { Name: "s3-key-id", UID: "0", GID: "0", Mode: 0o400 } },
-            { SecretID: keySecret.id, SecretName: `rehearsal-s3-secret-${suffix}`, File: { Name: "s3-secret", UID: "0", GID: "0", Mode: 0o400 } },
-          ],
-        },
-        Networks: [{ Target: o.id, Aliases: [S3_HOST] }],
-        Placement: { Constraints: [ON_MANAGER] },
-      },
-      EndpointSpec: { Mode: "dnsrr" },
-    } as any);
-    harnessServices.push(S3_SERVICE);
-    await waitRunning(docker, S3_SERVICE, 90_000);
-    timings.s3rver = Date.now() - started;
-    log(`s3rver up on ${BACKUP_EGRESS_NETWORK} as ${S3_HOST} (bucket ${bucket})`);
-  };
 
   t = Date.now();
+  const state = new EngineState();
   let result: ProgramResult | undefined;
   await runInFreshModules(async () => {
     const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
     result = await runProgramOnEngine(pulumi, stack.config, stack.stack, () => require("../../../index"), {
       docker,
       aws,
+      state,
       afterCreate,
       mutate: options.mutate,
       dockerForHost: options.dockerForHost,
       log,
-      // A service without a stand-in image cannot converge here: its wait would only time out.
-      waitForConverge: (inputs) => (options.converge ?? true) && STANDIN_REFS.has(String(inputs.taskSpec?.containerSpec?.image ?? "")),
+      waitForConverge: (inputs) => (options.converge ?? true) && canConverge(inputs),
     });
   });
   timings.program = Date.now() - t;
-  const deployment: Deployment = { stack, result: result!, objects: result!.objects, aws: { ...aws, bucket }, harnessServices, harnessSecrets, timings };
+  const deployment: Deployment = { stack, result: result!, objects: result!.objects, state, aws: { ...aws, bucket }, harnessServices, harnessSecrets, timings };
 
   if ((options.withProbe ?? true) && result!.failures.length === 0 && !result!.programError) {
     t = Date.now();
     const networks = objectsOf(deployment, "network");
     // One file per resource name (a name used twice under different parents keeps its first secret).
+    // The probe mounts copies: Docker refuses to remove a secret a service uses, and a re-deploy
+    // removes the secrets it replaced, as Pulumi would; no harness service may hold the stack's own.
     const secrets = objectsOf(deployment, "secret").filter((s, i, all) => all.findIndex((x) => x.resourceName === s.resourceName) === i);
+    const copies = await Promise.all(
+      secrets.map(async (s, i) => {
+        const name = `rehearsal-copy-${suffix}-${i}`;
+        const { id } = await docker.createSecret({ Name: name, Data: s.body.Data as string, Labels: { "advwell.rehearsal": "probe", "advwell.rehearsal.copy-of": s.dockerName } });
+        harnessSecrets.push(id);
+        return { id, name, file: s.resourceName };
+      }),
+    );
     await docker.createService({
       Name: PROBE_SERVICE,
       Labels: { "advwell.rehearsal": "probe" },
@@ -251,7 +280,7 @@ export async function deploy(
         ContainerSpec: {
           Image: STANDIN_IMAGES.probe.ref,
           // Every secret of the stack, under its Pulumi resource name: the checks read the values Swarm holds.
-          Secrets: secrets.map((s) => ({ SecretID: s.id, SecretName: s.dockerName, File: { Name: s.resourceName, UID: "0", GID: "0", Mode: 0o400 } })),
+          Secrets: copies.map((c) => ({ SecretID: c.id, SecretName: c.name, File: { Name: c.file, UID: "0", GID: "0", Mode: 0o400 } })),
         },
         Networks: networks.map((n) => ({ Target: n.id })),
         Placement: { Constraints: [ON_MANAGER] },
@@ -265,12 +294,46 @@ export async function deploy(
   return deployment;
 }
 
+/**
+ * A second `pulumi up` of a deployment with changed config: the program runs again against the
+ * deployment's state (engine.ts), with the same AWS fixtures, so unchanged resources keep their
+ * objects and only what changed is updated, replaced or deleted. The probe and s3rver stay.
+ */
+export async function redeploy(
+  docker: Docker,
+  d: Deployment,
+  stack: StackConfig,
+  runInFreshModules: (fn: () => Promise<void>) => Promise<void>,
+  options: { readonly mutate?: EngineOptions["mutate"]; readonly log?: (line: string) => void } = {},
+): Promise<Deployment> {
+  const log = options.log ?? (() => undefined);
+  await labelNodes(docker, stack.resolved);
+  const timings: Record<string, number> = { ...d.timings };
+  const afterCreate = s3rverHook(docker, { enabled: !d.harnessServices.includes(S3_SERVICE), suffix: randomBytes(6).toString("hex"), aws: d.aws, bucket: d.aws.bucket, harnessServices: d.harnessServices, harnessSecrets: d.harnessSecrets, timings, log });
+  const started = Date.now();
+  let result: ProgramResult | undefined;
+  await runInFreshModules(async () => {
+    const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+    result = await runProgramOnEngine(pulumi, stack.config, stack.stack, () => require("../../../index"), {
+      docker,
+      aws: d.aws,
+      state: d.state,
+      afterCreate,
+      mutate: options.mutate,
+      log,
+      waitForConverge: canConverge,
+    });
+  });
+  timings.program = Date.now() - started;
+  return { ...d, stack, result: result!, objects: result!.objects, timings };
+}
+
 /** Removes the stack's objects and the rehearsal's services and secrets. */
 export async function destroy(docker: Docker, d: Deployment | undefined, log: (line: string) => void = () => undefined): Promise<string[]> {
   if (!d) return [];
   const problems: string[] = [];
   for (const s of d.harnessServices) await docker.getService(s).remove().catch((e) => problems.push(`${s}: ${(e as Error).message}`));
-  problems.push(...(await destroyObjects(d.objects, log)));
+  problems.push(...(await destroyObjects(d.state.allObjects(), log)));
   for (const id of d.harnessSecrets) await docker.getSecret(id).remove().catch(() => undefined);
   return problems;
 }

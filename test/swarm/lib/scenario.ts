@@ -5,7 +5,7 @@
 import type Docker from "dockerode";
 import { containerOf, exec } from "./exec";
 import { STANDIN_IMAGES } from "./images";
-import { convergenceProblems, inspectProblems, labelProblems, missingImageProblems, normaliseSetting, plannedServices, serviceState, SettingRow, storedSpecProblems } from "./checks";
+import { convergenceProblems, inspectProblems, labelProblems, missingImageProblems, plannedServices, postgresSettingProblems, serviceState, storedSpecProblems } from "./checks";
 import { Deployment, deploy, deployConfig, destroy, objectsOf, PROBE_SERVICE, probeSecretPath, rehearsalDocker, S3_HOST, setAvailability, StackConfig } from "./rehearsal";
 import { recordTiming, say, timed } from "./report";
 
@@ -36,8 +36,6 @@ export function splitByStandin(d: Deployment): { withStandin: string[]; without:
     without: services.filter((o) => !STANDIN_REFS.has(image(o))).map((o) => o.dockerName),
   };
 }
-
-const FILE_LOCATIONS: ReadonlySet<string> = new Set(["config_file", "hba_file", "ident_file", "data_directory"]);
 
 const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -150,34 +148,7 @@ export function describeDeployedStack(title: string, options: ScenarioOptions): 
 
     test("PostgreSQL's settings equal the plan's for the tier, every one from the command line", async () => {
       const dep = deployment();
-      const settings = stack!.resolved.plan!.postgres.settings;
-      const names = Object.keys(settings);
-      const out = await probe(
-        `PGPASSWORD="$(cat ${superuserFile()})" psql -h postgres -U postgres -d ${sh(stack!.resolved.settings!.databaseName)} -At -F '|' -v ON_ERROR_STOP=1 -c ${sh(
-          `SELECT name, coalesce(unit, ''), vartype, source, current_setting(name) FROM pg_settings WHERE name IN (${names.map((n) => `'${n}'`).join(",")})`,
-        )}`,
-      );
-      expect(out.stderr).toBe("");
-      const rows = new Map(
-        out.stdout
-          .trim()
-          .split("\n")
-          .map((l) => l.split("|"))
-          .map(([name, unit, vartype, source, shown]) => [name, { name, unit: unit || null, vartype, source, shown } as SettingRow]),
-      );
-      const problems = names.flatMap((name) => {
-        const row = rows.get(name);
-        if (!row) return [`postgres: ${name} is not a setting PostgreSQL knows`];
-        const wanted = normaliseSetting(settings[name], row);
-        const shown = normaliseSetting(row.shown, row);
-        const issues: string[] = [];
-        if (wanted !== shown) issues.push(`postgres: SHOW ${name} = ${row.shown}, the plan says ${settings[name]}`);
-        // PostgreSQL records the file locations it reads at start-up (hba_file, ...) as "override", even from -c.
-        const fromArgs = row.source === "command line" || (FILE_LOCATIONS.has(name) && row.source === "override");
-        if (!fromArgs) issues.push(`postgres: ${name} comes from "${row.source}", not the -c arguments`);
-        return issues;
-      });
-      expect(problems).toEqual([]);
+      expect(await postgresSettingProblems(probe, superuserFile(), stack!.resolved.settings!.databaseName, stack!.resolved.plan!.postgres.settings)).toEqual([]);
       expect(dep.objects.length).toBeGreaterThan(0);
     });
 

@@ -16,6 +16,8 @@
  *   for a pooled connection, pgbouncer=true means no named prepared statements (pg uses unnamed
  *   ones unless told otherwise).
  * - GET /health: `SELECT 1` and one INSERT through DATABASE_URL; 200 only when both work.
+ *   With STANDIN_BROKEN_HEALTH=1 (the image `backend:standin-2-broken`, a broken release for the
+ *   rollback drill) it answers 500 whatever the database says; everything else works.
  * - POST /rows, GET /rows: a row write and a count, for drills that keep data across changes.
  * - GET /replica: a read through DATABASE_REPLICA_URL when the tier has one (404 otherwise).
  * - SIGTERM/SIGINT: stop accepting, finish requests, close the pools, exit 0.
@@ -125,6 +127,7 @@ async function main() {
     const path = (req.url || "/").split("?")[0];
     try {
       if (req.method === "GET" && path === "/health") {
+        if (process.env.STANDIN_BROKEN_HEALTH === "1") return json(res, 500, { ok: false, task, error: "broken release: /health fails on purpose (STANDIN_BROKEN_HEALTH=1)" });
         await pool.query("SELECT 1");
         await pool.query("INSERT INTO standin_health (task) VALUES ($1)", [task]);
         return json(res, 200, { ok: true, task, database: primary.target, pgbouncer: primary.pgbouncer });
