@@ -10,6 +10,7 @@ import { cpusToNanoCpus, mibToBytes } from "../../../model/units";
 import type { Json } from "./providerMapping";
 import type { Deployment } from "./rehearsal";
 import { containerLogs, ExecResult } from "./exec";
+import { normaliseSetting } from "../../support/pgValues";
 
 /** The slice of the plan one Swarm service is built from. */
 export interface PlannedService {
@@ -267,39 +268,12 @@ export async function missingImageProblems(docker: Docker, d: Deployment, names:
   return problems;
 }
 
-/** PostgreSQL's memory units are powers of 1024 of a kB; time units are based on ms (as test/integration/postgres-settings.test.ts). */
-const MEMORY_KB: Record<string, number> = { kB: 1, MB: 1024, GB: 1024 ** 2, TB: 1024 ** 3 };
-const TIME_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
-
 export interface SettingRow {
   readonly name: string;
   readonly unit: string | null;
   readonly vartype: string;
   readonly source: string;
   readonly shown: string;
-}
-
-function unitValue(unit: string): { amount: number; base: string } {
-  const match = /^(\d*)([a-zA-Z]+)$/.exec(unit);
-  if (!match) throw new Error(`unknown PostgreSQL unit "${unit}"`);
-  const count = match[1] === "" ? 1 : Number(match[1]);
-  if (match[2] in MEMORY_KB) return { amount: count * MEMORY_KB[match[2]], base: "kB" };
-  if (match[2] in TIME_MS) return { amount: count * TIME_MS[match[2]], base: "ms" };
-  throw new Error(`unknown PostgreSQL unit "${unit}"`);
-}
-
-/** A value as PostgreSQL means it: memory in kB, time in ms, booleans on/off, numbers as numbers. */
-export function normaliseSetting(value: string, row: SettingRow): string {
-  const text = value.trim();
-  if (row.vartype === "bool") return ["on", "true", "yes", "1"].includes(text.toLowerCase()) ? "on" : "off";
-  if (row.unit) {
-    const match = /^(-?\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text);
-    if (!match) return `unreadable:${text}`;
-    const { amount, base } = unitValue(match[2] === "" ? row.unit : match[2]);
-    return `${Number(match[1]) * amount} ${base}`;
-  }
-  if (row.vartype === "integer" || row.vartype === "real") return String(Number(text));
-  return row.vartype === "enum" ? text.toLowerCase() : text;
 }
 
 const FILE_LOCATIONS: ReadonlySet<string> = new Set(["config_file", "hba_file", "ident_file", "data_directory"]);
