@@ -28,7 +28,7 @@ import { destroyObjects, EngineObject, EngineState, ProgramResult, runProgramOnE
 import { containerLogs, containerOf, exec } from "./lib/exec";
 import { STANDIN_IMAGES } from "./lib/images";
 import { assignments, labelNodes, realNodeEntry, rehearsalDocker, rehearsalFile, rehearsalSocket, setAvailability, stackConfigWith, StackConfig } from "./lib/rehearsal";
-import { recordTiming, say } from "./lib/report";
+import { loadNote, recordFigure, recordTiming, say } from "./lib/report";
 
 // Longer than the longest convergeConfig timeout the plan sets (the backend's, 645 s on growth), so a
 // service that never converges fails with the provider's message, not with jest's timeout.
@@ -466,7 +466,7 @@ SELECT 'monitor ' || rolname || ' ' || pg_has_role(rolname, 'pg_monitor', 'membe
     ];
     for (const [name, ms] of phases) recordTiming(`cutover phase: ${name}`, ms);
     const downtime = firstOk!.at - t.stopWriters;
-    recordTiming("cutover DOWNTIME: old writers stopped -> the new backend answered a write", downtime);
+    recordFigure("cutover", "downtime, old writers stopped until the new backend answered a write", `${(downtime / 1000).toFixed(1)} s`, loadNote());
     recordTiming("cutover: the whole pulumi up (every service converged)", t.deployFinished - t.deployStarted);
     expect(downtime).toBeGreaterThan(0);
     // The phases add up to the downtime (each is measured on its own clock reading).
@@ -534,7 +534,7 @@ docker service rm cutover-check >/dev/null`,
     }
     if (streakStart !== undefined) longest = Math.max(longest, rolledOut - streakStart);
     const failed = during.filter((l) => !l.ok).length;
-    recordTiming("rotation: longest run of failed writes, from pulumi up to the end of the rollout", longest, `${failed} of ${during.length} writes failed`);
+    recordFigure("rotation", "writes failed from pulumi up to the end of the rollout", `${failed} of ${during.length}`, `longest run of failures ${(longest / 1000).toFixed(1)} s; ${loadNote()}`);
     expect(during.length).toBeGreaterThan(0);
   });
 
@@ -550,7 +550,7 @@ docker stack deploy --resolve-image never -c ${COMPOSE_FILE} advtom >/dev/null`,
     );
     await waitRunning("advtom_postgres", 1, 120_000);
     await waitRunning("advtom_backend", 3, 180_000);
-    recordTiming("rollback: new services removed, the old stack back with 3 healthy backends", Date.now() - started);
+    recordFigure("cutover rollback", "new services removed until the old stack runs 3 healthy backends", `${((Date.now() - started) / 1000).toFixed(1)} s`, loadNote());
     const pg = await containerOf(docker, "advtom_postgres");
     const tables = beforeFingerprints.map((l) => l.split(" ")[0]);
     expect(lines(await psqlIn(pg, "advtom", boundedFingerprintSql(tables, Object.fromEntries(GROWING_TABLES.map((t) => [t, bounds[t]])))))).toEqual(beforeFingerprints);
