@@ -42,8 +42,11 @@ function serviceEnv(files: Record<string, string>, extra: Record<string, string>
   };
 }
 
+const secretDirs: string[] = [];
+
 function secrets(values: { superuser?: string; app?: string; monitor?: string; replication?: string } = {}): Record<string, string> {
   const dir = makeTempDir("advwell-reconcile-secrets-");
+  secretDirs.push(dir);
   const file = (name: string, value: string) => {
     const f = path.join(dir, name);
     fs.writeFileSync(f, value, { mode: 0o400 });
@@ -83,7 +86,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   cluster?.destroy();
-  fs.rmSync(work, { recursive: true, force: true });
+  for (const dir of [work, ...secretDirs]) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe("reconcile.sh once, on a cluster whose objects the superuser owns (the seed's)", () => {

@@ -84,6 +84,8 @@ describe("PostgreSQL streaming read replica (enterprise tier, real servers)", ()
     SUPERUSER_PASSWORD_FILE: superuserPasswordFile,
     APP_DB_PASSWORD_FILE: superuserPasswordFile.replace(/superuser$/, "app"),
     REPLICATION_PASSWORD_FILE: secretFile,
+    // Its health marker goes in this test's folder, not in the host's /tmp.
+    RECONCILE_STATE_DIR: path.join(work, "reconcile-state"),
   });
   const runReconcile = () => {
     const r = spawnSync("bash", [reconcileScript, "once"], { env: reconcileEnv(), encoding: "utf8", timeout: 60_000 });

@@ -108,7 +108,7 @@ describe("npm run plan never prints a stack trace (issue 14)", () => {
   ])("--diff-from with %s exits 2 and says what the file should be", async (_what, text, message) => {
     const file = require("path").join(require("os").tmpdir(), `advwell-capture-${process.pid}-${Math.random()}.json`);
     require("fs").writeFileSync(file, text);
-    const { code, err } = await run(["--stack", "production", "--diff-from", file]);
+    const { code, err } = await run(["--stack", "production", "--diff-from", file]).finally(() => require("fs").rmSync(file, { force: true }));
     expect(code).toBe(2);
     expect(err).toMatch(message);
     noTrace(err);

@@ -42,7 +42,11 @@ describe("stack files", () => {
   test("a YAML error names the file", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "advwell-yaml-"));
     fs.copyFileSync(path.join(__dirname, "../../Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-    fs.writeFileSync(path.join(dir, "Pulumi.broken.yaml"), "config:\n  advwell:tier: [growth\n");
-    expect(() => loadStackConfig("broken", dir)).toThrow(/^Pulumi\.broken\.yaml is not valid YAML: /);
+    try {
+      fs.writeFileSync(path.join(dir, "Pulumi.broken.yaml"), "config:\n  advwell:tier: [growth\n");
+      expect(() => loadStackConfig("broken", dir)).toThrow(/^Pulumi\.broken\.yaml is not valid YAML: /);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
