@@ -8,7 +8,7 @@ import { configKey, overrideKey } from "../config/keys";
 import { postgresMajor } from "../config/references";
 import type { Settings } from "../config/settings";
 import { error, Finding, warning } from "../findings";
-import { checkSetting, settingKiB, stackOwnedReason, weakerPasswordEncryption } from "../postgres/catalog";
+import { checkSetting, crashSafetyRisk, settingKiB, stackOwnedReason, weakerPasswordEncryption } from "../postgres/catalog";
 import { worstCaseMemory } from "../postgres/memory";
 import { shmSizeMiB, tunePostgres } from "../postgres/tuning";
 import { HBA_FILE, pgHbaLines } from "../render/postgres";
@@ -38,6 +38,12 @@ export function overrideFindings(overrides: Readonly<Record<string, string>>, de
       findings.push(error(key, `got ${JSON.stringify(value)}; allowed: ${problem.allowed}${problem.suggestion ? ` (did you mean ${problem.suggestion}?)` : ""}`));
       continue;
     }
+    const risk = crashSafetyRisk(name, value);
+    if (risk?.level === "refuse") {
+      findings.push(error(key, `got ${JSON.stringify(value)}; allowed: on (the default): ${risk.why}`));
+      continue;
+    }
+    if (risk) findings.push(warning(key, `${name} = ${JSON.stringify(value)}: ${risk.why}`));
     if (name.toLowerCase() === "password_encryption") {
       const weaker = weakerPasswordEncryption(value);
       if (weaker) findings.push(warning(key, weaker));

@@ -440,6 +440,33 @@ export function stackOwnedReason(name: string): string | undefined {
 }
 
 /**
+ * Settings that trade crash safety for speed. With them off, a crash of the host (not only of
+ * PostgreSQL) can leave the data directory corrupt, which a law firm's only copy of its cases
+ * cannot afford: the plan refuses them (the backup is a day old at best). synchronous_commit=off
+ * loses at most the last few hundred milliseconds of commits and never corrupts: a warning.
+ */
+const CRASH_UNSAFE_WHEN_OFF: Readonly<Record<string, string>> = {
+  fsync: "PostgreSQL no longer forces writes to disk, so a power loss or a kernel crash can corrupt the whole cluster beyond crash recovery (PostgreSQL's docs: only for a throwaway initial load)",
+  full_page_writes: "a page torn by a power loss cannot be repaired from the WAL, so crash recovery can silently keep a corrupt page; streaming replicas and pg_basebackup also need full-page images",
+};
+
+/**
+ * How an override risks the data on a crash: `refuse` for settings that can corrupt the cluster,
+ * `warn` for ones that can lose the last commits; undefined when it is safe (or not a boolean
+ * PostgreSQL reads, which checkSetting reports).
+ */
+export function crashSafetyRisk(name: string, value: string): { readonly level: "refuse" | "warn"; readonly why: string } | undefined {
+  const canonical = canonicalSettingName(name) ?? name.toLowerCase();
+  if (canonical in CRASH_UNSAFE_WHEN_OFF) {
+    return parsePgBool(value.trim()) === false ? { level: "refuse", why: CRASH_UNSAFE_WHEN_OFF[canonical] } : undefined;
+  }
+  if (canonical === "synchronous_commit" && (parsePgBool(value.trim()) === false)) {
+    return { level: "warn", why: "a crash loses the commits of the last moments (up to 3 x wal_writer_delay) that clients were told had succeeded; the database itself stays consistent" };
+  }
+  return undefined;
+}
+
+/**
  * A warning when password_encryption is weaker than scram-sha-256 (the only other PostgreSQL 15
  * value is md5, any case); undefined for scram-sha-256 or a value that is not valid at all
  * (checkSetting reports those).

@@ -36,3 +36,35 @@ test("an override that replaces a departure removes it from the departures shown
   const { plan } = withOverride("work_mem", "16MB");
   expect(plan!.postgres.departures.map((d) => d.setting)).not.toContain("work_mem");
 });
+
+test.each([
+  ["fsync", "off"],
+  ["fsync", "false"],
+  ["fsync", "0"],
+  ["fsync", "of"],
+  ["full_page_writes", "no"],
+])("postgres.settings.%s=%s (crash-unsafe) is refused, naming the key and why", (name, value) => {
+  const { findings, plan } = withOverride(name, value);
+  const f = findings.find((x) => x.level === "error" && x.key === `advwell:overrides[postgres.settings.${name}]`);
+  expect(f?.message).toContain(JSON.stringify(value));
+  expect(f?.message).toMatch(/allowed: on \(the default\): .*(corrupt|torn)/);
+  expect(plan?.postgres.settings[name]).not.toBe(value);
+});
+
+test.each([["fsync", "on"], ["full_page_writes", "true"]])("postgres.settings.%s=%s is taken without a finding", (name, value) => {
+  const { findings, plan } = withOverride(name, value);
+  expect(findings.filter((f) => f.key === `advwell:overrides[postgres.settings.${name}]`)).toEqual([]);
+  expect(plan!.postgres.settings[name]).toBe(value);
+});
+
+test.each([["synchronous_commit", "off"], ["synchronous_commit", "false"]])("postgres.settings.%s=%s is taken with a warning that a crash loses the last commits", (name, value) => {
+  const { findings, plan } = withOverride(name, value);
+  expect(findings.filter((f) => f.level === "error")).toEqual([]);
+  expect(findings).toContainEqual(expect.objectContaining({ level: "warning", key: `advwell:overrides[postgres.settings.${name}]`, message: expect.stringMatching(/crash loses the commits/) }));
+  expect(plan!.postgres.settings[name]).toBe(value);
+});
+
+test("synchronous_commit=local keeps commits durable on this server: no warning", () => {
+  const { findings } = withOverride("synchronous_commit", "local");
+  expect(findings.filter((f) => f.key === "advwell:overrides[postgres.settings.synchronous_commit]")).toEqual([]);
+});
