@@ -14,7 +14,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { HIDDEN_SETTINGS } from "../model/postgres/catalog";
+import { HIDDEN_SETTINGS, PgCatalog, PgParameter } from "../model/postgres/catalog";
 import { PgServer, postgresShow, runAsPostgresAsync, PG_BIN, serverVersion } from "./lib/pgServer";
 
 export const CATALOG_FILE = path.resolve(__dirname, "..", "model", "postgres", "pg15-settings.json");
@@ -22,29 +22,9 @@ export const CATALOG_FILE = path.resolve(__dirname, "..", "model", "postgres", "
 /** Spellings PostgreSQL hides from pg_settings.enumvals but accepts (guc_tables.c "hidden" entries). */
 const ALIAS_CANDIDATES = ["on", "off", "true", "false", "yes", "no", "1", "0", "debug", "info", "archive", "hot_standby"];
 
-export interface CatalogSetting {
-  readonly name: string;
-  readonly vartype: "bool" | "integer" | "real" | "string" | "enum";
-  readonly context: string;
-  /** pg_settings.unit: "kB", "8kB", "B", "MB", "ms", "s", "min" or null. */
-  readonly unit: string | null;
-  readonly min: string | null;
-  readonly max: string | null;
-  readonly enumvals: readonly string[] | null;
-  /** Accepted spellings pg_settings does not list, found by asking the server. */
-  readonly enumAliases?: readonly string[];
-  readonly bootVal: string | null;
-}
-
-export interface Catalog {
-  readonly generatedBy: string;
-  readonly serverVersion: string;
-  readonly serverVersionNum: number;
-  readonly blockSize: number;
-  readonly walBlockSize: number;
-  readonly hidden: readonly string[];
-  readonly settings: readonly CatalogSetting[];
-}
+/** One parameter of the generated table (the model's type, so the file and its reader agree). */
+export type CatalogSetting = PgParameter;
+export type Catalog = PgCatalog;
 
 interface PgSettingsRow extends Record<string, unknown> {
   name: string;

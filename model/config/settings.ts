@@ -14,6 +14,7 @@ import { CONFIG_KEY_NAMES, CONFIG_KEYS, ConfigKey, configKey, PROJECT } from "./
 import { parseNodes, NodeSpec } from "./nodes";
 import { Overrides, parseOverrides } from "./overrides";
 import { DOMAIN, EMAIL, httpUrl, IDENT, isPinnedImage, postgresMajor, promDurationHours, URL_PATH } from "./references";
+import { editDistance } from "../editDistance";
 
 export { PROJECT };
 export type { NodeSpec, Overrides };
@@ -194,27 +195,13 @@ class Reader {
 /** Namespaces whose keys the program or its providers read; anything else is a typo. */
 const KNOWN_NAMESPACES = ["docker", "aws", "random", "pulumi"];
 
-/** Edit distance, for "did you mean" suggestions. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length];
-}
 
 /** The known project key nearest to an unknown one, when it is near enough to be a typo. */
 export function nearestKey(unknown: string): string | undefined {
   const bare = unknown.includes(":") ? unknown.slice(unknown.indexOf(":") + 1) : unknown;
   let best: { key: string; d: number } | undefined;
   for (const name of CONFIG_KEY_NAMES) {
-    const d = distance(bare.toLowerCase(), name.toLowerCase());
+    const d = editDistance(bare.toLowerCase(), name.toLowerCase());
     if (!best || d < best.d) best = { key: configKey(name), d };
   }
   return best && best.d <= Math.max(2, Math.floor(bare.length / 3)) ? best.key : undefined;

@@ -32,6 +32,7 @@
  * checkSetting's job; the settings the stack owns (STACK_OWNED_SETTINGS) cover the ones that matter here.
  */
 import data from "./pg15-settings.json";
+import { editDistance } from "../editDistance";
 
 export type PgVartype = "bool" | "integer" | "real" | "string" | "enum";
 
@@ -47,7 +48,8 @@ export interface PgParameter {
   readonly bootVal: string | null;
 }
 
-export const PG15_CATALOG = data as unknown as {
+/** The parameter table scripts/pg-settings-catalog.ts generates from a real server. */
+export interface PgCatalog {
   readonly generatedBy: string;
   readonly serverVersion: string;
   readonly serverVersionNum: number;
@@ -56,7 +58,9 @@ export const PG15_CATALOG = data as unknown as {
   /** Names the server knows but pg_settings hides (GUC_NO_SHOW_ALL), found by `postgres -C name`. */
   readonly hidden: readonly string[];
   readonly settings: readonly PgParameter[];
-};
+}
+
+export const PG15_CATALOG = data as unknown as PgCatalog;
 
 /**
  * The parameters pg_settings hides (GUC_NO_SHOW_ALL in PostgreSQL 15's guc.c), described by hand
@@ -245,19 +249,6 @@ export interface SettingProblem {
   readonly message: string;
 }
 
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length];
-}
 
 /** The known parameter name nearest to name (edit distance, ties by name order). */
 export function nearestSettingName(name: string): string {
@@ -266,7 +257,7 @@ export function nearestSettingName(name: string): string {
   let bestDistance = Infinity;
   for (const p of PG15_CATALOG.settings) {
     if (p.context === "internal") continue;
-    const d = levenshtein(lower, p.name.toLowerCase());
+    const d = editDistance(lower, p.name.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [p.name, d];
   }
   return best;
