@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     if (r.status !== 0) throw new Error(`${what} failed:\n${r.stdout}\n${r.stderr}`);
     return r;
   };
+  let restored: string | undefined;
   try {
     await must("start", pgctl(dataDir, "-w", "-t", "120", "start"));
     let t = Date.now();
@@ -75,25 +76,38 @@ async function main(): Promise<void> {
     const stored = spawnSync("du", ["-sb", s3dir], { encoding: "utf8" }).stdout.split("\t")[0];
     console.log(`bench-pitr: full base backup ${seconds(t)} s; bucket holds ${(Number(stored) / 2 ** 20).toFixed(0)} MiB (zstd 3 + aes-256-cbc)`);
     // Commits after the backup: the restore must replay them from the archived WAL.
-    runAsPostgres(`${PG_BIN}/psql`, ["-X", "-h", socket, "-p", String(pgPort), "-d", "postgres", "-c", "create table after_backup as select g from generate_series(1, 100000) g; select pg_switch_wal();"], env);
-    await new Promise((r) => setTimeout(r, 15000));
+    const psql = (sql: string) => runAsPostgres(`${PG_BIN}/psql`, ["-XAt", "-h", socket, "-p", String(pgPort), "-d", "postgres", "-c", sql], env).trim();
+    psql("create table after_backup as select g from generate_series(1, 100000) g");
+    // The segment holding that commit is closed now, then waited for until the archiver reports it.
+    const segment = psql("select pg_walfile_name(pg_switch_wal())");
+    const deadline = Date.now() + 300_000;
+    while (psql("select coalesce(last_archived_wal, '') from pg_stat_archiver") < segment) {
+      if (Date.now() > deadline) throw new Error(`segment ${segment} was not archived within 300 s`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
     await pgctl(dataDir, "-m", "immediate", "stop");
     fs.rmSync(dataDir, { recursive: true, force: true });
 
-    const restored = path.join(makeTempDir("advwell-pitr-bench-restore-"), "data");
+    restored = path.join(makeTempDir("advwell-pitr-bench-restore-"), "data");
     t = Date.now();
     const r = await must("restore", pitrSh("restore", "latest", restored));
     const restoreSeconds = seconds(t);
     t = Date.now();
     await must("start restored", pgctl(restored, "-w", "-t", "600", "start"));
+    // pg_ctl -w returns once hot standby takes read-only connections, mid-replay: wait for the promotion.
+    const psqlRestored = (sql: string) => runAsPostgres(`${PG_BIN}/psql`, ["-XAt", "-h", socket, "-p", String(pgPort), "-d", "postgres", "-c", sql], env).trim();
+    while (psqlRestored("select pg_is_in_recovery()") === "t") await new Promise((r) => setTimeout(r, 200));
     const startSeconds = seconds(t);
+    console.log(`bench-pitr: restore (pitr.sh restore latest) ${restoreSeconds} s; WAL replay until promoted ${startSeconds} s`);
     const rows = runAsPostgres(`${PG_BIN}/psql`, ["-XAt", "-h", socket, "-p", String(pgPort), "-d", "postgres", "-c", "select (select count(*) from pgbench_accounts) || ' accounts, ' || (select count(*) from after_backup) || ' rows committed after the backup'"], env).trim();
-    console.log(`bench-pitr: restore (pitr.sh restore latest) ${restoreSeconds} s; WAL replay until it accepts connections ${startSeconds} s; ${rows} (expected ${scale * 100000} and 100000)`);
+    console.log(`bench-pitr: restored ${rows} (expected ${scale * 100000} and 100000); restore + start ${(Number(restoreSeconds) + Number(startSeconds)).toFixed(1)} s`);
     console.log(r.stdout.trim().split("\n").pop());
-    await pgctl(restored, "-m", "fast", "stop");
-    fs.rmSync(path.dirname(restored), { recursive: true, force: true });
   } finally {
     await pgctl(dataDir, "-m", "immediate", "stop").catch(() => undefined);
+    if (restored) {
+      await pgctl(restored, "-m", "immediate", "stop").catch(() => undefined);
+      fs.rmSync(path.dirname(restored), { recursive: true, force: true });
+    }
     s3rver.kill();
     fs.rmSync(root, { recursive: true, force: true });
     fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });

@@ -100,18 +100,18 @@ restore() { # target dir
   local started
   started=$(date +%s)
   pgbr "${args[@]}" restore || die "restore into $dir failed (see above)"
-  log "restored $target into $dir seconds=$(($(date +%s) - started)); start it with: pg_ctl -D $dir -o '-p 5433' start"
+  log "restored $target into $dir seconds=$(($(date +%s) - started)); start it with: pg_ctl -D $dir -o '-p 5433' start (it replays WAL, then promotes: psql -p 5433 -c 'select pg_is_in_recovery()' says f when done)"
 }
 
-# pgBackRest 2.45's verify reports damaged files at INFO level ("invalid result ...", "status:
-# error") and still exits 0 (src/command/verify/verify.c logs the per-stanza result as info), so
-# the script reads the report itself and fails on either line.
+# pgBackRest 2.45's verify reports each damaged file at INFO level ("invalid checksum '<file>'",
+# "invalid size", "invalid result": verifyLogInvalidResult in src/command/verify/verify.c), the
+# summary as "status: error", and still exits 0; so the script reads the report and fails on them.
 verify() {
   local out
   out=$(pgbr --log-level-console=info --output=text --verbose verify 2>&1) || { printf '%s\n' "$out" >&2; die "verify could not run (see above)"; }
-  if grep -qE 'invalid result|status: error' <<<"$out"; then
-    # The log's "invalid result <file>: <why>" lines, then verify's own report.
-    grep -E 'invalid result|^status:|^  (archiveId|backup):|^    missing:' <<<"$out" | sed 's/^[0-9-]* [0-9:.]* P[0-9]* *INFO: //' >&2 || true
+  if grep -qE "invalid (checksum|size|result) |status: error" <<<"$out"; then
+    # The log's "invalid checksum '<file>'" lines, then verify's own report.
+    grep -E "invalid (checksum|size|result) |file missing '|^status:|^  (archiveId|backup):|^    missing:" <<<"$out" | sed 's/^[0-9-]* [0-9:.]* P[0-9]* *[A-Z]*: //' >&2 || true
     die "verify found damaged or missing files in the archive (see above)"
   fi
   grep -E '^status:|^  (archiveId|backup):' <<<"$out" || true
