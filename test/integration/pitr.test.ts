@@ -39,9 +39,9 @@ const backupPlan = planBackup(settings);
 
 let root: string;
 /**
- * The pgBackRest bucket: s3rver over HTTPS in a process of its own. In this process, its answers
- * would wait behind the test's own work on the event loop (the write load, the /proc scans, every
- * pg_ctl): archive-push stalled by tens of seconds that way, an artefact a real S3 never has.
+ * The pgBackRest bucket: s3rver over HTTPS in a process of its own. In this process its answers
+ * would wait behind every synchronous step of the test (a pg_ctl -w, the /proc scans), which a real
+ * S3 never does: a restored server's first archive-get waited out pg_ctl's 60 s that way.
  */
 let s3: { endpoint: string; dir: string; stop: () => Promise<void> };
 /**
