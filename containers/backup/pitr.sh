@@ -27,7 +27,15 @@ STANZA="${PITR_STANZA:-advwell}"
 log() { printf '%s advwell-pitr: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 die() { printf '%s advwell-pitr: FAILED %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; exit 1; }
 
-pgbr() { pgbackrest --config="$CONF" --stanza="$STANZA" "$@"; }
+# pgBackRest runs as the data directory's owner: a restore made as root leaves root-owned files
+# PostgreSQL refuses to start on. The backup job's container is root; the official image ships gosu.
+pgbr() {
+  if [ "$(id -u)" = 0 ] && command -v gosu >/dev/null 2>&1; then
+    gosu postgres pgbackrest --config="$CONF" --stanza="$STANZA" "$@"
+  else
+    pgbackrest --config="$CONF" --stanza="$STANZA" "$@"
+  fi
+}
 
 # PostgreSQL's password for the base backup's session, from the same secret backup.sh reads.
 load_password() {
@@ -87,6 +95,7 @@ restore() { # target dir
   fi
   mkdir -p "$dir"
   chmod 0700 "$dir"
+  if [ "$(id -u)" = 0 ] && command -v gosu >/dev/null 2>&1; then chown postgres:postgres "$dir"; fi
   # A restore is the one moment speed matters more than the node's other work: two processes
   # (PITR_RESTORE_PROCESSES) fetch, decrypt and decompress files side by side.
   local args=(--pg1-path="$dir" --archive-mode=off --process-max="${PITR_RESTORE_PROCESSES:-2}")

@@ -70,6 +70,8 @@ describe("an existing S3-compatible bucket (no AWS resources)", () => {
     expect(pg.secrets.find((s: any) => s.fileName === "advwell-pgbackrest.conf")).toMatchObject({ fileUid: "999", fileMode: 0o400 });
     const backup = service(run, "backup").inputs.taskSpec.containerSpec;
     expect(backup.image).toBe(PITR_IMAGE);
+    // pitr.sh runs pgBackRest as the data directory's owner, so the job's copy is that user's too.
+    expect(backup.secrets.find((s: any) => s.fileName === "/run/secrets/advwell-pgbackrest.conf")).toMatchObject({ fileUid: "999", fileMode: 0o400 });
     const socket = (m: any) => m.target === "/var/run/postgresql" && m.source === "advwell-postgres-socket";
     expect(pg.mounts.some(socket)).toBe(true);
     expect(backup.mounts.some(socket)).toBe(true);
