@@ -83,9 +83,9 @@ export class Postgres extends pulumi.ComponentResource {
           configs: [configMount(hba, HBA_FILE)],
           mounts: [
             volumeMount(this.volume.name, DATA_MOUNT_PATH),
-            ...(args.pitr ? [volumeMount(args.pitr.socketVolume.name, PITR_SOCKET_DIR)] : []),
             // Parallel query uses POSIX shared memory; Docker's default /dev/shm is 64 MiB.
             tmpfsMount("/dev/shm", pg.shmSizeMiB),
+            ...(args.pitr ? [volumeMount(args.pitr.socketVolume.name, PITR_SOCKET_DIR)] : []),
           ],
           healthcheck: healthcheck(postgresReadyProbe("primary"), args.plan.health),
           // SIGINT is PostgreSQL's fast shutdown, which writes a checkpoint within the plan's stop grace

@@ -170,9 +170,6 @@ export function backupObjectKey(prefix: string, stack: string, date: Date): stri
 
 export function lifecycleRules(lifecycle: LifecyclePlan, pitrKeyPrefix?: string): LifecycleRule[] {
   return [
-    // pgBackRest's repository: its own expire decides what is current; only what it (or an
-    // overwrite) made noncurrent goes, noncurrentDays later (and never before its Object Lock ends).
-    ...(pitrKeyPrefix ? [{ id: "pitr-noncurrent", status: "Enabled" as const, filter: { prefix: pitrKeyPrefix }, noncurrentVersionExpiration: { noncurrentDays: lifecycle.noncurrentDays } }] : []),
     {
       id: "backups-retention",
       status: "Enabled",
@@ -188,6 +185,10 @@ export function lifecycleRules(lifecycle: LifecyclePlan, pitrKeyPrefix?: string)
       filter: { prefix: "" },
       abortIncompleteMultipartUpload: { daysAfterInitiation: lifecycle.abortIncompleteUploadDays },
     },
+    // pgBackRest's repository (last, so turning PITR on leaves the other rules' places alone): its own
+    // expire decides what is current; only what it (or an overwrite) made noncurrent goes,
+    // noncurrentDays later, and never before its Object Lock ends.
+    ...(pitrKeyPrefix ? [{ id: "pitr-noncurrent", status: "Enabled" as const, filter: { prefix: pitrKeyPrefix }, noncurrentVersionExpiration: { noncurrentDays: lifecycle.noncurrentDays } }] : []),
   ];
 }
 
