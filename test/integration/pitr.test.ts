@@ -13,7 +13,7 @@
  * Figures printed: rows lost and the age of the oldest lost row (the RPO), restore times, the
  * async archiver's memory.
  */
-import { execFileSync, spawn } from "child_process";
+import { execFile, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { Client } from "pg";
@@ -222,16 +222,22 @@ function ourPgbackrestPids(): number[] {
   return pids;
 }
 
-/** Records the RSS (MiB) of each of our pgBackRest processes alive at this instant. */
+/**
+ * Records the RSS (MiB) of each of our pgBackRest processes alive at this instant, with an
+ * asynchronous `ps` (the processes live for a fraction of a second per segment, so the sampler
+ * runs often, and must not hold up the event loop the write load runs on).
+ */
+let sampling = false;
 function sampleArchiverRss(samples: number[]): void {
-  for (const pid of ourPgbackrestPids()) {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-      if (m) samples.push(Number(m[1]) / 1024);
-    } catch {
-      // exited meanwhile
+  if (sampling) return;
+  sampling = true;
+  execFile("ps", ["-C", "pgbackrest", "-o", "rss=,args="], { encoding: "utf8" }, (_error, stdout) => {
+    sampling = false;
+    for (const line of (stdout ?? "").split("\n")) {
+      const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+      if (m && m[2].includes(`--config=${confPath}`)) samples.push(Number(m[1]) / 1024);
     }
-  }
+  });
 }
 
 beforeAll(async () => {
@@ -285,8 +291,7 @@ describe("point-in-time recovery with pgBackRest", () => {
     const client = await pg.client({ database: DB });
     client.on("error", () => undefined); // the server is killed under it, on purpose
     const load = new WriteLoad(client);
-    // Once a second: the scan of /proc is synchronous, and s3rver answers pgBackRest from this event loop.
-    const sampler = setInterval(() => sampleArchiverRss(rss), 1000);
+    const sampler = setInterval(() => sampleArchiverRss(rss), 50);
     await new Promise((r) => setTimeout(r, 3 * ARCHIVE_TIMEOUT * 1000));
     named = await load.mark("named");
     // A random moment between 2.5 and 4 archive timeouts after the mark.
