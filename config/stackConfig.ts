@@ -4,12 +4,14 @@
  * the project's namespace; arrays and objects become JSON text (as in PULUMI_CONFIG).
  *
  * The CLI does this itself for `pulumi up`; the offline plan command and the tests need it here.
- * `secure:` values cannot be decrypted without the CLI; they are listed, not read.
+ * `secure:` values cannot be decrypted without the CLI: they are listed, and their value is
+ * UNDECRYPTED_SECRET (set, value unknown), never the project's default, which they override.
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
+import { UNDECRYPTED_SECRET } from "../model/config/settings";
 
 export interface StackConfig {
   readonly project: string;
@@ -138,6 +140,7 @@ export function loadStackConfig(stack: string, dir = projectDir()): StackConfig 
     const fullKey = name.includes(":") ? name : `${project.name}:${name}`;
     if (value !== null && typeof value === "object" && "secure" in (value as object)) {
       secureKeys.push(fullKey);
+      config[fullKey] = UNDECRYPTED_SECRET;
       continue;
     }
     config[fullKey] = toConfigString(value);
