@@ -49,12 +49,19 @@ export function restartsTasks(path: string): boolean {
   return path.startsWith("taskSpec.");
 }
 
+/** The part of a task spec a path is in, in a reader's words: `taskSpec.containerSpec.args[work_mem]` -> "settings". */
+function describeSpecPath(path: string): string {
+  const part = path.replace(/^taskSpec\.(containerSpec\.)?/, "").replace(/[.[].*$/, "");
+  const words: Record<string, string> = { args: "settings", resources: "CPU and memory", image: "image", env: "environment", configs: "config files", secrets: "secrets", mounts: "mounts", healthcheck: "health check" };
+  return words[part] ?? part;
+}
+
 /** The note a diff carries when it restarts PostgreSQL's primary: which properties, and for how long. */
 export function postgresRestartNote(diff: ResourceDiff, postgres: Pick<ServicePlan, "name" | "health" | "stopGraceSeconds">): string | undefined {
   const changed = diff.changed.find((r) => r.type === "docker:index/service:Service" && r.service === postgres.name);
   const paths = changed?.changes.map((c) => c.path).filter(restartsTasks) ?? [];
   if (paths.length === 0) return undefined;
   const { seconds, worstSeconds } = plannedRestart(postgres);
-  const what = [...new Set(paths.map((p) => p.replace(/^taskSpec\.(containerSpec\.)?/, "").replace(/[.[].*$/, "")))].join(", ");
+  const what = [...new Set(paths.map(describeSpecPath))].join(", ");
   return `PostgreSQL restarts (about ${seconds} s unavailable; up to ${worstSeconds} s if its shutdown takes the whole ${postgres.stopGraceSeconds} s stop grace): its task spec changes (${what})`;
 }

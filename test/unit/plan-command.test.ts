@@ -87,7 +87,7 @@ describe("npm run plan, resource modes (the real program under mocks)", () => {
     expect(out).not.toMatch(/\b\d{7,}\b/);
     // (e): the starter tier's settings and resources change PostgreSQL's task spec; N from the new plan.
     const { seconds } = plannedRestart(planFor("production", ["advwell:tier=starter"]).services.postgres!);
-    expect(out.split("\n")[1]).toBe(`!!! PostgreSQL restarts (about ${seconds} s unavailable; up to ${seconds + 120} s if its shutdown takes the whole 120 s stop grace): its task spec changes (args, mounts, resources)`);
+    expect(out.split("\n")[1]).toBe(`!!! PostgreSQL restarts (about ${seconds} s unavailable; up to ${seconds + 120} s if its shutdown takes the whole 120 s stop grace): its task spec changes (settings, mounts, CPU and memory)`);
   }, 60000);
   test("--diff of a change that leaves PostgreSQL's spec alone does not say it restarts", async () => {
     const { code, out } = await run(["--stack", "production", "--diff", "--set", "advwell:apiDomain=api2.advwell.pro"]);

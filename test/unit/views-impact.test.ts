@@ -42,10 +42,10 @@ describe("a change that restarts PostgreSQL says so, and for how long", () => {
 
   test.each([
     ["image", { taskSpec: { containerSpec: { image: "postgres:15.10-bookworm" } } }, { taskSpec: { containerSpec: { image: "postgres:15.11-bookworm" } } }],
-    ["a settings flag", { taskSpec: { containerSpec: { args: ["-c", "work_mem=4MB"] } } }, { taskSpec: { containerSpec: { args: ["-c", "work_mem=8MB"] } } }],
-    ["resources", { taskSpec: { resources: { limits: { nanoCpus: 1e9 } } } }, { taskSpec: { resources: { limits: { nanoCpus: 2e9 } } } }],
-  ])("%s: a restart of about N s, N from the plan", (_what, before, after) => {
-    expect(postgresRestartNote(diffOf(before, after), postgres)).toMatch(new RegExp(`^PostgreSQL restarts \\(about ${plannedRestart(postgres).seconds} s unavailable`));
+    ["settings", { taskSpec: { containerSpec: { args: ["-c", "work_mem=4MB"] } } }, { taskSpec: { containerSpec: { args: ["-c", "work_mem=8MB"] } } }],
+    ["CPU and memory", { taskSpec: { resources: { limits: { nanoCpus: 1e9 } } } }, { taskSpec: { resources: { limits: { nanoCpus: 2e9 } } } }],
+  ])("%s: a restart of about N s, N from the plan", (what, before, after) => {
+    expect(postgresRestartNote(diffOf(before, after), postgres)).toMatch(new RegExp(`^PostgreSQL restarts \\(about ${plannedRestart(postgres).seconds} s unavailable.*\\(${what}\\)$`));
   });
 
   test("no restart for the service's own settings, or for another service's task spec", () => {
