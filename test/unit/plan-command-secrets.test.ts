@@ -21,30 +21,20 @@ interface Result {
 }
 
 /**
- * The command as a user runs it (bin/advwell-plan): one process loads the Pulumi SDK once for all
- * of its program runs, where jest would evaluate it again for each.
+ * The commands as bin/advwell-plan runs them (the compiled build's `main`), all in one process
+ * (test/support/plan-batch.js): the Pulumi SDK loads once for every program run, where jest would
+ * evaluate it again for each.
  */
-function plan(args: readonly string[]): Promise<Result> {
+function plans(commands: readonly (readonly string[])[]): Promise<Result[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(projectDir(), "bin", "advwell-plan"), ...args], { cwd: projectDir(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [path.join(__dirname, "..", "support", "plan-batch.js"), JSON.stringify(commands)], { cwd: projectDir(), stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (err += d));
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code, out, err }));
+    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out) as Result[]) : reject(new Error(`plan-batch exited ${code}: ${err}`))));
   });
-}
-
-/** Runs the commands two at a time (the machine has 2 CPUs), results in the order given. */
-async function all(commands: readonly (readonly string[])[]): Promise<Result[]> {
-  const results: Result[] = new Array(commands.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < commands.length; i = next++) results[i] = await plan(commands[i]);
-  };
-  await Promise.all([worker(), worker()]);
-  return results;
 }
 
 /** Every credential key of the key table: the test grows with it. */
@@ -92,14 +82,15 @@ beforeAll(async () => {
   for (const k of CREDENTIALS) plain[configKey(k)] = plainValue(k);
   fs.writeFileSync(path.join(dir, "Pulumi.plain.yaml"), stringify({ config: plain }));
 
-  const capture = await plan(["--cwd", dir, "--stack", "production", "--resources", "--json"]);
-  expect(capture.code).toBe(0);
-  productionCapture = capture.out;
-  fs.writeFileSync(path.join(dir, "capture.json"), capture.out);
   const commands = Object.entries(SOURCES).flatMap(([source, sourceArgs]) =>
     Object.entries(MODES).map(([mode, modeArgs]) => ({ source, mode, args: ["--cwd", dir, ...sourceArgs, ...modeArgs.map((a) => (a === "@capture" ? path.join(dir, "capture.json") : a))] })),
   );
-  const outputs = await all(commands.map((c) => c.args));
+  // The capture that --diff-from reads is the batch's first command; its file is written before the rest run.
+  const [capture] = await plans([["--cwd", dir, "--stack", "production", "--resources", "--json"]]);
+  expect(capture.code).toBe(0);
+  productionCapture = capture.out;
+  fs.writeFileSync(path.join(dir, "capture.json"), capture.out);
+  const outputs = await plans(commands.map((c) => c.args));
   commands.forEach((c, i) => ((results[c.source] ??= {})[c.mode] = outputs[i]));
 }, 240000);
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
