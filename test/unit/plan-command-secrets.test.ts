@@ -6,36 +6,13 @@
  * The stack files live in a temporary copy of the project's config folder, read with --cwd, so
  * no other test sees them.
  */
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 import { projectDir } from "../../config/stackConfig";
 import { CONFIG_KEY_NAMES, CONFIG_KEYS, configKey } from "../../model";
-
-interface Result {
-  readonly code: number | null;
-  readonly out: string;
-  readonly err: string;
-}
-
-/**
- * The commands as bin/advwell-plan runs them (the compiled build's `main`), all in one process
- * (test/support/plan-batch.js): the Pulumi SDK loads once for every program run, where jest would
- * evaluate it again for each.
- */
-function plans(commands: readonly (readonly string[])[]): Promise<Result[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, "..", "support", "plan-batch.js"), JSON.stringify(commands)], { cwd: projectDir(), stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out) as Result[]) : reject(new Error(`plan-batch exited ${code}: ${err}`))));
-  });
-}
+import { PlanResult as Result, plans } from "../support/planBatch";
 
 /** Every credential key of the key table: the test grows with it. */
 const CREDENTIALS = CONFIG_KEY_NAMES.filter((k) => (CONFIG_KEYS[k] as { secret?: true }).secret === true);
