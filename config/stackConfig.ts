@@ -155,11 +155,13 @@ export function loadStackConfig(stack: string, dir = projectDir()): StackConfig 
  */
 export function applySet(config: Record<string, string>, assignment: string, project: string): void {
   const eq = assignment.indexOf("=");
-  if (eq <= 0) throw new Error(`--set expects key=value, got "${assignment}"`);
+  // Errors repeat the key, never the value: it may be a credential (issue 22 item 6).
+  if (eq < 0) throw new Error(`--set expects key=value, got "${assignment}"`);
+  if (eq === 0) throw new Error(`--set expects key=value, got no key before "="`);
   const rawKey = assignment.slice(0, eq);
   const value = assignment.slice(eq + 1);
   const match = /^([^.[\]]+(?::[^.[\]]+)?)(.*)$/.exec(rawKey);
-  if (!match) throw new Error(`--set: cannot read the key in "${assignment}"`);
+  if (!match) throw new Error(`--set: cannot read the key "${rawKey}"`);
   const topKey = match[1].includes(":") ? match[1] : `${project}:${match[1]}`;
   const pathText = match[2];
   if (pathText === "") {
@@ -174,7 +176,7 @@ export function applySet(config: Record<string, string>, assignment: string, pro
     consumed = re.lastIndex;
     segments.push(m[2] !== undefined ? Number(m[2]) : (m[1] ?? m[3]));
   }
-  if (consumed !== pathText.length) throw new Error(`--set: cannot read the path "${pathText}" in "${assignment}"`);
+  if (consumed !== pathText.length) throw new Error(`--set: cannot read the path "${pathText}" in the key "${rawKey}"`);
   const typed: unknown = value === "true" ? true : value === "false" ? false : /^-?\d+$/.test(value) ? Number(value) : value;
   let root: unknown;
   try {

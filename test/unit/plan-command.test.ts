@@ -110,6 +110,16 @@ describe("npm run plan never prints a stack trace (issue 14)", () => {
     noTrace(err);
   });
 
+  test.each([
+    ["advwell:postgresSuperuserPassword[x=hunter2-mark", /--set: cannot read the path "\[x" in the key "advwell:postgresSuperuserPassword\[x"/],
+    ["=hunter2-mark", /--set expects key=value, got no key before "="/],
+  ])("a malformed --set %j names the key, never the value", async (assignment, message) => {
+    const { code, out, err } = await run(["--stack", "production", "--set", assignment]);
+    expect(code).toBe(2);
+    expect(err).toMatch(message);
+    expect(out + err).not.toContain("hunter2-mark");
+  });
+
   test("the stderr summary names each key once, with a count", async () => {
     const { code, err } = await run(["--stack", "production", "--set", "advwell:tier=enterprise"]);
     expect(code).toBe(1);
