@@ -257,11 +257,14 @@ async function resourceMode(stack: string, args: Flags, dir: string): Promise<nu
     }
   }
   const diff = diffResources(beforeName, before.resources, afterName, after.resources);
-  // The side being deployed decides how long a PostgreSQL restart takes (its health timings).
-  const afterConfig = stackConfig(after.stack, sets, dir);
-  const afterPlan = resolveStack(afterConfig.config, after.stack, afterConfig.secureKeys).plan;
-  const restart = afterPlan?.services.postgres && postgresRestartNote(diff, afterPlan.services.postgres);
-  if (restart) diff.notes.push(restart);
+  // A restart is what deploying the change does to one stack; two stacks are only compared. The
+  // side being deployed decides how long it takes (its health timings).
+  if (before.stack === after.stack) {
+    const afterConfig = stackConfig(after.stack, sets, dir);
+    const afterPlan = resolveStack(afterConfig.config, after.stack, afterConfig.secureKeys).plan;
+    const restart = afterPlan?.services.postgres && postgresRestartNote(diff, afterPlan.services.postgres);
+    if (restart) diff.notes.push(restart);
+  }
   const errors = after.blockedBy ?? [];
   if (args.json) process.stdout.write(`${JSON.stringify({ ...diff, blockedBy: errors }, null, 2)}\n`);
   // A PR comment leads with what matters most: that the change cannot be deployed at all.

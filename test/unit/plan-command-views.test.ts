@@ -4,6 +4,9 @@
  * errors that block a change (first in the PR comment), and the password rotation command. The
  * commands run as bin/advwell-plan runs them, all in one process (test/support/planBatch.ts).
  */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { plannedRestart } from "../../model";
 import { PlanResult, plans } from "../support/planBatch";
 import { planFor } from "../support/stacks";
@@ -15,15 +18,24 @@ const COMMANDS = {
   scaleText: ["--stack", "production", "--diff", "--set", "advwell:tier=scale"],
   scaleMarkdown: ["--stack", "production", "--diff", "--set", "advwell:tier=scale", "--markdown"],
   rotate: ["--stack", "staging", "--rotate", "app-password"],
+  // What the PR workflow runs: the base branch's capture against the branch (here: a tier change).
+  fromCapture: ["--stack", "production", "--set", "advwell:tier=starter", "--diff-from", "@capture", "--markdown"],
 } as const;
 type Name = keyof typeof COMMANDS;
 
 const results = {} as Record<Name, PlanResult>;
+let dir: string;
 beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "advwell-plan-views-"));
+  const capture = path.join(dir, "production.json");
+  const [base] = await plans([["--stack", "production", "--resources", "--json"]]);
+  expect(base.code).toBe(0);
+  fs.writeFileSync(capture, base.out);
   const names = Object.keys(COMMANDS) as Name[];
-  const outputs = await plans(names.map((n) => COMMANDS[n]));
+  const outputs = await plans(names.map((n) => COMMANDS[n].map((a) => (a === "@capture" ? capture : a))));
   names.forEach((n, i) => (results[n] = outputs[i]));
 }, 120000);
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe("a tier change's diff", () => {
   test("shows the change property by property, in human units, never nano-CPUs or bytes", () => {
@@ -44,6 +56,12 @@ describe("a tier change's diff", () => {
     const { seconds, worstSeconds } = plannedRestart(postgres);
     expect(results.starter.out.split("\n")[1]).toBe(`!!! PostgreSQL restarts (about ${seconds} s unavailable; up to ${worstSeconds} s if its shutdown takes the whole ${postgres.stopGraceSeconds} s stop grace): its task spec changes (settings, mounts, CPU and memory)`);
   });
+  test("--diff-from a capture of the same stack (the PR comment) says it too, first", () => {
+    const { code, out } = results.fromCapture;
+    expect(code).toBe(0);
+    expect(out.split("\n")[2]).toMatch(/^> \*\*PostgreSQL restarts \(about 3\.5 s unavailable;/);
+    expect(out).toContain("| taskSpec.resources.limits.nanoCpus | `2 CPU` | `1 CPU` |");
+  });
   test("a change that leaves PostgreSQL's spec alone does not say it restarts", () => {
     expect(results.apiDomain.code).toBe(0);
     expect(results.apiDomain.out).toContain("api2.advwell.pro");
@@ -58,7 +76,9 @@ test("--stack staging --diff production --markdown matches every resource and fl
   // The backup bucket differs by stack (its prefix, protection); the Postgres volume does not.
   expect(out).toContain("#### ✏️ `aws:s3/bucket:Bucket` backup-bucket ⚠️ STATEFUL");
   expect(out).not.toContain("postgres-data");
-  expect(out).toContain("PostgreSQL restarts");
+  // Two stacks are compared, not deployed one onto the other: no restart to announce.
+  expect(out).toContain("postgres-service");
+  expect(out).not.toContain("PostgreSQL restarts");
 });
 
 describe("a change the plan refuses still shows what it would do", () => {
