@@ -4,12 +4,14 @@
  * the project's namespace; arrays and objects become JSON text (as in PULUMI_CONFIG).
  *
  * The CLI does this itself for `pulumi up`; the offline plan command and the tests need it here.
- * `secure:` values cannot be decrypted without the CLI; they are listed, not read.
+ * `secure:` values cannot be decrypted without the CLI: they are listed, and their value is
+ * UNDECRYPTED_SECRET (set, value unknown), never the project's default, which they override.
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
+import { UNDECRYPTED_SECRET } from "../model/config/settings";
 
 export interface StackConfig {
   readonly project: string;
@@ -138,6 +140,7 @@ export function loadStackConfig(stack: string, dir = projectDir()): StackConfig 
     const fullKey = name.includes(":") ? name : `${project.name}:${name}`;
     if (value !== null && typeof value === "object" && "secure" in (value as object)) {
       secureKeys.push(fullKey);
+      config[fullKey] = UNDECRYPTED_SECRET;
       continue;
     }
     config[fullKey] = toConfigString(value);
@@ -152,11 +155,13 @@ export function loadStackConfig(stack: string, dir = projectDir()): StackConfig 
  */
 export function applySet(config: Record<string, string>, assignment: string, project: string): void {
   const eq = assignment.indexOf("=");
-  if (eq <= 0) throw new Error(`--set expects key=value, got "${assignment}"`);
+  // Errors repeat the key, never the value: it may be a credential (issue 22 item 6).
+  if (eq < 0) throw new Error(`--set expects key=value, got "${assignment}"`);
+  if (eq === 0) throw new Error(`--set expects key=value, got no key before "="`);
   const rawKey = assignment.slice(0, eq);
   const value = assignment.slice(eq + 1);
   const match = /^([^.[\]]+(?::[^.[\]]+)?)(.*)$/.exec(rawKey);
-  if (!match) throw new Error(`--set: cannot read the key in "${assignment}"`);
+  if (!match) throw new Error(`--set: cannot read the key "${rawKey}"`);
   const topKey = match[1].includes(":") ? match[1] : `${project}:${match[1]}`;
   const pathText = match[2];
   if (pathText === "") {
@@ -171,7 +176,7 @@ export function applySet(config: Record<string, string>, assignment: string, pro
     consumed = re.lastIndex;
     segments.push(m[2] !== undefined ? Number(m[2]) : (m[1] ?? m[3]));
   }
-  if (consumed !== pathText.length) throw new Error(`--set: cannot read the path "${pathText}" in "${assignment}"`);
+  if (consumed !== pathText.length) throw new Error(`--set: cannot read the path "${pathText}" in the key "${rawKey}"`);
   const typed: unknown = value === "true" ? true : value === "false" ? false : /^-?\d+$/.test(value) ? Number(value) : value;
   let root: unknown;
   try {

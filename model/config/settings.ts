@@ -115,6 +115,13 @@ export type RawConfig = Readonly<Record<string, string | undefined>>;
 
 const MISSING = " (the key is missing: Pulumi.yaml declares its default)";
 
+/**
+ * What the offline loader (config/stackConfig.ts) puts in place of a `secure:` value it cannot
+ * decrypt, so the plan, the program under mocks and every view see the key as set with a value
+ * known only at deploy time. The real CLI hands the program the decrypted value instead.
+ */
+export const UNDECRYPTED_SECRET = "[secure: value known at deploy time]";
+
 /** Collects findings while the readers below validate one key each. */
 class Reader {
   readonly findings: Finding[] = [];
@@ -123,8 +130,10 @@ class Reader {
     private readonly secureKeys: readonly string[],
   ) {}
 
+  /** The key's text; undefined for a `secure:` value the offline loader could not decrypt (see isSecure). */
   raw(name: ConfigKey): string | undefined {
-    return this.config[configKey(name)];
+    const value = this.config[configKey(name)];
+    return value === UNDECRYPTED_SECRET ? undefined : value;
   }
 
   /** Keys already refused for being stored as secure: values; no second error about their absence. */
@@ -188,7 +197,7 @@ class Reader {
 
   /** True when the stack file holds the key as `secure:` ciphertext the offline loader could not read. */
   isSecure(name: ConfigKey): boolean {
-    return this.secureKeys.includes(configKey(name));
+    return this.secureKeys.includes(configKey(name)) || this.config[configKey(name)] === UNDECRYPTED_SECRET;
   }
 }
 
@@ -222,6 +231,8 @@ function checkKeyNames(r: Reader, config: RawConfig): void {
 /** Slack incoming webhooks, Discord webhooks, or anything else Alertmanager can POST JSON to. */
 export function alertReceiverKind(url: string): AlertReceiverKind | undefined {
   if (url === "") return "none";
+  // Set with --secret and not decrypted offline: a receiver exists, its kind is known at deploy time.
+  if (url === UNDECRYPTED_SECRET) return "webhook";
   const parsed = httpUrl(url);
   if (!parsed || parsed.protocol !== "https:") return undefined;
   if (parsed.hostname === "hooks.slack.com") return "slack";
