@@ -42,4 +42,5 @@ export * from "./views/configTable";
 export * from "./postgres/reconcile";
 export * from "./postgres/pgtune";
 export * from "./postgres/catalog";
+export * from "./postgres/minors";
 export * from "./postgres/memory";

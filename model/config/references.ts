@@ -50,7 +50,7 @@ export function isPinnedImage(text: string): boolean {
   return ref !== undefined && ((ref.tag !== undefined && ref.tag !== "latest") || ref.digest !== undefined);
 }
 
-/** "postgres:15.10-bookworm" -> 15: the major version a postgres image's tag starts with. */
+/** "postgres:15.20-bookworm" -> 15: the major version a postgres image's tag starts with. */
 export function postgresMajor(image: string): number | undefined {
   const tag = parseImageReference(image)?.tag;
   const match = tag ? /^(\d+)/.exec(tag) : null;

@@ -278,7 +278,7 @@ function readImages(r: Reader): Partial<Images> {
     else images[name] = r.image(name);
   }
   const postgres = images.postgresImage;
-  if (postgres !== undefined && postgresMajor(postgres) === undefined) r.fail("postgresImage", postgres, "a postgres image tagged with its major version, e.g. postgres:15.10");
+  if (postgres !== undefined && postgresMajor(postgres) === undefined) r.fail("postgresImage", postgres, "a postgres image tagged with its major version, e.g. postgres:15.20");
   return images as Partial<Images>;
 }
 
