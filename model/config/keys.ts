@@ -75,6 +75,53 @@ export const CONFIG_KEYS = {
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 export const CONFIG_KEY_NAMES = Object.keys(CONFIG_KEYS) as ConfigKey[];
 
+/** The keys whose values are text (strings and lists): each has a longest value, below. */
+export type TextKey = { [K in ConfigKey]: (typeof CONFIG_KEYS)[K]["type"] extends "string" | "array" ? K : never }[ConfigKey];
+
+const DNS_NAME = 253; // RFC 1035: 255 octets on the wire, 253 characters written
+const IMAGE_REFERENCE = 512; // distribution/reference: a name of at most 255, a tag of 128, a digest (sha512: 135)
+const URL = 2048; // what every HTTP stack in the path (Alertmanager, the aws CLI, Docker's client) takes without truncating
+const WORD = 32; // closed sets: the longest member is far shorter
+
+/**
+ * The longest value each text key takes, one rule for all (an error names the key and the
+ * limit): nothing unbounded reaches a resource. The figures come from what receives the value;
+ * backupPrefix's is the one that mattered: it appears several times in the writer's IAM policy
+ * (a 5,000-character prefix made a 15 kB policy; IAM's inline user policies stop at 2,048).
+ * `satisfies` makes a new text key without a limit a compile error.
+ */
+export const MAX_LENGTH = {
+  tier: WORD, environment: WORD, certificates: WORD, endpointMode: WORD,
+  apiDomain: DNS_NAME, appDomain: DNS_NAME, dashboardDomain: DNS_NAME, grafanaDomain: DNS_NAME,
+  acmeEmail: 254, // RFC 5321's path limit
+  backendImage: IMAGE_REFERENCE, frontendImage: IMAGE_REFERENCE, postgresImage: IMAGE_REFERENCE, pgbouncerImage: IMAGE_REFERENCE, traefikImage: IMAGE_REFERENCE,
+  backupImage: IMAGE_REFERENCE, prometheusImage: IMAGE_REFERENCE, grafanaImage: IMAGE_REFERENCE, alertmanagerImage: IMAGE_REFERENCE,
+  postgresExporterImage: IMAGE_REFERENCE, nodeExporterImage: IMAGE_REFERENCE, cadvisorImage: IMAGE_REFERENCE,
+  nodes: 16384, overrides: 16384, // JSON text of the list: hundreds of entries
+  databaseName: 63, databaseUser: 63, // NAMEDATALEN - 1
+  adoptPostgresVolume: 255,
+  postgresSuperuserPassword: 1024,
+  replicaDockerHost: URL, backupEndpointUrl: URL, alertWebhookUrl: URL,
+  backupSchedule: 128,
+  backupBucketName: 63, // S3's bucket-name limit
+  backupPrefix: 128, // keys stay far under S3's 1,024 bytes; the IAM policy under 2,048 characters
+  backupKmsKeyArn: 2048, // AWS's ARN limit
+  prometheusRetention: WORD, prometheusStorage: WORD,
+  backendMetricsPath: 1024,
+} as const satisfies Record<TextKey, number>;
+
+/** What a valid value is, with the key's length limit when it has one: the text errors and the README quote. */
+export function allowedText(name: ConfigKey): string {
+  const max = (MAX_LENGTH as Partial<Record<ConfigKey, number>>)[name];
+  return max === undefined ? CONFIG_KEYS[name].allowed : `${CONFIG_KEYS[name].allowed} (at most ${max} characters)`;
+}
+
+/** Whether the key holds a credential (set with --secret, never shown). */
+export const isCredentialKey = (name: string): boolean => {
+  const bare = name.startsWith(`${PROJECT}:`) ? name.slice(PROJECT.length + 1) : name;
+  return Object.prototype.hasOwnProperty.call(CONFIG_KEYS, bare) && "secret" in CONFIG_KEYS[bare as ConfigKey];
+};
+
 /** `advwell:<name>`: how findings, the CLI and the engine name a key. */
 export const configKey = (name: ConfigKey): string => `${PROJECT}:${name}`;
 
