@@ -255,7 +255,7 @@ function checkText(r: Reader, config: RawConfig): void {
     } else if (UNSAFE_CHARACTER.test(value)) {
       const at = value.search(UNSAFE_CHARACTER);
       const code = value.codePointAt(at)!.toString(16).toUpperCase().padStart(4, "0");
-      r.refuse(name, `got ${credential ? "a value" : shownValue(key, value)} with the invisible or control character U+${code} at position ${at + 1}; allowed: ${allowedText(name)}, in printable characters (no tabs, line breaks, zero-width or non-ASCII spaces)`);
+      r.refuse(name, `got ${credential ? "a value (not shown)" : `${shownValue(key, value)}`} with the invisible or control character U+${code}${credential ? "" : ` at position ${at + 1}`}; allowed: ${allowedText(name)}, in printable characters (no tabs, line breaks, zero-width or non-ASCII spaces)`);
     } else if (hasUrlPassword(value)) {
       r.refuse(name, `got ${credential ? "a URL" : shownValue(key, value)} with a password in it (not shown); allowed: ${allowedText(name)}, without user:password@: a password in a URL lands in a service's environment and in every log that prints it`);
     } else if (credential && value !== "" && !r.isSecure(name)) {
@@ -381,12 +381,8 @@ function readAdoption(r: Reader, postgresImage: string | undefined): Adoption | 
 function readSuperuserPassword(r: Reader): boolean {
   if (r.isSecure("postgresSuperuserPassword")) return true;
   const value = r.raw("postgresSuperuserPassword");
-  if (value === undefined || value === "") return false;
-  if (/[\r\n]/.test(value)) {
-    r.findings.push(error(configKey("postgresSuperuserPassword"), `got a value with a line break (not shown: the key holds a credential); allowed: ${CONFIG_KEYS.postgresSuperuserPassword.allowed}`));
-    return false;
-  }
-  return true;
+  // A line break or any other control character was refused with every text key (checkText).
+  return !(value === undefined || value === "");
 }
 
 /**
