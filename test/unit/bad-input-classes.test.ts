@@ -5,6 +5,7 @@
  * per input; the refusals take milliseconds, the old behaviours took seconds to minutes).
  * Item 6: no error shows a credential, an unknown key's value or a URL's password.
  */
+import * as fc from "fast-check";
 import { applySet } from "../../config/stackConfig";
 import { CONFIG_KEY_NAMES, CONFIG_KEYS, configKey, Finding, MAX_LENGTH, PG_RESERVED_KEYWORDS, resolveStack, TextKey } from "../../model";
 import { stackConfig } from "../support/stacks";
@@ -197,5 +198,22 @@ describe("the plan command repeats no value it cannot place", () => {
     }
     expect(written.join("")).toMatch(/^plan: /);
     expect(written.join("")).not.toContain("hunter2-secret");
+  });
+});
+
+describe("no finding shows a credential, whatever the value and however it is set", () => {
+  const CREDENTIALS = CONFIG_KEY_NAMES.filter((k) => "secret" in CONFIG_KEYS[k]);
+  test("generated values for every credential key, plaintext or --secret, with or without the text rules' breakers", () => {
+    const secretPart = fc.stringMatching(/^[A-Za-z0-9]{8,16}$/);
+    const decorate = fc.constantFrom((v: string) => v, (v: string) => `${v}\n`, (v: string) => `${v}\u00a0x`, (v: string) => v.repeat(300), (v: string) => `https://u:${v}@h.advwell.pro/x`, (v: string) => `https://hooks.slack.com/services/${v}`, (v: string) => `x\`${v}`);
+    fc.assert(
+      fc.property(fc.constantFrom(...CREDENTIALS), secretPart, decorate, fc.boolean(), (key, secret, dress, asSecret) => {
+        const config = stackConfig("production");
+        config[configKey(key)] = dress(secret);
+        const { findings } = resolveStack(config, "production", asSecret ? [configKey(key)] : []);
+        expect(JSON.stringify(findings)).not.toContain(secret);
+      }),
+      { seed: process.env.CI ? 20261206 : undefined, numRuns: 200 },
+    );
   });
 });
