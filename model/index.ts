@@ -45,4 +45,5 @@ export * from "./views/rotation";
 export * from "./postgres/reconcile";
 export * from "./postgres/pgtune";
 export * from "./postgres/catalog";
+export * from "./postgres/minors";
 export * from "./postgres/memory";

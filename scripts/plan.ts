@@ -120,7 +120,9 @@ function parse(argv: string[]): Flags {
       strict: true,
     }).values;
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    // parseArgs quotes the argument it stumbled on; one that is not a flag may be a secret
+    // (`--set advwell:postgresSuperuserPassword hunter2`), so it is not repeated.
+    throw new UsageError((e as Error).message.replace(/'(?!--?[A-Za-z])[^']*'/g, "(not shown: it may be a value; write --set key=value)"));
   }
   const f = values as Flags;
   // Conflicting flags are refused rather than one silently winning.
