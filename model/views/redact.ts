@@ -3,7 +3,7 @@
  * in any output (issue 22 item 6): `--set advwell:postgresSuperuserPassword=...` is shown as
  * `advwell:postgresSuperuserPassword=[secret]` in the diff's header, in text, Markdown and JSON. Pure.
  */
-import { CONFIG_KEYS, ConfigKey, PROJECT } from "../config/keys";
+import { CONFIG_KEYS, isCredentialKey, PROJECT } from "../config/keys";
 
 /**
  * Provider keys that hold credentials (aws:secretKey, aws:accessKey, aws:token,
@@ -18,12 +18,16 @@ function topKey(key: string): string {
   return top.includes(":") ? top : `${PROJECT}:${top}`;
 }
 
-/** True for a key whose value is a credential, or that the stack file holds as a `secure:` value. */
-export function isCredentialKey(key: string, secureKeys: readonly string[] = []): boolean {
+/**
+ * True for a key whose value the command never shows: a credential of the key table
+ * (isCredentialKey), a key the stack file holds as a `secure:` value, or a key of no known row
+ * whose name says it holds a credential.
+ */
+export function isHiddenKey(key: string, secureKeys: readonly string[] = []): boolean {
   const top = topKey(key);
   if (secureKeys.includes(top)) return true;
   const [namespace, name] = top.split(":", 2);
-  if (namespace === PROJECT) return name in CONFIG_KEYS ? (CONFIG_KEYS[name as ConfigKey] as { secret?: true }).secret === true : CREDENTIAL_NAME.test(name);
+  if (namespace === PROJECT) return Object.prototype.hasOwnProperty.call(CONFIG_KEYS, name) ? isCredentialKey(name) : CREDENTIAL_NAME.test(name);
   return CREDENTIAL_NAME.test(key);
 }
 
@@ -32,5 +36,5 @@ export function shownAssignment(assignment: string, secureKeys: readonly string[
   const eq = assignment.indexOf("=");
   if (eq <= 0) return "[an assignment without key=]";
   const key = assignment.slice(0, eq);
-  return isCredentialKey(key, secureKeys) ? `${key}=[secret]` : assignment;
+  return isHiddenKey(key, secureKeys) ? `${key}=[secret]` : assignment;
 }

@@ -111,8 +111,8 @@ describe("npm run plan never prints a stack trace (issue 14)", () => {
   });
 
   test.each([
-    ["advwell:postgresSuperuserPassword[x=hunter2-mark", /--set: cannot read the path "\[x" in the key "advwell:postgresSuperuserPassword\[x"/],
-    ["=hunter2-mark", /--set expects key=value, got no key before "="/],
+    ["advwell:postgresSuperuserPassword[x=hunter2-mark", /--set: cannot read the path of "advwell:postgresSuperuserPassword\[x"/],
+    ["=hunter2-mark", /--set expects key=value, got no key before the "="/],
   ])("a malformed --set %j names the key, never the value", async (assignment, message) => {
     const { code, out, err } = await run(["--stack", "production", "--set", assignment]);
     expect(code).toBe(2);

@@ -2,7 +2,7 @@
  * What a diff or a refused plan tells a reviewer (issue 24 item 10): human units, the PostgreSQL
  * restart and its length, one error that says how many nodes a tier needs, the rotation command.
  */
-import { diffResources, humanValue, isCredentialKey, plannedRestart, postgresRestartNote, ResourceDiff, rotationCommand, shownAssignment, SWARM_GOSSIP_DELAY_SECONDS, tierSummaries, urnInStack } from "../../model";
+import { diffResources, humanValue, isHiddenKey, plannedRestart, postgresRestartNote, ResourceDiff, rotationCommand, shownAssignment, SWARM_GOSSIP_DELAY_SECONDS, tierSummaries, urnInStack } from "../../model";
 import { planFor, resolve, stackConfig } from "../support/stacks";
 
 describe("human units in diffs", () => {
@@ -112,9 +112,9 @@ describe("what the command may repeat of --set", () => {
     expect(shownAssignment(assignment)).toBe(shown);
   });
   test("a key the stack file holds as secure: is a credential whatever its name", () => {
-    expect(isCredentialKey("advwell:appEnvironmentSecret", [])).toBe(true);
-    expect(isCredentialKey("advwell:backendImage", ["advwell:backendImage"])).toBe(true);
-    expect(isCredentialKey("advwell:backendImage", [])).toBe(false);
+    expect(isHiddenKey("advwell:appEnvironmentSecret", [])).toBe(true);
+    expect(isHiddenKey("advwell:backendImage", ["advwell:backendImage"])).toBe(true);
+    expect(isHiddenKey("advwell:backendImage", [])).toBe(false);
   });
 });
 
