@@ -16,6 +16,8 @@ import { awsCliDir, FakeS3, S3RVER_KEY, S3RVER_SECRET } from "./support/s3";
 const SCRIPTS = path.join(__dirname, "..", "..", "containers", "backup");
 const BUCKET = "advwell-backups-it";
 const DB = "advwell";
+const APP_ROLE = "advwell_app";
+const APP_ROLE_PASSWORD = "advwell-app-it-pw";
 
 let pg: PgCluster;
 let s3: FakeS3;
@@ -228,8 +230,11 @@ beforeAll(async () => {
   if (!resolved.settings) throw new Error(JSON.stringify(resolved.findings));
   plan = planBackup(resolved.settings);
   [pg, s3] = await Promise.all([PgCluster.start(), FakeS3.start([BUCKET])]);
-  await createDatabase(DB);
-  const client = await pg.client({ database: DB });
+  // As in production (the reconciler's work): a non-superuser app role owns the database and its
+  // objects; restores run as that role (containers/backup/restore.sh).
+  await pg.query(`create role ${APP_ROLE} login password '${APP_ROLE_PASSWORD}'`);
+  await pg.query(`create database ${DB} owner ${APP_ROLE}`);
+  const client = await pg.client({ database: DB, user: APP_ROLE, password: APP_ROLE_PASSWORD });
   try {
     await client.query(SCHEMA);
     await client.query(FILL);
