@@ -140,11 +140,13 @@ SELECT pg_catalog.format('GRANT %I TO %I', :'owner', :'role') \gexec
 SQL
 }
 
-# Drops the temporary role; whatever it came to own in the target is dropped with it (the restore
-# itself creates everything as the owner role). Nothing here runs code of the dropped objects.
+# Drops the temporary role. pg_restore creates everything as the owner role, but restored code can
+# RESET ROLE back to the temporary one, so whatever it came to own in the target goes to the owner
+# role first (REASSIGN OWNED and DROP OWNED run none of the objects' code).
 drop_restore_role() { # target-database
   [ -n "${RESTORE_ROLE:-}" ] || return 0
-  if ! { ADMIN_DATABASE="$1" psql_admin --set=role="$RESTORE_ROLE" <<'SQL'
+  if ! { ADMIN_DATABASE="$1" psql_admin --set=role="$RESTORE_ROLE" --set=owner="${RESTORE_OWNER:-}" <<'SQL'
+SELECT pg_catalog.format('REASSIGN OWNED BY %I TO %I', :'role', :'owner') FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) :'role' \gexec
 SELECT pg_catalog.format('DROP OWNED BY %I', :'role') FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) :'role' \gexec
 SQL
     psql_admin --set=role="$RESTORE_ROLE" <<'SQL'
