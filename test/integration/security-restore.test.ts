@@ -8,16 +8,15 @@
  * of its quotes; the restore ran the materialized view's function, and the CHECK constraint's,
  * as the superuser), and restore.sh's default target was the live database.
  */
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BACKUP_SECRET_FILES, backupEnvironment, BackupPlan, planBackup } from "../../model";
+import { backupEnvironment, BackupPlan, planBackup } from "../../model";
 import { resolve } from "../support/stacks";
-import { PG_BIN, PgCluster, SUPERUSER, SUPERUSER_PASSWORD } from "./support/pgCluster";
-import { awsCliDir, FakeS3, S3RVER_KEY, S3RVER_SECRET } from "./support/s3";
+import { runBackupScript, writeBackupSecrets } from "./support/backupScripts";
+import { PG_BIN, PgCluster, SUPERUSER } from "./support/pgCluster";
+import { awsCliDir, FakeS3 } from "./support/s3";
 
-const SCRIPTS = path.join(__dirname, "..", "..", "containers", "backup");
 const BUCKET = "advwell-security-it";
 const APP = "advwell";
 const APP_PASSWORD = "security-app-pw";
@@ -28,12 +27,6 @@ let pg: PgCluster;
 let s3: FakeS3;
 let plan: BackupPlan;
 let work: string;
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 function env(database: string, extra: Record<string, string> = {}): Record<string, string> {
   const secrets = path.join(work, "secrets");
@@ -52,20 +45,8 @@ function env(database: string, extra: Record<string, string> = {}): Record<strin
   };
 }
 
-function run(script: string, args: string[], scriptEnv: Record<string, string>): Promise<Run> {
-  return new Promise((done, reject) => {
-    const child = spawn("bash", [path.join(SCRIPTS, script), ...args], { env: scriptEnv, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60000);
-    child.on("error", reject);
-    child.on("close", (status) => {
-      clearTimeout(timer);
-      done({ status, stdout, stderr });
-    });
-  });
+function run(script: string, args: string[], scriptEnv: Record<string, string>) {
+  return runBackupScript(script, args, scriptEnv, 60000);
 }
 
 async function appIsSuperuser(): Promise<boolean> {
@@ -97,11 +78,7 @@ beforeAll(async () => {
   if (!resolved.settings) throw new Error(JSON.stringify(resolved.findings));
   plan = planBackup(resolved.settings);
   [pg, s3] = await Promise.all([PgCluster.start(), FakeS3.start([BUCKET])]);
-  const secrets = path.join(work, "secrets");
-  fs.mkdirSync(secrets);
-  fs.writeFileSync(path.join(secrets, BACKUP_SECRET_FILES.databasePassword), SUPERUSER_PASSWORD, { mode: 0o400 });
-  fs.writeFileSync(path.join(secrets, BACKUP_SECRET_FILES.accessKeyId), S3RVER_KEY, { mode: 0o400 });
-  fs.writeFileSync(path.join(secrets, BACKUP_SECRET_FILES.secretAccessKey), S3RVER_SECRET, { mode: 0o400 });
+  writeBackupSecrets(path.join(work, "secrets"));
   // As the reconciler leaves production: the app role owns its databases and everything in them.
   await pg.query(`CREATE ROLE ${APP} LOGIN PASSWORD '${APP_PASSWORD}'`);
   for (const db of ["advtom", "drillsrc", "checksrc"]) await pg.query(`CREATE DATABASE ${db} OWNER ${APP}`);
