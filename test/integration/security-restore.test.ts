@@ -88,7 +88,13 @@ beforeAll(async () => {
      INSERT INTO cases VALUES (1, 'Ação de cobrança'), (2, 'Inventário');
      CREATE FUNCTION escalate() RETURNS int LANGUAGE plpgsql AS $$ BEGIN ${ESCALATE} RETURN 1; END $$;
      -- Refreshed at restore time, as its owner: with --no-owner as the superuser, that was the superuser.
-     CREATE MATERIALIZED VIEW case_stats AS SELECT escalate() AS one, count(*) AS cases FROM cases;`,
+     CREATE MATERIALIZED VIEW case_stats AS SELECT escalate() AS one, count(*) AS cases FROM cases;
+     -- For pg_dump and the superuser's own sessions: a name = operator ahead of pg_catalog's on the
+     -- database's search_path, and a format(text, text) that beats pg_catalog's variadic one.
+     CREATE FUNCTION name_eq_evil(a name, b name) RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN ${ESCALATE} RETURN a::text OPERATOR(pg_catalog.=) b::text; END $$;
+     CREATE OPERATOR public.= (LEFTARG = name, RIGHTARG = name, FUNCTION = name_eq_evil);
+     CREATE FUNCTION public.format(text, text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN ${ESCALATE} RETURN pg_catalog.format($1, $2); END $$;
+     ALTER DATABASE advtom SET search_path = public, pg_catalog;`,
   );
   await asApp(
     "checksrc",
@@ -114,8 +120,11 @@ afterEach(async () => {
   await pg.query(`ALTER ROLE ${APP} NOSUPERUSER`);
 });
 
-test("backup.sh (pg_dump as the superuser) runs none of the app's code: the app role is not superuser after the backups", async () => {
+test("backup.sh (pg_dump as the superuser) runs none of the app's code, search_path plants included: the app role is not superuser after the backups", async () => {
   expect(await appIsSuperuser()).toBe(false);
+  // The plants are live: a superuser session that takes the database's search_path calls them.
+  await pg.query("SELECT format('%I', 'x')", [], "advtom");
+  expect(await appIsSuperuser()).toBe(true);
 });
 
 test("the drill's fingerprint of a table named with a quote and a payload runs no SQL: the app role stays NOSUPERUSER and the table matches", async () => {
