@@ -51,6 +51,7 @@ drill_main() {
   trap drill_cleanup EXIT
   make_work_dir
   resolve_owner || { err "advwell-drill: FAILED: no owner role for the restore"; return 1; }
+  restore_role_secret "$WORK" || { err "advwell-drill: FAILED: cannot make the temporary role's password"; return 1; }
 
   started_ms=$(now_ms)
   RESTORE_DATABASE=$scratch RESTORE_OWNER=$RESTORE_OWNER bash "$HERE/restore.sh" "$@"

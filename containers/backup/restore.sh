@@ -121,17 +121,22 @@ SQL
   esac
 }
 
-# A temporary login role that is a member of the owner role and nothing else. Sets RESTORE_ROLE and
-# RESTORE_ROLE_PASSWORD (random; only its SCRAM verifier reaches the server).
-create_restore_role() { # work-dir
+# The temporary role's random password (RESTORE_ROLE_PASSWORD) and its SCRAM verifier, in the work
+# directory: made before anything touches a database, so an image without perl or python3 stops here.
+restore_role_secret() { # work-dir
   local verifier
-  RESTORE_ROLE="advwell_restore_$(date -u +%Y%m%d%H%M%S)_$$"
   RESTORE_ROLE_PASSWORD=$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')
   [ ${#RESTORE_ROLE_PASSWORD} -eq 48 ] || { echo "cannot read /dev/urandom" >&2; return 1; }
   (umask 077 && printf '%s' "$RESTORE_ROLE_PASSWORD" >"$1/restore-role-password")
   verifier=$(scram_verifier "$1/restore-role-password") || return 1
   rm -f "$1/restore-role-password"
   (umask 077 && printf '%s' "$verifier" >"$1/restore-role-verifier")
+}
+
+# A temporary login role that is a member of the owner role and nothing else, with the verifier
+# restore_role_secret made (only that reaches the server). Sets RESTORE_ROLE.
+create_restore_role() { # work-dir
+  RESTORE_ROLE="advwell_restore_$(date -u +%Y%m%d%H%M%S)_$$"
   psql_admin --set=role="$RESTORE_ROLE" --set=owner="$RESTORE_OWNER" <<SQL
 \set verifier \`cat '$1/restore-role-verifier'\`
 SELECT pg_catalog.format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT CONNECTION LIMIT 3 VALID UNTIL %L PASSWORD %L',
@@ -214,6 +219,7 @@ restore_main() {
       step decrypt decrypt "$file" "$file.dump" || restore_fail "gpg decryption failed"
       file="$file.dump" ;;
   esac
+  step secret restore_role_secret "$WORK" || restore_fail "cannot make the temporary role's password"
   step target prepare_target "$target" || restore_fail "cannot prepare database $target"
   step role create_restore_role "$WORK" || restore_fail "cannot create the temporary restore role"
   step restore as_restore_role pg_restore --dbname="$target" --role="$RESTORE_OWNER" --clean --if-exists --no-owner --no-acl \

@@ -193,3 +193,27 @@ test("a superuser as the owner role is refused before anything is touched", asyn
   expect(refused.stderr).toMatch(/FAILED stage=owner .*the owner role postgres is a superuser/);
   expect(await databases()).toEqual(before);
 });
+
+test("a restore that fails after the temporary role exists says why and leaves no temporary role", async () => {
+  // A target the owner role owns, holding a table it does not: --clean cannot drop it.
+  await pg.query(`CREATE DATABASE conflicting OWNER ${APP}`);
+  await pg.query("CREATE TABLE cases (id int)", [], "conflicting");
+  const failed = await run("restore.sh", [], env("advtom", { RESTORE_DATABASE: "conflicting" }));
+  expect(failed.status).toBe(1);
+  expect(failed.stderr).toMatch(/advwell-restore: FAILED stage=restore .*must be owner of table cases/);
+  expect(await pg.query("SELECT rolname FROM pg_roles WHERE rolname LIKE 'advwell_restore_%'")).toEqual([]);
+  expect(await appIsSuperuser()).toBe(false);
+});
+
+test("without perl and python3 (no way to make a SCRAM verifier) restore.sh stops before it touches a database", async () => {
+  const bin = path.join(work, "no-scram-tools");
+  fs.mkdirSync(bin, { recursive: true });
+  for (const tool of ["perl", "python3"]) fs.writeFileSync(path.join(bin, tool), "#!/bin/sh\nexit 127\n", { mode: 0o755 });
+  const before = await databases();
+  const base = env("advtom");
+  const failed = await run("restore.sh", [], { ...base, PATH: `${bin}:${base.PATH}` });
+  expect(failed.status).toBe(1);
+  expect(failed.stderr).toMatch(/advwell-restore: FAILED stage=secret .*cannot make the temporary role's password/);
+  expect(await databases()).toEqual(before);
+  expect(await pg.query("SELECT rolname FROM pg_roles WHERE rolname LIKE 'advwell_restore_%'")).toEqual([]);
+});
