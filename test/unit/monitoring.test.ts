@@ -378,7 +378,7 @@ describe("Alertmanager, Grafana and the monitoring role", () => {
 
   test("the reconciler grants the monitoring role pg_monitor, caps its connections and takes its password from a psql variable", () => {
     const script = readContainerFile("reconcile");
-    expect(script).toContain("SELECT format('GRANT pg_monitor TO %I', :'monitor') \\gexec");
+    expect(script).toContain("SELECT pg_catalog.format('GRANT pg_monitor TO %I', :'monitor') \\gexec");
     expect(script).toContain("CONNECTION LIMIT %s PASSWORD %L', :'monitor', :'monitor_limit', :'password'");
     expect(script).toContain("default_transaction_read_only = on");
     const bad = spawnSync("bash", ["-c", script, "reconcile.sh", "once"], {
