@@ -32,7 +32,7 @@ export const CONFIG_KEYS = {
   certificates: { type: "string", default: "letsencrypt", invalid: "self-signed", allowed: "letsencrypt, default", description: "TLS certificates for the routers: letsencrypt (issued by Let's Encrypt through the TLS challenge; every host must be a public DNS name) or default (Traefik's own self-signed certificate, for development hosts such as *.localhost)." },
   backendImage: { type: "string", default: "tomautomations/advwell-backend:v52", invalid: "tomautomations/advwell-backend:latest", allowed: IMAGE, description: "Backend image with a pinned tag or digest (never latest)." },
   frontendImage: { type: "string", default: "tomautomations/advwell-frontend:v67", invalid: "tomautomations/advwell-frontend", allowed: IMAGE, description: "Frontend image with a pinned tag or digest (never latest)." },
-  postgresImage: { type: "string", default: "postgres:15.10-bookworm", invalid: "postgres:bookworm", allowed: `${IMAGE}, its tag starting with the PostgreSQL major (e.g. postgres:15.10)`, description: "PostgreSQL image; its major version also picks the backup job's pg_dump." },
+  postgresImage: { type: "string", default: "postgres:15.20-bookworm", invalid: "postgres:bookworm", allowed: `${IMAGE}, its tag starting with the PostgreSQL major (e.g. postgres:15.20)`, description: "PostgreSQL image; its major version also picks the backup job's pg_dump. The default is the minor the settings catalog was read from (model/postgres/pg15-settings.json); the plan warns, naming the parameters that differ, when the tag is another minor." },
   pgbouncerImage: { type: "string", default: "edoburu/pgbouncer:1.23.1", invalid: "Edoburu/PgBouncer:1.23", allowed: IMAGE, description: "PgBouncer image, used by the tiers that pool connections." },
   traefikImage: { type: "string", default: "traefik:v3.2.3", invalid: "traefik", allowed: IMAGE, description: "Traefik v3 image." },
   nodes: { type: "array", default: ["name=vps-1,cpus=4,memory=16GiB,role=manager"], invalid: "[\"name=vps-1,cpus=0x10,memory=16GiB,role=manager\"]", allowed: "entries like name=vps-1,cpus=4,memory=16GiB,role=manager (role: manager or worker), at least one manager, unique names", description: "Swarm node inventory, one entry per node: name=<hostname>,cpus=<n>,memory=<size>,role=<manager|worker>. The first node holds the PostgreSQL primary, the second its replica." },
@@ -87,6 +87,58 @@ export const CONFIG_KEYS = {
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 export const CONFIG_KEY_NAMES = Object.keys(CONFIG_KEYS) as ConfigKey[];
+
+/** The keys whose values are text (strings and lists): each has a longest value, below. */
+export type TextKey = { [K in ConfigKey]: (typeof CONFIG_KEYS)[K]["type"] extends "string" | "array" ? K : never }[ConfigKey];
+
+const DNS_NAME = 253; // RFC 1035: 255 octets on the wire, 253 characters written
+const IMAGE_REFERENCE = 512; // distribution/reference: a name of at most 255, a tag of 128, a digest (sha512: 135)
+const URL = 2048; // what every HTTP stack in the path (Alertmanager, the aws CLI, Docker's client) takes without truncating
+const WORD = 32; // closed sets: the longest member is far shorter
+
+/**
+ * The longest value each text key takes, one rule for all (an error names the key and the
+ * limit): nothing unbounded reaches a resource. The figures come from what receives the value;
+ * backupPrefix's is the one that mattered: it appears several times in the writer's IAM policy
+ * (a 5,000-character prefix made a 15 kB policy; IAM's inline user policies stop at 2,048).
+ * `satisfies` makes a new text key without a limit a compile error.
+ */
+export const MAX_LENGTH = {
+  tier: WORD, environment: WORD, certificates: WORD, endpointMode: WORD,
+  apiDomain: DNS_NAME, appDomain: DNS_NAME, dashboardDomain: DNS_NAME, grafanaDomain: DNS_NAME,
+  acmeEmail: 254, // RFC 5321's path limit
+  backendImage: IMAGE_REFERENCE, frontendImage: IMAGE_REFERENCE, postgresImage: IMAGE_REFERENCE, pgbouncerImage: IMAGE_REFERENCE, traefikImage: IMAGE_REFERENCE,
+  backupImage: IMAGE_REFERENCE, prometheusImage: IMAGE_REFERENCE, grafanaImage: IMAGE_REFERENCE, alertmanagerImage: IMAGE_REFERENCE,
+  postgresExporterImage: IMAGE_REFERENCE, nodeExporterImage: IMAGE_REFERENCE, cadvisorImage: IMAGE_REFERENCE,
+  nodes: 16384, overrides: 16384, // JSON text of the list: hundreds of entries
+  databaseName: 63, databaseUser: 63, // NAMEDATALEN - 1
+  adoptPostgresVolume: 255,
+  postgresSuperuserPassword: 1024,
+  replicaDockerHost: URL, backupEndpointUrl: URL, alertWebhookUrl: URL,
+  backupSchedule: 128,
+  backupBucketName: 63, // S3's bucket-name limit
+  backupPrefix: 128, // keys stay far under S3's 1,024 bytes; the IAM policy under 2,048 characters
+  backupKmsKeyArn: 2048, // AWS's ARN limit
+  prometheusRetention: WORD, prometheusStorage: WORD,
+  backendMetricsPath: 1024,
+  // The PITR / S3-compatible / Object Lock block.
+  backupStorage: WORD, backupObjectLock: WORD, backupPitrImage: IMAGE_REFERENCE, backupFullSchedule: 128,
+  backupRegion: 63,
+  backupAccessKeyId: 128, backupSecretAccessKey: 256, // AWS: 20 and 40; B2, Wasabi, MinIO: a few dozen
+  backupEncryptionKey: 1024,
+} as const satisfies Record<TextKey, number>;
+
+/** What a valid value is, with the key's length limit when it has one: the text errors and the README quote. */
+export function allowedText(name: ConfigKey): string {
+  const max = (MAX_LENGTH as Partial<Record<ConfigKey, number>>)[name];
+  return max === undefined ? CONFIG_KEYS[name].allowed : `${CONFIG_KEYS[name].allowed} (at most ${max} characters)`;
+}
+
+/** Whether the key holds a credential (set with --secret, never shown). */
+export const isCredentialKey = (name: string): boolean => {
+  const bare = name.startsWith(`${PROJECT}:`) ? name.slice(PROJECT.length + 1) : name;
+  return Object.prototype.hasOwnProperty.call(CONFIG_KEYS, bare) && "secret" in CONFIG_KEYS[bare as ConfigKey];
+};
 
 /** `advwell:<name>`: how findings, the CLI and the engine name a key. */
 export const configKey = (name: ConfigKey): string => `${PROJECT}:${name}`;

@@ -5,10 +5,11 @@
  * case against the container.
  */
 import { configKey, overrideKey } from "../config/keys";
-import { postgresMajor } from "../config/references";
+import { parseImageReference, postgresMajor } from "../config/references";
 import type { Settings } from "../config/settings";
 import { error, Finding, warning } from "../findings";
-import { checkSetting, crashSafetyRisk, settingKiB, stackOwnedReason, weakerPasswordEncryption } from "../postgres/catalog";
+import { canonicalSettingName, checkSetting, crashSafetyRisk, settingKiB, stackOwnedReason, startupProblem, weakerPasswordEncryption } from "../postgres/catalog";
+import { imageMinorNote, parametersMissingAt } from "../postgres/minors";
 import { worstCaseMemory } from "../postgres/memory";
 import { shmSizeMiB, tunePostgres } from "../postgres/tuning";
 import { planPitr } from "../backup/pitr";
@@ -26,8 +27,9 @@ export const DATA_VOLUME = "advwell-postgres-data";
  * `advwell:overrides[postgres.settings.<name>]`. Settings PostgreSQL refuses would stop the
  * database at its next start (it updates stop-first: an outage), so none reaches a deploy.
  */
-export function overrideFindings(overrides: Readonly<Record<string, string>>, derived: Readonly<Record<string, string>>): Finding[] {
+export function overrideFindings(overrides: Readonly<Record<string, string>>, derived: Readonly<Record<string, string>>, imageTag?: string): Finding[] {
   const findings: Finding[] = [];
+  const missing = parametersMissingAt(imageTag);
   for (const [name, value] of Object.entries(overrides)) {
     const key = overrideKey(`postgres.settings.${name}`);
     const owned = stackOwnedReason(name);
@@ -38,6 +40,16 @@ export function overrideFindings(overrides: Readonly<Record<string, string>>, de
     const problem = checkSetting(name, value, { ...derived, ...overrides });
     if (problem) {
       findings.push(error(key, `got ${JSON.stringify(value)}; allowed: ${problem.allowed}${problem.suggestion ? ` (did you mean ${problem.suggestion}?)` : ""}`));
+      continue;
+    }
+    const canonical = canonicalSettingName(name) ?? name;
+    if (missing.includes(canonical)) {
+      findings.push(error(key, `got ${JSON.stringify(value)}; allowed: a parameter PostgreSQL ${imageTag} has: ${canonical} came in a later 15.x minor (model/postgres/minors.ts), and the server would refuse to start; move ${configKey("postgresImage")} to a current minor`));
+      continue;
+    }
+    const refusal = startupProblem(name, value);
+    if (refusal) {
+      findings.push(error(key, `got ${JSON.stringify(value)}; allowed: ${refusal}`));
       continue;
     }
     const risk = crashSafetyRisk(name, value);
@@ -78,7 +90,10 @@ export function planPostgres(settings: Settings, services: ServicePlans, maxConn
       why: `point-in-time recovery (advwell:backupPitrEnabled): every WAL segment goes to the bucket, at least every ${pitr.archiveTimeoutSeconds} s (archive_timeout); archive_mode takes effect only at a server start, so the deploy that turns it on restarts PostgreSQL once`,
     });
   }
-  const overrideProblems = overrideFindings(o.postgresSettings, derived);
+  const imageTag = parseImageReference(settings.images.postgresImage)?.tag;
+  const overrideProblems = overrideFindings(o.postgresSettings, derived, imageTag);
+  const minorNote = imageMinorNote(imageTag);
+  if (minorNote) findings.push(warning(configKey("postgresImage"), `${settings.images.postgresImage}: ${minorNote}`));
   findings.push(...overrideProblems);
   // Refused overrides are left out, so the plan still describes a server that starts.
   const refused = new Set(overrideProblems.filter((f) => f.level === "error").map((f) => f.key));

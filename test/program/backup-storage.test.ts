@@ -22,6 +22,10 @@ const COMPATIBLE = [
   "advwell:backupObjectLock=off",
 ];
 const PITR = ["advwell:backupPitrEnabled=true", `advwell:backupPitrImage=${PITR_IMAGE}`];
+/** Set with `pulumi config set --secret`: the program receives them as secrets (a plaintext credential is refused). */
+const CREDENTIALS = ["advwell:backupAccessKeyId", "advwell:backupSecretAccessKey", "advwell:backupEncryptionKey"];
+const secretsIn = (sets: readonly string[]) => CREDENTIALS.filter((k) => sets.some((s) => s.startsWith(`${k}=`)));
+const run_ = (sets: string[]) => runProgram("production", sets, secretsIn(sets));
 
 const SECRET = "docker:index/secret:Secret";
 const decoded = (run: ProgramRun) => byType(run, SECRET).map((s) => ({ name: s.name, text: Buffer.from(s.inputs.data, "base64").toString("utf8"), secret: isSecretWrapper(s.rawInputs.data) }));
@@ -29,7 +33,7 @@ const decoded = (run: ProgramRun) => byType(run, SECRET).map((s) => ({ name: s.n
 describe("an existing S3-compatible bucket (no AWS resources)", () => {
   let run: ProgramRun;
   beforeAll(async () => {
-    run = await runProgram("production", [...COMPATIBLE, ...PITR]);
+    run = await run_([...COMPATIBLE, ...PITR]);
   }, 30000);
 
   test("registers without error and creates nothing in AWS", () => {
@@ -79,7 +83,7 @@ describe("an existing S3-compatible bucket (no AWS resources)", () => {
   });
 
   test("without its keys the plan refuses the mode, naming the key, before any resource", async () => {
-    const refused = await runProgram("production", COMPATIBLE.filter((s) => !s.startsWith("advwell:backupAccessKeyId")));
+    const refused = await run_(COMPATIBLE.filter((s) => !s.startsWith("advwell:backupAccessKeyId")));
     expect(refused.error?.message).toMatch(/advwell:backupAccessKeyId: is not set/);
     expect(refused.resources.filter((r) => r.type.startsWith("docker:") || r.type.startsWith("aws:"))).toEqual([]);
   });
@@ -87,7 +91,7 @@ describe("an existing S3-compatible bucket (no AWS resources)", () => {
 
 describe("the AWS mode with point-in-time recovery", () => {
   test("the writer may delete (add delete markers) under the pgBackRest prefix only, never a version, and the bucket is Object-Locked", async () => {
-    const run = await runProgram("production", PITR);
+    const run = await run_(PITR);
     expect(run.error).toBeUndefined();
     const policy = JSON.parse(byType(run, "aws:iam/userPolicy:UserPolicy")[0].inputs.policy);
     const deletes = policy.Statement.filter((s: any) => [s.Action].flat().some((a: string) => /Delete|Bypass|Retention|Lifecycle|Versioning|ObjectLock/.test(a)));

@@ -25,7 +25,7 @@ const KMS = "arn:aws:kms:sa-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234
 const STACK_KEY = "advwell:backupEncryptionKey=unit-test-stack-key-0123456789abcdef";
 
 function settingsFor(stack: string, sets: readonly string[] = []): Settings {
-  const { settings, findings } = resolve(stack, [STACK_KEY, ...sets]);
+  const { settings, findings } = resolve(stack, [STACK_KEY, ...sets], ["advwell:backupEncryptionKey"]);
   if (!settings) throw new Error(JSON.stringify(findings));
   return settings;
 }

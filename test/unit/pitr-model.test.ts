@@ -3,7 +3,13 @@
  * gets, what pgBackRest is told, what the plan counts and what it refuses.
  */
 import { fullsForDays, planBackup, planPitr, renderPgbackrestConf, writerPolicyDocument } from "../../model";
-import { planFor, resolve } from "../support/stacks";
+import { planFor as planWith, resolve as resolveWith } from "../support/stacks";
+
+/** Credentials reach the plan as `pulumi config set --secret` hands them over (a plaintext one is refused). */
+const CREDENTIALS = ["advwell:backupEncryptionKey", "advwell:backupAccessKeyId", "advwell:backupSecretAccessKey"];
+const secretsIn = (sets: readonly string[]) => CREDENTIALS.filter((k) => sets.some((s) => s.startsWith(`${k}=`)));
+const resolve = (stack: string, sets: string[] = []) => resolveWith(stack, sets, secretsIn(sets));
+const planFor = (stack: string, sets: string[] = []) => planWith(stack, sets, secretsIn(sets));
 
 const KEY = "advwell:backupEncryptionKey=unit-test-stack-key-0123456789abcdef";
 const PITR = ["advwell:backupPitrEnabled=true", "advwell:backupPitrImage=advwell/postgres-pitr:15.10-2.45", KEY];
