@@ -257,7 +257,6 @@ export function planBackup(settings: Settings): BackupPlan {
     if (b.kmsKeyArn !== undefined) findings.push(warning(key("backupKmsKeyArn"), `is ignored with advwell:backupStorage s3-compatible: the stack configures no bucket encryption there (the client-side encryption of advwell:backupEncryptionKey still applies)`));
     if (b.objectLock !== "off") findings.push(warning(key("backupObjectLock"), `${b.objectLock} is not applied with advwell:backupStorage s3-compatible: the stack does not manage that bucket. Enable versioning and Object Lock (${b.objectLock} mode, default retention >= ${Math.max(b.retentionDays, b.pitr.enabled ? b.pitr.retentionDays : 0)} days) on it yourself, or a leaked key can overwrite or delete backups`));
   }
-  if (b.storage === "aws" && b.accessKeySet) findings.push(warning(key("backupAccessKeyId"), `is ignored with advwell:backupStorage aws: the stack creates the writer's own key`));
   if (!b.encryptionKeySet && settings.environment === "production") {
     findings.push(warning(key("backupEncryptionKey"), `is not set: the stack generates the key that encrypts every backup and keeps it only in the stack's state; copy it out (pulumi stack output backupEncryptionKey --show-secrets) or set your own with pulumi config set --secret ${key("backupEncryptionKey")}, or losing the stack loses every backup`));
   }
