@@ -27,6 +27,7 @@ export * from "./replication";
 export * from "./backup/plan";
 export * from "./backup/policies";
 export * from "./backup/contract";
+export * from "./backup/pitr";
 export * from "./monitoring/plan";
 export * from "./monitoring/alerts";
 export * from "./monitoring/files";

@@ -50,6 +50,30 @@ export interface BackupSettings {
   readonly kmsKeyArn?: string;
   /** An S3-compatible endpoint for the backup container (AWS_ENDPOINT_URL); undefined means AWS. */
   readonly endpointUrl?: string;
+  /** aws: the stack creates bucket and writer; s3-compatible: an existing bucket, keys from config secrets. */
+  readonly storage: BackupStorage;
+  /** s3-compatible: the signing region (backupRegion, else aws:region, else us-east-1). */
+  readonly region?: string;
+  /** Whether backupAccessKeyId / backupSecretAccessKey / backupEncryptionKey are set (values never enter the settings). */
+  readonly accessKeySet: boolean;
+  readonly encryptionKeySet: boolean;
+  readonly objectLock: ObjectLockSetting;
+  readonly pitr: PitrSettings;
+}
+
+export const BACKUP_STORAGES = ["aws", "s3-compatible"] as const;
+export type BackupStorage = (typeof BACKUP_STORAGES)[number];
+export const OBJECT_LOCK_SETTINGS = ["governance", "compliance", "off"] as const;
+export type ObjectLockSetting = (typeof OBJECT_LOCK_SETTINGS)[number];
+
+export interface PitrSettings {
+  readonly enabled: boolean;
+  readonly image?: string;
+  readonly archiveTimeoutSeconds: number;
+  /** Five-field cron, UTC, of full base backups. */
+  readonly fullSchedule: string;
+  readonly retentionDays: number;
+  readonly retentionFull: number;
 }
 
 /** Where Alertmanager sends notifications, decided from the webhook URL's host. */
@@ -398,6 +422,43 @@ function readSuperuserPassword(r: Reader): boolean {
   return !(value === undefined || value === "");
 }
 
+/** A credential's value is never echoed: the error says what is wrong with it, not what it is. */
+function readCredential(r: Reader, name: ConfigKey, valid: (value: string) => boolean): boolean {
+  const value = r.raw(name);
+  // Set with --secret but not decrypted (the offline plan): set, and checked at deploy time.
+  if (value === undefined || value === "") return r.isSecure(name);
+  if (!valid(value)) {
+    r.findings.push(error(configKey(name), `got a value that is not allowed (not shown: the key holds a credential); allowed: ${CONFIG_KEYS[name].allowed}`));
+    return false;
+  }
+  return true;
+}
+
+/** The backup keys of the PITR / s3-compatible / Object Lock block (model/config/keys.ts). */
+function readBackupExtras(r: Reader, config: RawConfig) {
+  const noBreak = (v: string) => !/[\r\n]/.test(v);
+  const region = r.optional("backupRegion");
+  if (region !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(region)) r.fail("backupRegion", region);
+  const image = r.optional("backupPitrImage");
+  const keyId = readCredential(r, "backupAccessKeyId", (v) => noBreak(v) && !/\s/.test(v));
+  const secretKey = readCredential(r, "backupSecretAccessKey", noBreak);
+  return {
+    storage: r.oneOf("backupStorage", BACKUP_STORAGES),
+    region: region ?? config["aws:region"] ?? undefined,
+    accessKeySet: keyId && secretKey,
+    encryptionKeySet: readCredential(r, "backupEncryptionKey", (v) => noBreak(v) && v.length >= 32),
+    objectLock: r.oneOf("backupObjectLock", OBJECT_LOCK_SETTINGS),
+    pitr: {
+      enabled: r.boolean("backupPitrEnabled"),
+      image: image === undefined ? undefined : isPinnedImage(image) ? image : r.fail("backupPitrImage", image),
+      archiveTimeoutSeconds: r.integer("backupArchiveTimeoutSeconds", 10, 3600),
+      fullSchedule: r.matching("backupFullSchedule", /^(\S+\s+){4}\S+$/),
+      retentionDays: r.integer("backupPitrRetentionDays", 1, 3650),
+      retentionFull: r.integer("backupPitrRetentionFull", 1, 100),
+    },
+  };
+}
+
 /**
  * PostgreSQL 15's reserved and type/function-name keywords (pg_get_keywords() catcode R and T, read
  * from a real 15 server): unquoted, none of them is a role or database name (`CREATE ROLE user` is
@@ -502,6 +563,7 @@ export function validateSettings(config: RawConfig, stack: string, secureKeys: r
       noncurrentDays: r.integer("backupNoncurrentDays", 1, 3650),
       kmsKeyArn: r.optional("backupKmsKeyArn"),
       endpointUrl: endpoint === undefined ? undefined : httpUrl(endpoint) ? endpoint : r.fail("backupEndpointUrl", endpoint),
+      ...readBackupExtras(r, config),
     },
     monitoring: readMonitoring(r),
   };
@@ -513,7 +575,8 @@ export function validateSettings(config: RawConfig, stack: string, secureKeys: r
   const all = { ...settings, ...(adoption ? { adoption } : {}), superuserPasswordSet };
   checkHosts(r, all as Partial<Settings>);
   // The program reads aws:region for the bucket and the backup job; the plan refuses what it would.
-  if (settings.backup.enabled === true && !config["aws:region"]) {
+  // The s3-compatible mode creates nothing in AWS and signs for its own region.
+  if (settings.backup.enabled === true && settings.backup.storage === "aws" && !config["aws:region"]) {
     r.findings.push(error("aws:region", `got undefined; allowed: an AWS region such as sa-east-1 (the backup bucket and job need it while ${configKey("backupEnabled")} is true; set it in Pulumi.${stack}.yaml)`));
   }
   if (r.findings.length > 0) return { findings: r.findings };

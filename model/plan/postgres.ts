@@ -12,6 +12,8 @@ import { canonicalSettingName, checkSetting, crashSafetyRisk, settingKiB, stackO
 import { imageMinorNote, parametersMissingAt } from "../postgres/minors";
 import { worstCaseMemory } from "../postgres/memory";
 import { shmSizeMiB, tunePostgres } from "../postgres/tuning";
+import { planPitr } from "../backup/pitr";
+import type { Departure } from "../postgres/tuning";
 import { HBA_FILE, pgHbaLines } from "../render/postgres";
 import { DATA_MOUNT_PATH, PGDATA, REPLICATION_USER, replicationHbaLine } from "../replication";
 import { formatMiB } from "../units";
@@ -77,6 +79,17 @@ export function planPostgres(settings: Settings, services: ServicePlans, maxConn
   // The stack owns pg_hba.conf: a config it renders (below), so a taken-over cluster's own file and a
   // replica tier's replication line never depend on what initdb once wrote into PGDATA.
   const derived: Record<string, string> = { ...tuned.settings, hba_file: HBA_FILE };
+  // Point-in-time recovery: the primary archives every WAL segment with pgBackRest (model/backup/pitr.ts).
+  const pitr = planPitr(settings);
+  const pitrDepartures: Departure[] = [];
+  if (pitr) {
+    Object.assign(derived, pitr.postgresSettings);
+    pitrDepartures.push({
+      setting: "archive_mode",
+      plan: "on",
+      why: `point-in-time recovery (advwell:backupPitrEnabled): every WAL segment goes to the bucket, at least every ${pitr.archiveTimeoutSeconds} s (archive_timeout); archive_mode takes effect only at a server start, so the deploy that turns it on restarts PostgreSQL once`,
+    });
+  }
   const imageTag = parseImageReference(settings.images.postgresImage)?.tag;
   const overrideProblems = overrideFindings(o.postgresSettings, derived, imageTag);
   const minorNote = imageMinorNote(imageTag);
@@ -87,7 +100,9 @@ export function planPostgres(settings: Settings, services: ServicePlans, maxConn
   const accepted = Object.fromEntries(Object.entries(o.postgresSettings).filter(([name]) => !refused.has(overrideKey(`postgres.settings.${name}`))));
   const pgSettings: Record<string, string> = { ...derived, ...accepted };
 
-  const worst = worstCaseMemory(pgSettings);
+  const base = worstCaseMemory(pgSettings);
+  // pgBackRest's archiver runs inside the primary's container, so its memory is charged there too.
+  const worst = pitr ? { totalMiB: base.totalMiB + pitr.archiverMemoryMiB, parts: { ...base.parts, pgbackrestArchiver: pitr.archiverMemoryMiB } } : base;
   if (worst.totalMiB > postgresService.memoryLimitMiB) {
     const settingsKeys = Object.keys(accepted);
     // The override that pushed it over: a setting, max_connections, the container, or what sizes the budget.
@@ -111,7 +126,7 @@ export function planPostgres(settings: Settings, services: ServicePlans, maxConn
     value: {
       majorVersion: postgresMajor(settings.images.postgresImage) ?? 0,
       settings: pgSettings,
-      departures: tuned.departures.filter((d) => accepted[d.setting] === undefined),
+      departures: [...tuned.departures, ...pitrDepartures].filter((d) => accepted[d.setting] === undefined),
       memoryLimitMiB: postgresService.memoryLimitMiB,
       worstCaseMemoryMiB: Math.ceil(worst.totalMiB),
       worstCase: Object.fromEntries(Object.entries(worst.parts).map(([k, v]) => [k, Math.round(v * 10) / 10])),

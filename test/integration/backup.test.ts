@@ -412,6 +412,17 @@ describe("a failed backup exits non-zero, says why, and leaves no object", () =>
     expect(health.stdout).toMatch(/^unhealthy: the last backup failed \(\d+ dump\)/);
   });
 
+  test("encrypted: a pg_dump that fails mid-pipe fails the run at the dump stage (pipefail), though gpg exits 0", async () => {
+    await nextSecond();
+    const before = await backupKeys();
+    const state = path.join(work, "state-bad-password-encrypted");
+    const env = serviceEnv({ secrets: secretsDir("bad-password-encrypted", { password: "not-the-password", passphrase: "stack-key-for-this-test" }), encrypted: true, state });
+    const result = await run("backup.sh", ["run"], env);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/advwell-backup: FAILED started=\S+ stage=dump .*password authentication failed for user "postgres".*; no backup was recorded/);
+    expect(await backupKeys()).toEqual(before);
+  });
+
   test("a missing bucket fails at upload and creates neither the bucket nor an object", async () => {
     await nextSecond();
     const before = await backupKeys();
