@@ -19,6 +19,7 @@ import { PgBouncer } from "./pgbouncer";
 import { Postgres } from "./postgres";
 import { PostgresReconcile } from "./postgresReconcile";
 import { PostgresReplica } from "./postgresReplica";
+import { DockerSocketProxy } from "./dockerSocketProxy";
 import { DatabaseRef, NetworkRef, secretFile, secretMount } from "./swarm";
 import { Traefik } from "./traefik";
 import { WebService } from "./webService";
@@ -135,12 +136,14 @@ export class AdvWell extends pulumi.ComponentResource {
         )
       : undefined;
 
+    const dockerApi = new DockerSocketProxy("docker-socket-proxy", { plan: services["docker-socket-proxy"]! }, child);
     const traefik = new Traefik(
       "traefik",
       {
         plan: services.traefik!,
         edge: plan.edge,
         network: edge,
+        dockerApiNetwork: dockerApi.network,
         dashboardUsers: pulumi.secret(pulumi.interpolate`admin:${dashboardPassword.bcryptHash}`),
       },
       child,
@@ -241,7 +244,7 @@ export class AdvWell extends pulumi.ComponentResource {
     this.apiUrl = backend.url;
     this.appUrl = frontend.url;
     this.dashboardUrl = traefik.dashboardUrl;
-    const dockerServices = [postgres.service, reconcile.service, backend.service, frontend.service, traefik.service, pooler?.service, replica?.service, backupService?.service, ...Object.values(monitoring?.services ?? {})];
+    const dockerServices = [postgres.service, reconcile.service, backend.service, frontend.service, traefik.service, dockerApi.service, pooler?.service, replica?.service, backupService?.service, ...Object.values(monitoring?.services ?? {})];
     this.serviceNames = pulumi.all(dockerServices.filter((s): s is docker.Service => s !== undefined).map((s) => s.name));
     this.databaseUrl = databaseUrl;
     this.dashboardPassword = pulumi.secret(dashboardPassword.result);

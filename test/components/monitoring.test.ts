@@ -218,7 +218,7 @@ test("Grafana is routed by Traefik on its own host with TLS, through service lab
     "traefik.http.routers.grafana.entrypoints": "websecure",
     "traefik.http.routers.grafana.tls.certresolver": "letsencrypt",
     "traefik.http.services.grafana.loadbalancer.server.port": "3000",
-    "traefik.http.routers.grafana.middlewares": "grafana-ratelimit",
+    "traefik.http.routers.grafana.middlewares": "grafana-ratelimit,retry@file,security-headers@file",
   });
   expect(taskSpec("grafana").containerSpec.labels).toBeUndefined();
   // Nothing else is exposed through Traefik.
