@@ -17,7 +17,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DaemonInfo, dockerClient, startDaemon, stopDaemon } from "./lib/daemon";
-import { baseRootfs, loadStandinImages } from "./lib/images";
+import { baseRootfs, goToolBinaries, loadStandinImages } from "./lib/images";
 import { MANAGER_NODE, stopLeftoverWorkers } from "./lib/nodes";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -83,8 +83,9 @@ async function main(): Promise<number> {
     requireTools();
     info = await phase("start dockerd and a single-node Swarm", () => startDaemon(MANAGER_NODE), (i) => `${i.storageDriver}, ${i.dir}, node ${i.hostname} at ${i.swarmAddr}`);
     const base = await phase("base root filesystem (mmdebstrap, cached by recipe hash)", () => baseRootfs(say), (b) => `${b.cached ? "cache hit" : "built"}, ${(b.bytes / 1024 ** 2).toFixed(0)} MiB`);
+    const binaries = await phase("Go programs (scripts/build-tools.sh, cached by wrapper hash)", () => goToolBinaries(say), (b) => Object.keys(b).join(", "));
     const docker = dockerClient(info.socket);
-    await phase("load the stand-in images", () => loadStandinImages(docker, base), (refs) => `${refs.length} images over 2 shared layers`);
+    await phase("load the stand-in images", () => loadStandinImages(docker, base, binaries), (refs) => `${refs.length} images over 2 shared layers`);
     if (stopping) return 130;
     code = await phase(
       "jest --selectProjects swarm",
