@@ -35,8 +35,14 @@ backend docker
     server socket ${SOCKET_PATH:-/var/run/docker.sock}
 
 frontend api
-    bind :::2375 v4v6
 CFG
+  # The image binds [::]:2375 for v4 and v6 unless DISABLE_IPV6 is set; a container without IPv6
+  # (Docker's default on an IPv4 overlay) can only bind v4.
+  if ! on "${DISABLE_IPV6:-0}" && [ "$(cat /proc/sys/net/ipv6/conf/all/disable_ipv6 2>/dev/null || echo 1)" = 0 ]; then
+    echo "    bind :::2375 v4v6"
+  else
+    echo "    bind 0.0.0.0:2375"
+  fi
   on "${POST:-0}" || echo "    http-request deny unless METH_GET"
   for s in AUTH BUILD COMMIT CONFIGS CONTAINERS DISTRIBUTION EVENTS EXEC GRPC IMAGES INFO NETWORKS NODES PING PLUGINS SECRETS SERVICES SESSION SWARM SYSTEM TASKS VERSION VOLUMES; do
     eval "value=\${$s:-0}"
