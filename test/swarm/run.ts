@@ -5,9 +5,11 @@
  *      single-node Swarm, whose address sits on the namespace's loopback so the two-node drill can
  *      link a worker to it (lib/nodes.ts);
  *   2. builds the stand-in images' base root filesystem, or takes it from the cache;
- *   3. loads the stand-in images into the daemon;
- *   4. runs the jest project `swarm` (test/swarm/*.test.ts) against that daemon, in band;
- *   5. tears everything down, whatever happened, and prints the time of each phase.
+ *   3. takes the Go programs the edge suite's images carry (Traefik, Pebble, challtestsrv) from
+ *      scripts/build-tools.sh's cache, building what is missing;
+ *   4. loads the stand-in images into the daemon;
+ *   5. runs the jest project `swarm` (test/swarm/*.test.ts) against that daemon, in band;
+ *   6. tears everything down, whatever happened, and prints the time of each phase.
  *
  * It installs nothing: .ci/run installs docker.io and mmdebstrap. Extra arguments go to jest
  * (e.g. `npm run test:swarm -- -t business`).
