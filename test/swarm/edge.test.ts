@@ -187,7 +187,7 @@ describe("routing and headers", () => {
     const spec = ((await service.inspect()) as any).Spec;
     const original = spec.Labels[label];
     const started = Date.now();
-    await service.update({ version: ((await service.inspect()) as any).Version.Index, ...spec, Labels: { ...spec.Labels, [label]: value } });
+    await service.update({ _query: { version: ((await service.inspect()) as any).Version.Index }, _body: { ...spec, Labels: { ...spec.Labels, [label]: value } } } as any);
     let problems: string[] = [];
     try {
       // Traefik reads Swarm every 15 s (its default refreshSeconds).
@@ -200,7 +200,7 @@ describe("routing and headers", () => {
       log(`broken ${label}: ${problems[0]}`);
     } finally {
       const now: any = await service.inspect();
-      await service.update({ version: now.Version.Index, ...now.Spec, Labels: { ...now.Spec.Labels, [label]: original } });
+      await service.update({ _query: { version: now.Version.Index }, _body: { ...now.Spec, Labels: { ...now.Spec.Labels, [label]: original } } } as any);
     }
     const restored = Date.now();
     while (Date.now() - restored < 60_000 && routerProblems(await dashboardRouters(), plannedRouters()).length > 0) await sleep(1000);
@@ -327,7 +327,7 @@ async function forceUpdate(service: string): Promise<void> {
   const s = docker.getService(service);
   const current: any = await s.inspect();
   const spec = current.Spec;
-  await s.update({ version: current.Version.Index, ...spec, TaskTemplate: { ...spec.TaskTemplate, ForceUpdate: (spec.TaskTemplate.ForceUpdate ?? 0) + 1 } });
+  await s.update({ _query: { version: current.Version.Index }, _body: { ...spec, TaskTemplate: { ...spec.TaskTemplate, ForceUpdate: (spec.TaskTemplate.ForceUpdate ?? 0) + 1 } } } as any);
 }
 
 /**
