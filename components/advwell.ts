@@ -204,6 +204,7 @@ export class AdvWell extends pulumi.ComponentResource {
           networks: { edge, data },
           rateLimit,
           certResolver: plan.edge.certResolver,
+          dashboardHost: plan.edge.hosts.dashboard,
           database: { host: postgres.database.host, port: postgres.database.port, database: settings.databaseName },
           monitoringRolePassword: monitorPassword.result,
           alertWebhookUrl: pulumi.output(args.alertWebhookUrl).apply((url) => url ?? ""),

@@ -192,6 +192,41 @@ export function dashboardLabels(host: string, network: string, certResolver?: st
   return labels;
 }
 
+/** Monitoring UIs served under the dashboard's host, each at /<name>/, behind its rate limit and password. */
+export const MONITORING_UI_PATHS = { prometheus: "/prometheus", alertmanager: "/alertmanager" } as const;
+export type MonitoringUi = keyof typeof MONITORING_UI_PATHS;
+
+/**
+ * Arguments that make a Prometheus or Alertmanager UI work behind a path on another host: links
+ * point at the external URL (with its path), while the server keeps answering at / (route prefix),
+ * so health checks, scrapes and Grafana's datasource are unchanged and Traefik strips the path.
+ */
+export function monitoringUiArgs(ui: MonitoringUi, dashboardHost: string): string[] {
+  return [`--web.external-url=https://${dashboardHost}${MONITORING_UI_PATHS[ui]}/`, "--web.route-prefix=/"];
+}
+
+/**
+ * A monitoring UI's router (issue 22 item 8): on the dashboard's host under its path, through the
+ * dashboard's rate limit and basic auth (middlewares declared on Traefik's own service), the path
+ * stripped before the request reaches the UI. Its longer rule outranks the dashboard's Host rule.
+ */
+export function monitoringUiLabels(ui: MonitoringUi, o: { readonly dashboardHost: string; readonly port: number; readonly network: string; readonly certResolver?: string }): Record<string, string> {
+  const router = `traefik.http.routers.${ui}`;
+  const strip = `${ui}-strip`;
+  return {
+    "traefik.enable": "true",
+    "traefik.swarm.network": o.network,
+    [`${router}.rule`]: `Host(\`${o.dashboardHost}\`) && PathPrefix(\`${MONITORING_UI_PATHS[ui]}\`)`,
+    [`${router}.entrypoints`]: "websecure",
+    [`${router}.tls`]: "true",
+    ...(o.certResolver ? { [`${router}.tls.certresolver`]: o.certResolver } : {}),
+    [`${router}.service`]: ui,
+    [`${router}.middlewares`]: ["dashboard-ratelimit", "dashboard-auth", strip, FILE_MIDDLEWARES.securityHeaders].join(","),
+    [`traefik.http.middlewares.${strip}.stripprefix.prefixes`]: MONITORING_UI_PATHS[ui],
+    [`traefik.http.services.${ui}.loadbalancer.server.port`]: String(o.port),
+  };
+}
+
 /**
  * The routers the plan's labels declare (name -> host), from any set of Swarm labels: what the
  * rehearsal asks Traefik's API to report as enabled, and what a broken label must turn red.

@@ -181,8 +181,9 @@ describe("Traefik labels", () => {
         expect(labels[`${r}.tls.certresolver`]).toBe(CERT_RESOLVER);
         for (const mw of (labels[`${r}.middlewares`] ?? "").split(",").filter(Boolean)) {
           // `<name>@file`: declared in Traefik's dynamic file; any other: on the Swarm labels.
+          // Otherwise on any service's labels: the Swarm provider's middlewares are shared by its routers.
           if (mw.endsWith("@file")) expect(parseYaml(renderDynamicConfig()).http.middlewares[mw.replace("@file", "")]).toBeDefined();
-          else expect(Object.keys(labels).some((l) => l.startsWith(`traefik.http.middlewares.${mw}.`))).toBe(true);
+          else expect(all.some((other) => Object.keys(other).some((l) => l.startsWith(`traefik.http.middlewares.${mw}.`)))).toBe(true);
         }
         // Every public router sends HSTS and the other security headers.
         expect(labels[`${r}.middlewares`].split(",")).toContain("security-headers@file");
@@ -192,8 +193,8 @@ describe("Traefik labels", () => {
         if (m) expect(labels[`traefik.http.services.${m[1]}.loadbalancer.server.port`]).toMatch(/^\d+$/);
       }
     }
-    // api, app, Traefik's dashboard, and Grafana when monitoring runs.
-    expect(routers).toBe(plans.get(key)!.monitoring ? 4 : 3);
+    // api, app, Traefik's dashboard, and Grafana, Prometheus' and Alertmanager's UIs when monitoring runs.
+    expect(routers).toBe(plans.get(key)!.monitoring ? 6 : 3);
   });
   test("backend: Host rule on the API domain, /health every 10s, per-IP rate limit", () => {
     const labels = labelsOf(service(get("production"), "backend"));

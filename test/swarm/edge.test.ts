@@ -173,7 +173,7 @@ describe("routing and headers", () => {
   test("Traefik's API reports every router of the plan enabled, with no error", async () => {
     deployment();
     const planned = plannedRouters();
-    expect(Object.keys(planned).sort()).toEqual(["backend", "dashboard", "frontend", "grafana"]);
+    expect(Object.keys(planned).sort()).toEqual(["alertmanager", "backend", "dashboard", "frontend", "grafana", "prometheus"]);
     expect(routerProblems(await dashboardRouters(), planned)).toEqual([]);
   });
 
@@ -258,6 +258,20 @@ describe("rate limits", () => {
     expect(v.passed).toBeLessThanOrEqual(v.allowed);
     expect(v.passed).toBeGreaterThanOrEqual(Math.min(count, DASHBOARD_RATE_LIMIT.burst));
     if (v.beyond) expect(v.limited).toBe(count - v.passed);
+  });
+
+  test("Prometheus' and Alertmanager's UIs: only under the dashboard's host, 401 without its password, 200 with it", async () => {
+    deployment();
+    const host = hosts().dashboard;
+    await sleep(5000); // the dashboard's bucket refills after the burst above
+    for (const path of ["/prometheus/-/healthy", "/alertmanager/-/healthy", "/prometheus/api/v1/status/buildinfo"]) {
+      const anonymous = await sh(curl(host, `-o /dev/null -w '%{http_code}' https://${host}${path}`));
+      const right = await sh(curl(host, `-o /dev/null -w '%{http_code}' -u admin:${dashboardPassword} https://${host}${path}`));
+      expect({ path, anonymous: anonymous.stdout, right: right.stdout }).toEqual({ path, anonymous: "401", right: "200" });
+    }
+    // The UI's links carry the path (its external URL), while the server answers at / for its checks.
+    const page = await sh(curl(host, `-o /dev/null -w '%{http_code} %{redirect_url}' -u admin:${dashboardPassword} https://${host}/prometheus/`));
+    expect(page.stdout).toBe(`302 https://${host}/prometheus/graph`);
   });
 
   test("Traefik's API answers on the dashboard's host only", async () => {
