@@ -15,6 +15,8 @@ const https = require("https");
 
 const TARGET_FILE = "/tmp/edge-target";
 const CA_FILE = "/tmp/edge-ca.pem";
+/** A browser waits far longer; 10 s tells a slow answer (counted, with its latency) from none. */
+const TIMEOUT_MS = 10_000;
 const [mode, json] = process.argv.slice(2);
 const options = JSON.parse(json || "{}");
 const ca = fs.readFileSync(CA_FILE);
@@ -29,7 +31,7 @@ function request(host, path, auth, agent) {
       return resolve({ t: started, ms: 0, host, error: `no target: ${error.message}` });
     }
     const req = https.request(
-      { host: address, port: 443, path, method: "GET", servername: host, headers: { host }, ca, agent, auth, timeout: 3000 },
+      { host: address, port: 443, path, method: "GET", servername: host, headers: { host }, ca, agent, auth, timeout: TIMEOUT_MS },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
@@ -45,7 +47,7 @@ function request(host, path, auth, agent) {
         });
       },
     );
-    req.on("timeout", () => req.destroy(new Error("no answer within 3 s")));
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${TIMEOUT_MS / 1000} s`)));
     req.on("error", (error) => resolve({ t: started, ms: Date.now() - started, host, error: error.code || error.message }));
     req.end();
   });
