@@ -43,6 +43,11 @@ export const SECURITY_HEADERS = {
  */
 export const RETRY = { attempts: 3, initialInterval: "100ms" } as const;
 
+/** Seconds between Traefik's reads of Swarm's services and tasks (through the Docker API proxy). */
+export const SWARM_REFRESH_SECONDS = 5;
+/** Seconds Traefik waits to connect to a task before the retry middleware tries another one. */
+export const DIAL_TIMEOUT_SECONDS = 2;
+
 /** The dashboard's basic auth is rate-limited per IP before the password is checked (issue 22 item 9). */
 export const DASHBOARD_RATE_LIMIT = { average: 5, burst: 20 } as const;
 
@@ -87,6 +92,9 @@ export function traefikArgs(options: TraefikStaticOptions): string[] {
     `--providers.swarm.endpoint=${options.dockerEndpoint}`,
     "--providers.swarm.exposedByDefault=false",
     `--providers.swarm.network=${options.network}`,
+    // A task Swarm stops stays a server until Traefik's next poll (15 s by default); polling every
+    // SWARM_REFRESH_SECONDS keeps that window shorter than a task's own shutdown (the edge drill).
+    `--providers.swarm.refreshSeconds=${SWARM_REFRESH_SECONDS}`,
     `--providers.file.filename=${DYNAMIC_CONFIG_FILE}`,
     // A Swarm config never changes in place (a new one replaces the task): nothing to watch.
     "--providers.file.watch=false",
@@ -95,6 +103,9 @@ export function traefikArgs(options: TraefikStaticOptions): string[] {
     "--entrypoints.web.http.redirections.entrypoint.scheme=https",
     `--entrypoints.websecure.address=:${ENTRYPOINTS.websecure}`,
     `--entrypoints.metrics.address=:${ENTRYPOINTS.metrics}`,
+    // A stopped task's overlay address drops packets (no refusal): without a dial timeout a request
+    // sent there waits for TCP's own (minutes) instead of failing over to another task (the retry).
+    `--serversTransport.forwardingTimeouts.dialTimeout=${DIAL_TIMEOUT_SECONDS}s`,
     ...(acme
       ? [
           `--certificatesresolvers.${CERT_RESOLVER}.acme.email=${acme.email}`,

@@ -131,20 +131,16 @@ describe("certificates from the ACME server", () => {
     expect(args.filter((a) => /acme\.(tls|http|dns)challenge/.test(a))).toEqual(["--certificatesresolvers.letsencrypt.acme.tlschallenge=true"]);
   });
 
-  test("only TLS 1.2 and newer: a TLS 1.1 handshake is refused, though this client speaks TLS 1.1 to a server that allows it", async () => {
+  test("only TLS 1.2 and newer: a TLS 1.1 ClientHello is answered with a protocol-version alert; TLS 1.2 and 1.3 verify", async () => {
     deployment();
     const host = hosts().api;
-    // The control: the same client against a local TLS 1.1 server (OpenSSL 3 needs SECLEVEL 0 for 1.1).
-    const control = await sh(
-      "cd /tmp && openssl req -x509 -newkey rsa:2048 -nodes -keyout c.key -out c.pem -days 1 -subj /CN=control 2>/dev/null && " +
-        "(openssl s_server -accept 4433 -cert c.pem -key c.key -tls1_1 -cipher DEFAULT@SECLEVEL=0 -naccept 1 >/dev/null 2>&1 &) && sleep 1 && " +
-        // s_client prints the attempted protocol even when the handshake fails: its exit code says.
-        "openssl s_client -connect 127.0.0.1:4433 -tls1_1 -cipher DEFAULT@SECLEVEL=0 </dev/null >/tmp/control.out 2>&1; echo \"exit=$?\"; grep -E '^ *Protocol *:' /tmp/control.out",
-    );
-    expect(control.stdout).toMatch(/exit=0\n\s*Protocol\s*:\s*TLSv1\.1/);
+    // "tlsv1 alert protocol version ... SSL alert number 70" is an alert the client received: the
+    // server read the TLS 1.1 ClientHello and refused it (a client that cannot offer 1.1 would stop
+    // before sending anything, with "no protocols available").
     const v11 = await sh(`openssl s_client -connect $(cat /tmp/edge-target):443 -servername ${host} -tls1_1 -cipher DEFAULT@SECLEVEL=0 </dev/null 2>&1; echo "exit=$?"`);
     expect(v11.stdout).toMatch(/exit=1/);
-    expect(v11.stdout).toMatch(/alert protocol version|no protocols available|unsupported protocol/i);
+    expect(v11.stdout).toMatch(/tlsv1 alert protocol version.*SSL alert number 70/);
+    expect(v11.stdout).toMatch(/Protocol\s*:\s*TLSv1\.1/);
     for (const flag of ["-tls1_2", "-tls1_3"]) {
       const ok = await sh(`openssl s_client -connect $(cat /tmp/edge-target):443 -servername ${host} ${flag} -CAfile /tmp/edge-ca.pem </dev/null 2>&1 | grep -E '^ *Protocol *:|Verify return code'`);
       expect(ok.stdout).toMatch(/Verify return code: 0/);
@@ -218,8 +214,8 @@ async function burst(host: string, path: string, count: number, concurrency: num
 }
 
 /** The token bucket's bound: at most burst + average x seconds (+1 for the token in flight) pass. */
-function rateLimitVerdict(result: { statuses: Record<string, number>; seconds: number }, limit: { average: number; burst: number }, count: number) {
-  const passed = result.statuses["200"] ?? 0;
+function rateLimitVerdict(result: { statuses: Record<string, number>; seconds: number }, limit: { average: number; burst: number }, count: number, passedStatus = "200") {
+  const passed = result.statuses[passedStatus] ?? 0;
   const limited = result.statuses["429"] ?? 0;
   const allowed = Math.floor(limit.burst + limit.average * result.seconds) + 1;
   return { passed, limited, other: count - passed - limited, allowed, beyond: count > allowed };
@@ -251,10 +247,13 @@ describe("rate limits", () => {
     // The web UI's pages are embedded from a folder the Go module ships empty (tools/traefik/build.env).
     log(`dashboard page /dashboard/ answers ${page.stdout} (the module's web UI folder is empty; the API answers)`);
     await sleep(5000); // refill the bucket after the requests above
+    // Without credentials: the limiter comes before the password check, so guessing is throttled,
+    // and a 401 costs no bcrypt (with the password every answer waits for one, and the client
+    // itself stays under 5 a second on this machine).
     const count = 4 * DASHBOARD_RATE_LIMIT.burst;
-    const result = await burst(host, "/api/overview", count, 8, `admin:${dashboardPassword}`);
-    const v = rateLimitVerdict(result, DASHBOARD_RATE_LIMIT, count);
-    recordFigure("edge", `dashboard rate limit (average ${DASHBOARD_RATE_LIMIT.average}/s, burst ${DASHBOARD_RATE_LIMIT.burst}): ${count} requests in ${result.seconds.toFixed(2)} s`, `${v.passed} passed, ${v.limited} got 429`, loadNote());
+    const result = await burst(host, "/api/overview", count, 8);
+    const v = rateLimitVerdict(result, DASHBOARD_RATE_LIMIT, count, "401");
+    recordFigure("edge", `dashboard rate limit (average ${DASHBOARD_RATE_LIMIT.average}/s, burst ${DASHBOARD_RATE_LIMIT.burst}): ${count} requests in ${result.seconds.toFixed(2)} s`, `${v.passed} passed the limiter (401), ${v.limited} got 429`, loadNote());
     expect(v.other).toBe(0);
     expect(v.passed).toBeLessThanOrEqual(v.allowed);
     expect(v.passed).toBeGreaterThanOrEqual(Math.min(count, DASHBOARD_RATE_LIMIT.burst));
@@ -271,8 +270,8 @@ describe("rate limits", () => {
       expect({ path, anonymous: anonymous.stdout, right: right.stdout }).toEqual({ path, anonymous: "401", right: "200" });
     }
     // The UI's links carry the path (its external URL), while the server answers at / for its checks.
-    const page = await sh(curl(host, `-o /dev/null -w '%{http_code} %{redirect_url}' -u admin:${dashboardPassword} https://${host}/prometheus/`));
-    expect(page.stdout).toBe(`302 https://${host}/prometheus/graph`);
+    const page = await sh(`${curl(host, `-o /dev/null -D - -u admin:${dashboardPassword} https://${host}/prometheus/`)} | grep -i '^location:'`);
+    expect(page.stdout.trim()).toMatch(/^location: \/prometheus\//i);
   });
 
   test("Traefik's API answers on the dashboard's host only", async () => {
@@ -440,7 +439,13 @@ describe("balancing and rollouts", () => {
       const okAfter = records.filter((r) => !failed(r) && r.t > last).map((r) => r.t);
       outage = (Math.min(...okAfter) - Math.max(...okBefore)) / 1000;
     }
-    recordFigure("edge", "Traefik restart: outage seen by a client", `${outage.toFixed(1)} s (${fails.length} of ${records.length} requests failed)`, loadNote());
+    const causes: Record<string, number> = {};
+    for (const f of fails) causes[f.error ?? `HTTP ${f.status}`] = (causes[f.error ?? `HTTP ${f.status}`] ?? 0) + 1;
+    const tasks: any[] = (await docker.listTasks({ filters: JSON.stringify({ service: ["traefik"] }) })).sort((a: any, b: any) => (a.CreatedAt < b.CreatedAt ? -1 : 1));
+    const newest = tasks[tasks.length - 1];
+    const sinceUpdate = (iso?: string) => (iso ? `${((Date.parse(iso) - started) / 1000).toFixed(1)} s` : "?");
+    recordFigure("edge", "Traefik restart: outage seen by a client", `${outage.toFixed(1)} s (${fails.length} of ${records.length} requests failed: ${JSON.stringify(causes)})`, loadNote());
+    recordFigure("edge", "Traefik restart: from the update", `old task stopped ${sinceUpdate(tasks[tasks.length - 2]?.Status?.Timestamp)}, new task created ${sinceUpdate(newest?.CreatedAt)}, running (healthy) ${sinceUpdate(newest?.Status?.Timestamp)}`);
     const after = Object.fromEntries(await Promise.all(Object.values(hosts()).map(async (h) => [h, await fingerprint(h)] as const)));
     expect(after).toEqual(before);
     expect(Object.values(after).every((f) => f.startsWith("sha256 Fingerprint="))).toBe(true);
