@@ -21,6 +21,7 @@ import { PgBouncer } from "./pgbouncer";
 import { Postgres } from "./postgres";
 import { PostgresReconcile } from "./postgresReconcile";
 import { PostgresReplica } from "./postgresReplica";
+import { DockerSocketProxy } from "./dockerSocketProxy";
 import { DatabaseRef, NetworkRef, secretFile, secretMount } from "./swarm";
 import { Traefik } from "./traefik";
 import { WebService } from "./webService";
@@ -183,12 +184,14 @@ export class AdvWell extends pulumi.ComponentResource {
         )
       : undefined;
 
+    const dockerApi = new DockerSocketProxy("docker-socket-proxy", { plan: services["docker-socket-proxy"]! }, child);
     const traefik = new Traefik(
       "traefik",
       {
         plan: services.traefik!,
         edge: plan.edge,
         network: edge,
+        dockerApiNetwork: dockerApi.network,
         dashboardUsers: pulumi.secret(pulumi.interpolate`admin:${dashboardPassword.bcryptHash}`),
       },
       child,
@@ -249,6 +252,7 @@ export class AdvWell extends pulumi.ComponentResource {
           networks: { edge, data },
           rateLimit,
           certResolver: plan.edge.certResolver,
+          dashboardHost: plan.edge.hosts.dashboard,
           database: { host: postgres.database.host, port: postgres.database.port, database: settings.databaseName },
           monitoringRolePassword: monitorPassword.result,
           alertWebhookUrl: pulumi.output(args.alertWebhookUrl).apply((url) => url ?? ""),
@@ -287,7 +291,7 @@ export class AdvWell extends pulumi.ComponentResource {
     this.apiUrl = backend.url;
     this.appUrl = frontend.url;
     this.dashboardUrl = traefik.dashboardUrl;
-    const dockerServices = [postgres.service, reconcile.service, backend.service, frontend.service, traefik.service, pooler?.service, replica?.service, backupService?.service, ...Object.values(monitoring?.services ?? {})];
+    const dockerServices = [postgres.service, reconcile.service, backend.service, frontend.service, traefik.service, dockerApi.service, pooler?.service, replica?.service, backupService?.service, ...Object.values(monitoring?.services ?? {})];
     this.serviceNames = pulumi.all(dockerServices.filter((s): s is docker.Service => s !== undefined).map((s) => s.name));
     this.databaseUrl = databaseUrl;
     this.dashboardPassword = pulumi.secret(dashboardPassword.result);

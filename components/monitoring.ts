@@ -11,6 +11,7 @@ import { renderAlertRules } from "../model/monitoring/alerts";
 import { MONITORING_PORTS, MonitoringPlan, TEXTFILE_DIR, TEXTFILE_VOLUME } from "../model/monitoring/plan";
 import type { ServicePlans } from "../model/plan/types";
 import type { ServiceName } from "../model/services";
+import { MonitoringUi, monitoringUiArgs, monitoringUiLabels } from "../model/render/traefik";
 import { bindMount, configMount, healthcheck, NetworkRef, secretFile, secretMount, swarmServiceArgs, textConfig, volumeMount } from "./swarm";
 
 import In = docker.types.input;
@@ -30,6 +31,8 @@ export interface MonitoringArgs {
   readonly rateLimit?: { readonly average: number; readonly burst: number };
   /** The ACME resolver for Grafana's certificate (the plan's edge); undefined: Traefik's default certificate. */
   readonly certResolver?: string;
+  /** The dashboard's host: Prometheus' and Alertmanager's UIs are served under it, behind its password. */
+  readonly dashboardHost: string;
   /** PostgreSQL as postgres-exporter reaches it (the server itself, never PgBouncer). */
   readonly database: ExporterTarget;
   /** Password of the read-only `advwell_monitor` role; the Postgres side creates the role. */
@@ -116,6 +119,10 @@ export class Monitoring extends pulumi.ComponentResource {
       );
     };
 
+    // Prometheus and Alertmanager answer without a login of their own: the only way to their UIs
+    // from outside is the dashboard's router, its rate limit and password (issue 22 item 8).
+    const uiLabels = (ui: MonitoringUi, port: number) =>
+      monitoringUiLabels(ui, { dashboardHost: args.dashboardHost, port, network: args.networks.edge.name, certResolver: args.certResolver });
     const prometheus = service("prometheus", {
       args: [
         `--config.file=${PROMETHEUS_CONFIG_PATH}`,
@@ -123,19 +130,20 @@ export class Monitoring extends pulumi.ComponentResource {
         `--storage.tsdb.retention.time=${plan.prometheus.retention}`,
         // Prometheus sizes are powers of 1024 ("MB" = MiB).
         `--storage.tsdb.retention.size=${plan.prometheus.retentionSizeMiB}MB`,
+        ...monitoringUiArgs("prometheus", args.dashboardHost),
       ],
       configs: [configMount(prometheusYml, PROMETHEUS_CONFIG_PATH), configMount(rulesYml, PROMETHEUS_RULES_PATH)],
       mounts: [volumeMount(this.prometheusData.name, PROMETHEUS_DATA)],
       health: wget(`http://127.0.0.1:${MONITORING_PORTS.prometheus}/-/healthy`),
-    });
+    }, uiLabels("prometheus", MONITORING_PORTS.prometheus));
 
     const alertmanager = service("alertmanager", {
       // One replica: the HA gossip listener is switched off (empty address).
-      args: [`--config.file=${ALERTMANAGER_CONFIG_FILE}`, "--storage.path=/alertmanager", "--cluster.listen-address="],
+      args: [`--config.file=${ALERTMANAGER_CONFIG_FILE}`, "--storage.path=/alertmanager", "--cluster.listen-address=", ...monitoringUiArgs("alertmanager", args.dashboardHost)],
       secrets: [secretMount(alertmanagerSecret, ALERTMANAGER_CONFIG_FILE)],
       mounts: [volumeMount(alertmanagerData.name, "/alertmanager")],
       health: wget(`http://127.0.0.1:${MONITORING_PORTS.alertmanager}/-/healthy`),
-    });
+    }, uiLabels("alertmanager", MONITORING_PORTS.alertmanager));
 
     this.grafanaUrl = `https://${plan.grafanaDomain}/`;
     const grafana = service("grafana", {

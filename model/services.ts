@@ -16,6 +16,7 @@ export const SERVICE_NAMES = [
   "backend",
   "frontend",
   "traefik",
+  "docker-socket-proxy",
   "pgbouncer",
   "postgres-replica",
   "postgres-reconcile",
@@ -182,6 +183,25 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     // Traefik's own graceTimeOut for in-flight requests is 10 s.
     stopGraceSeconds: 30,
     imageKey: "traefikImage",
+  },
+  // Traefik's only way to the Docker API (issue 22 item 8): a read-only bind of the socket does not
+  // limit the API (POST /containers/create still works through it), so HAProxy in front of it
+  // passes only the GETs the Swarm provider makes (traefik pkg/provider/docker/pswarm.go
+  // listServices/listTasks: /version, /services, /networks, /tasks) and answers 403 to the rest.
+  // On a manager: the Swarm API answers only there, and any manager's answer is the same.
+  "docker-socket-proxy": {
+    group: "application",
+    resources: fixed({ cpuLimit: 0.1, memoryLimitMiB: 64, cpuReservation: 0.01, memoryReservationMiB: 16 }),
+    mode: { kind: "singleton", reason: "Traefik reaches it by name, and every manager answers the Swarm API the same" },
+    enabled: ALWAYS,
+    // Start-first: Traefik keeps a path to the API while the proxy is replaced (it has no host port).
+    order: "start-first",
+    health: { intervalSeconds: 10, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 5 },
+    restart: ALWAYS_RESTART,
+    placement: "managers",
+    stopGraceSeconds: 10,
+    port: 2375,
+    imageKey: "dockerSocketProxyImage",
   },
   pgbouncer: {
     group: "application",

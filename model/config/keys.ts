@@ -30,6 +30,9 @@ export const CONFIG_KEYS = {
   dashboardDomain: { type: "string", default: "traefik.advwell.pro", invalid: "app.advwell.pro", allowed: "a lower-case DNS name such as traefik.advwell.pro", description: "Host name of the Traefik dashboard (TLS and basic auth; the password is a stack output secret)." },
   acmeEmail: { type: "string", default: "ops@advwell.pro", invalid: "o\"ps@advwell.pro", allowed: "an e-mail address for Let's Encrypt", description: "E-mail address Let's Encrypt registers certificates under." },
   certificates: { type: "string", default: "letsencrypt", invalid: "self-signed", allowed: "letsencrypt, default", description: "TLS certificates for the routers: letsencrypt (issued by Let's Encrypt through the TLS challenge; every host must be a public DNS name) or default (Traefik's own self-signed certificate, for development hosts such as *.localhost)." },
+  acmeServer: { type: "string", default: "https://acme-v02.api.letsencrypt.org/directory", invalid: "http://acme-v02.api.letsencrypt.org/directory", allowed: "an https:// URL of an ACME directory, e.g. Let's Encrypt's https://acme-v02.api.letsencrypt.org/directory (the default) or its staging directory", description: "ACME directory Traefik asks for certificates (Let's Encrypt's production directory by default; its staging directory for a trial run)." },
+  acmeCaCertificate: { type: "string", default: "", invalid: "not a certificate", allowed: "empty (the ACME server's HTTPS certificate chains to a public root), or PEM certificates (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----) of the CA that signs the ACME server's HTTPS certificate", description: "Root certificate(s) Traefik trusts for the ACME server's HTTPS, for a private ACME server; empty for Let's Encrypt." },
+  dockerSocketProxyImage: { type: "string", default: "tecnativa/docker-socket-proxy:0.3.0", invalid: "tecnativa/docker-socket-proxy", allowed: IMAGE, description: "Filtering Docker API proxy (HAProxy) between Traefik and the Docker socket: it passes only the read calls Traefik's Swarm provider makes." },
   backendImage: { type: "string", default: "tomautomations/advwell-backend:v52", invalid: "tomautomations/advwell-backend:latest", allowed: IMAGE, description: "Backend image with a pinned tag or digest (never latest)." },
   frontendImage: { type: "string", default: "tomautomations/advwell-frontend:v67", invalid: "tomautomations/advwell-frontend", allowed: IMAGE, description: "Frontend image with a pinned tag or digest (never latest)." },
   postgresImage: { type: "string", default: "postgres:15.20-bookworm", invalid: "postgres:bookworm", allowed: `${IMAGE}, its tag starting with the PostgreSQL major (e.g. postgres:15.20)`, description: "PostgreSQL image; its major version also picks the backup job's pg_dump. The default is the minor the settings catalog was read from (model/postgres/pg15-settings.json); the plan warns, naming the parameters that differ, when the tag is another minor." },
@@ -126,6 +129,10 @@ export const MAX_LENGTH = {
   backupRegion: 63,
   backupAccessKeyId: 128, backupSecretAccessKey: 256, // AWS: 20 and 40; B2, Wasabi, MinIO: a few dozen
   backupEncryptionKey: 1024,
+  // The edge's ACME server and the Docker API proxy.
+  acmeServer: URL,
+  acmeCaCertificate: 65536, // a PEM bundle of a few CA certificates (about 2 KiB each)
+  dockerSocketProxyImage: IMAGE_REFERENCE,
 } as const satisfies Record<TextKey, number>;
 
 /** What a valid value is, with the key's length limit when it has one: the text errors and the README quote. */

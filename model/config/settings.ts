@@ -6,6 +6,7 @@
  * arrive as JSON text), which the offline loader in `config/` reproduces from the stack files.
  */
 import { z } from "zod";
+import { X509Certificate } from "crypto";
 import { error, Finding } from "../findings";
 import { SERVICE_NAMES, ServiceName } from "../services";
 import { isTierName, TierName } from "../tiers";
@@ -32,6 +33,7 @@ export type EndpointMode = (typeof ENDPOINT_MODES)[number];
 export const IMAGE_KEYS = [
   "backendImage", "frontendImage", "postgresImage", "pgbouncerImage", "traefikImage", "backupImage",
   "prometheusImage", "grafanaImage", "alertmanagerImage", "postgresExporterImage", "nodeExporterImage", "cadvisorImage",
+  "dockerSocketProxyImage",
 ] as const satisfies readonly ConfigKey[];
 export type ImageKey = (typeof IMAGE_KEYS)[number];
 
@@ -114,6 +116,10 @@ export interface Settings {
   readonly acmeEmail: string;
   /** Let's Encrypt, or Traefik's default certificate (development hosts). */
   readonly certificates: CertificateSource;
+  /** The ACME directory Traefik's resolver asks (Let's Encrypt's by default). */
+  readonly acmeServer: string;
+  /** PEM of the CA behind the ACME server's HTTPS, for a private ACME server; undefined for Let's Encrypt. */
+  readonly acmeCaCertificate?: string;
   readonly images: Images;
   readonly nodes: readonly NodeSpec[];
   readonly overrides: Overrides;
@@ -278,6 +284,9 @@ export function safeKeyName(name: string): string {
  * and a credential key only as a secret. Each refuses the key once, naming it and never
  * echoing what could be secret.
  */
+/** Keys whose value is a file's text (PEM certificates): line breaks are its grammar, every other rule holds. */
+const MULTI_LINE_KEYS: ReadonlySet<TextKey> = new Set<TextKey>(["acmeCaCertificate"]);
+
 function checkText(r: Reader, config: RawConfig): void {
   for (const name of Object.keys(MAX_LENGTH) as TextKey[]) {
     const key = configKey(name);
@@ -287,8 +296,8 @@ function checkText(r: Reader, config: RawConfig): void {
     const max = MAX_LENGTH[name];
     if (value.length > max) {
       r.refuse(name, `got ${value.length} characters${credential ? "" : ` (${shownValue(key, value.slice(0, 40))}...)`}; allowed: ${allowedText(name)}`);
-    } else if (UNSAFE_CHARACTER.test(value)) {
-      const at = value.search(UNSAFE_CHARACTER);
+    } else if (UNSAFE_CHARACTER.test(MULTI_LINE_KEYS.has(name) ? value.replace(/\r?\n/g, "") : value)) {
+      const at = (MULTI_LINE_KEYS.has(name) ? value.replace(/\r?\n/g, " ") : value).search(UNSAFE_CHARACTER);
       const code = value.codePointAt(at)!.toString(16).toUpperCase().padStart(4, "0");
       r.refuse(name, `got ${credential ? "a value (not shown)" : `${shownValue(key, value)}`} with the invisible or control character U+${code}${credential ? "" : ` at position ${at + 1}`}; allowed: ${allowedText(name)}, in printable characters (no tabs, line breaks, zero-width or non-ASCII spaces)`);
     } else if (hasUrlPassword(value)) {
@@ -384,6 +393,37 @@ function readImages(r: Reader): Partial<Images> {
     images.traefikImage = r.fail("traefikImage", traefik, `${allowedText("traefikImage")}; a Traefik 3 image (tag v3.x): the stack's static flags and router labels are Traefik v3's, and v${traefikMajor} does not read them`);
   }
   return images as Partial<Images>;
+}
+
+/** An https:// ACME directory: Traefik's lego client refuses plain http for the CA server. */
+function readAcmeServer(r: Reader): string | undefined {
+  const value = r.raw("acmeServer");
+  const url = value === undefined ? undefined : httpUrl(value);
+  // No credentials in the URL (they would land in Traefik's args, visible to `docker service inspect`).
+  return url && url.protocol === "https:" && url.username === "" && url.password === "" ? value : r.fail("acmeServer", value);
+}
+
+/**
+ * One or more PEM certificates that parse as X.509 (node's crypto), nothing else in between: the
+ * value becomes a file Traefik's resolver reads with `caCertificates`, and a broken one would only
+ * show as a failed TLS handshake with the ACME server in Traefik's log.
+ */
+function readPemCertificates(r: Reader, name: ConfigKey): string | undefined {
+  const value = r.optional(name);
+  if (value === undefined) return undefined;
+  const blocks = value.trim().split(/(?<=-----END CERTIFICATE-----)\s*/).filter((b) => b !== "");
+  const valid =
+    blocks.length > 0 &&
+    blocks.every((b) => {
+      if (!/^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----$/.test(b)) return false;
+      try {
+        return new X509Certificate(b).ca;
+      } catch {
+        return false;
+      }
+    });
+  // The value is a certificate, not a secret, but it can be long: the error shows its start only.
+  return valid ? `${blocks.join("\n")}\n` : r.fail(name, value.length > 60 ? `${value.slice(0, 60)}...` : value);
 }
 
 /** A Docker endpoint the docker provider accepts as `host`. */
@@ -541,6 +581,8 @@ export function validateSettings(config: RawConfig, stack: string, secureKeys: r
     dashboardDomain: r.matching("dashboardDomain", DOMAIN),
     acmeEmail: r.matching("acmeEmail", EMAIL),
     certificates: r.oneOf("certificates", CERTIFICATE_SOURCES),
+    acmeServer: readAcmeServer(r),
+    acmeCaCertificate: readPemCertificates(r, "acmeCaCertificate"),
     images: readImages(r),
     nodes: parseNodes(r.list("nodes"), (key, got, allowed) => r.fail(key, got, allowed)),
     overrides: parseOverrides(r.list("overrides"), (key, got, allowed) => r.fail(key, got, allowed)),

@@ -93,7 +93,7 @@ export function resolvePlan(settings: Settings): Plan {
     companies: companiesLabel(TIERS[settings.tier]),
     environment: settings.environment,
     services,
-    edge: planEdge(settings),
+    edge: planEdge(settings, services),
     backend,
     postgres,
     pgbouncer,
@@ -108,8 +108,9 @@ export function resolvePlan(settings: Settings): Plan {
 }
 
 /** Traefik's routers: one host each (validated unique), certificates from Let's Encrypt or Traefik's default. */
-export function planEdge(settings: Settings): EdgePlan {
+export function planEdge(settings: Settings, services: ServicePlans): EdgePlan {
   const acme = settings.certificates === "letsencrypt";
+  const proxy = services["docker-socket-proxy"]!;
   return {
     hosts: {
       api: settings.apiDomain,
@@ -117,7 +118,16 @@ export function planEdge(settings: Settings): EdgePlan {
       dashboard: settings.dashboardDomain,
       ...(settings.monitoring.enabled ? { grafana: settings.monitoring.grafanaDomain } : {}),
     },
-    ...(acme ? { certResolver: CERT_RESOLVER, acmeEmail: settings.acmeEmail } : {}),
+    ...(acme
+      ? {
+          certResolver: CERT_RESOLVER,
+          acmeEmail: settings.acmeEmail,
+          acmeServer: settings.acmeServer,
+          ...(settings.acmeCaCertificate ? { acmeCaCertificate: settings.acmeCaCertificate } : {}),
+        }
+      : {}),
+    // Its service name resolves on the proxy's own network (a VIP, or its task with dnsrr).
+    dockerEndpoint: `tcp://${proxy.name}:${proxy.port}`,
   };
 }
 

@@ -142,6 +142,12 @@ export interface EdgePlan {
   readonly certResolver?: string;
   /** Let's Encrypt's registration address, when it issues the certificates. */
   readonly acmeEmail?: string;
+  /** The ACME directory, when an ACME server issues the certificates (Let's Encrypt's by default). */
+  readonly acmeServer?: string;
+  /** PEM of a private ACME server's CA (advwell:acmeCaCertificate), mounted for Traefik to trust. */
+  readonly acmeCaCertificate?: string;
+  /** Where Traefik reaches the Docker API: the filtering socket proxy's service, never the socket. */
+  readonly dockerEndpoint: string;
 }
 
 export interface NodePlan extends NodeUsage {

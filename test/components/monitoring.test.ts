@@ -112,6 +112,7 @@ beforeAll(async () => {
       services: plan.services,
       networks: { edge: { id: "edge-net-id", name: "advwell-edge" }, data: { id: "data-net-id", name: "advwell-data" } },
       rateLimit: { average: 100, burst: 200 },
+      dashboardHost: "traefik.advwell.pro",
       database: { host: "postgres", port: 5432, database: "advtom" },
       monitoringRolePassword: EXPORTER_PASSWORD,
       alertWebhookUrl: WEBHOOK,
@@ -218,11 +219,11 @@ test("Grafana is routed by Traefik on its own host with TLS, through service lab
     "traefik.http.routers.grafana.entrypoints": "websecure",
     "traefik.http.routers.grafana.tls.certresolver": "letsencrypt",
     "traefik.http.services.grafana.loadbalancer.server.port": "3000",
-    "traefik.http.routers.grafana.middlewares": "grafana-ratelimit",
+    "traefik.http.routers.grafana.middlewares": "grafana-ratelimit,retry@file,security-headers@file",
   });
   expect(taskSpec("grafana").containerSpec.labels).toBeUndefined();
-  // Nothing else is exposed through Traefik.
-  for (const name of MONITORING_SERVICE_NAMES.filter((n) => n !== "grafana")) {
+  // Nothing else is exposed through Traefik but the two UIs behind the dashboard's password (below).
+  for (const name of MONITORING_SERVICE_NAMES.filter((n) => !["grafana", "prometheus", "alertmanager"].includes(n))) {
     const others = one("docker:index/service:Service", `mon-${name}`).inputs.labels as { label: string }[];
     expect(others.map((l) => l.label).filter((l) => l.startsWith("traefik."))).toEqual([]);
   }
@@ -242,5 +243,15 @@ test("every monitoring service is on the edge network; only postgres-exporter al
   for (const name of MONITORING_SERVICE_NAMES) {
     const networks = (taskSpec(name) as unknown as { networksAdvanceds: { id: string }[] }).networksAdvanceds.map((n) => n.id);
     expect(networks).toEqual(name === "postgres-exporter" ? ["edge-net-id", "data-net-id"] : ["edge-net-id"]);
+  }
+});
+
+test("Prometheus' and Alertmanager's UIs are reachable only under the dashboard's host, behind its rate limit and password, their links carrying the path", () => {
+  const labelsOf = (svc: string) => Object.fromEntries((unwrap(one("docker:index/service:Service", `mon-${svc}`).inputs.labels) as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+  for (const [svc, path] of [["prometheus", "/prometheus"], ["alertmanager", "/alertmanager"]] as const) {
+    const labels = labelsOf(svc);
+    expect(labels[`traefik.http.routers.${svc}.rule`]).toBe(`Host(\`traefik.advwell.pro\`) && PathPrefix(\`${path}\`)`);
+    expect(labels[`traefik.http.routers.${svc}.middlewares`].split(",").slice(0, 2)).toEqual(["dashboard-ratelimit", "dashboard-auth"]);
+    expect(taskSpec(svc).containerSpec.args).toEqual(expect.arrayContaining([`--web.external-url=https://traefik.advwell.pro${path}/`, "--web.route-prefix=/"]));
   }
 });

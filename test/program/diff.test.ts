@@ -23,6 +23,10 @@ function expectedTuning(before: Plan, after: Plan): string[] {
   }
   const names = new Set([...Object.keys(before.postgres.settings), ...Object.keys(after.postgres.settings)]);
   for (const n of names) if (before.postgres.settings[n] !== after.postgres.settings[n]) changes.push(`postgres-service taskSpec.containerSpec.args[${n}]`);
+  // Not tuning, but a flag value too: the monitoring UIs' external URL is under the dashboard's host.
+  if (before.monitoring && after.monitoring && before.edge.hosts.dashboard !== after.edge.hosts.dashboard) {
+    changes.push("monitoring-alertmanager taskSpec.containerSpec.args[web.external-url]", "monitoring-prometheus taskSpec.containerSpec.args[web.external-url]");
+  }
   return changes.sort();
 }
 

@@ -1,5 +1,7 @@
 import { cpusToNanoCpus, ENTRYPOINTS, CERT_RESOLVER, mibToBytes, Plan, TIER_NAMES, TierName } from "../../model";
 import { isSecretWrapper } from "../../scripts/lib/mockProgram";
+import { parse as parseYaml } from "yaml";
+import { renderDynamicConfig } from "../../model/render/traefik";
 import { CONTAINER_FILES } from "../../components/containerFiles";
 
 const SECRETS_ENV_PRELOAD_PATH = CONTAINER_FILES.secretsEnv.mountPath;
@@ -146,12 +148,15 @@ describe("production reproduces the seed", () => {
     expect(s("backend").updateConfig).toMatchObject({ parallelism: 1, delay: "10s", order: "start-first" });
     expect(s("postgres").updateConfig.order).toBe("stop-first");
   });
-  test("Traefik: swarm provider not exposing by default, 80 -> 443, ACME, metrics, socket read-only, host ports, a manager", () => {
+  test("Traefik: swarm provider not exposing by default, 80 -> 443, ACME from Let's Encrypt, metrics, the Docker API only through the proxy, host ports, a manager", () => {
     const t = s("traefik");
     const args: string[] = t.taskSpec.containerSpec.args;
-    expect(args).toEqual(expect.arrayContaining(["--providers.swarm.exposedByDefault=false", "--entrypoints.web.http.redirections.entrypoint.to=websecure", "--certificatesresolvers.letsencrypt.acme.email=ops@advwell.pro", "--accesslog=true", "--metrics.prometheus=true"]));
-    expect(args.some((a) => a.startsWith("--api.insecure"))).toBe(false);
-    expect(t.taskSpec.containerSpec.mounts).toEqual(expect.arrayContaining([expect.objectContaining({ source: "/var/run/docker.sock", readOnly: true })]));
+    expect(args).toEqual(expect.arrayContaining(["--providers.swarm.exposedByDefault=false", "--entrypoints.web.http.redirections.entrypoint.to=websecure", "--certificatesresolvers.letsencrypt.acme.email=ops@advwell.pro", "--certificatesresolvers.letsencrypt.acme.caserver=https://acme-v02.api.letsencrypt.org/directory", "--accesslog=true", "--metrics.prometheus=true"]));
+    expect(args.some((a) => a.startsWith("--api.insecure") || a.includes("caCertificates"))).toBe(false);
+    expect(args).toContain("--providers.swarm.endpoint=tcp://docker-socket-proxy:2375");
+    // Only the proxy binds the socket.
+    const socketHolders = byType(get("production"), SERVICE).filter((r) => (r.inputs.taskSpec.containerSpec.mounts ?? []).some((m: { source: string }) => m.source === "/var/run/docker.sock")).map((r) => r.inputs.name);
+    expect(socketHolders).toEqual(["docker-socket-proxy"]);
     expect(t.endpointSpec.ports.map((p: { publishMode: string; publishedPort: number }) => [p.publishedPort, p.publishMode])).toEqual([[80, "host"], [443, "host"]]);
     expect(t.taskSpec.placement.constraints).toEqual(["node.role==manager"]);
   });
@@ -175,16 +180,21 @@ describe("Traefik labels", () => {
         expect(Object.keys(ENTRYPOINTS)).toContain(labels[`${r}.entrypoints`]);
         expect(labels[`${r}.tls.certresolver`]).toBe(CERT_RESOLVER);
         for (const mw of (labels[`${r}.middlewares`] ?? "").split(",").filter(Boolean)) {
-          expect(Object.keys(labels).some((l) => l.startsWith(`traefik.http.middlewares.${mw}.`))).toBe(true);
+          // `<name>@file`: declared in Traefik's dynamic file; any other: on the Swarm labels.
+          // Otherwise on any service's labels: the Swarm provider's middlewares are shared by its routers.
+          if (mw.endsWith("@file")) expect(parseYaml(renderDynamicConfig()).http.middlewares[mw.replace("@file", "")]).toBeDefined();
+          else expect(all.some((other) => Object.keys(other).some((l) => l.startsWith(`traefik.http.middlewares.${mw}.`)))).toBe(true);
         }
+        // Every public router sends HSTS and the other security headers.
+        expect(labels[`${r}.middlewares`].split(",")).toContain("security-headers@file");
       }
       for (const k of Object.keys(labels)) {
         const m = /^traefik\.http\.services\.([^.]+)\./.exec(k);
         if (m) expect(labels[`traefik.http.services.${m[1]}.loadbalancer.server.port`]).toMatch(/^\d+$/);
       }
     }
-    // api, app, Traefik's dashboard, and Grafana when monitoring runs.
-    expect(routers).toBe(plans.get(key)!.monitoring ? 4 : 3);
+    // api, app, Traefik's dashboard, and Grafana, Prometheus' and Alertmanager's UIs when monitoring runs.
+    expect(routers).toBe(plans.get(key)!.monitoring ? 6 : 3);
   });
   test("backend: Host rule on the API domain, /health every 10s, per-IP rate limit", () => {
     const labels = labelsOf(service(get("production"), "backend"));
@@ -199,7 +209,7 @@ describe("Traefik labels", () => {
   });
   test("the dashboard sits behind basic auth from a Swarm secret", () => {
     const t = service(get("production"), "traefik");
-    expect(labelsOf(t)["traefik.http.routers.dashboard.middlewares"]).toBe("dashboard-auth");
+    expect(labelsOf(t)["traefik.http.routers.dashboard.middlewares"]).toBe("dashboard-ratelimit,dashboard-auth,security-headers@file");
     expect(t.inputs.taskSpec.containerSpec.secrets[0].fileName).toBe("traefik-dashboard-users");
   });
 });

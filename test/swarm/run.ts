@@ -5,9 +5,11 @@
  *      single-node Swarm, whose address sits on the namespace's loopback so the two-node drill can
  *      link a worker to it (lib/nodes.ts);
  *   2. builds the stand-in images' base root filesystem, or takes it from the cache;
- *   3. loads the stand-in images into the daemon;
- *   4. runs the jest project `swarm` (test/swarm/*.test.ts) against that daemon, in band;
- *   5. tears everything down, whatever happened, and prints the time of each phase.
+ *   3. takes the Go programs the edge suite's images carry (Traefik, Pebble, challtestsrv) from
+ *      scripts/build-tools.sh's cache, building what is missing;
+ *   4. loads the stand-in images into the daemon;
+ *   5. runs the jest project `swarm` (test/swarm/*.test.ts) against that daemon, in band;
+ *   6. tears everything down, whatever happened, and prints the time of each phase.
  *
  * It installs nothing: .ci/run installs docker.io and mmdebstrap. Extra arguments go to jest
  * (e.g. `npm run test:swarm -- -t business`).
@@ -17,7 +19,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DaemonInfo, dockerClient, startDaemon, stopDaemon } from "./lib/daemon";
-import { baseRootfs, loadStandinImages } from "./lib/images";
+import { baseRootfs, goToolBinaries, loadStandinImages } from "./lib/images";
 import { MANAGER_NODE, stopLeftoverWorkers } from "./lib/nodes";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -83,8 +85,9 @@ async function main(): Promise<number> {
     requireTools();
     info = await phase("start dockerd and a single-node Swarm", () => startDaemon(MANAGER_NODE), (i) => `${i.storageDriver}, ${i.dir}, node ${i.hostname} at ${i.swarmAddr}`);
     const base = await phase("base root filesystem (mmdebstrap, cached by recipe hash)", () => baseRootfs(say), (b) => `${b.cached ? "cache hit" : "built"}, ${(b.bytes / 1024 ** 2).toFixed(0)} MiB`);
+    const binaries = await phase("Go programs (scripts/build-tools.sh, cached by wrapper hash)", () => goToolBinaries(say), (b) => Object.keys(b).join(", "));
     const docker = dockerClient(info.socket);
-    await phase("load the stand-in images", () => loadStandinImages(docker, base), (refs) => `${refs.length} images over 2 shared layers`);
+    await phase("load the stand-in images", () => loadStandinImages(docker, base, binaries), (refs) => `${refs.length} images over 2 shared layers`);
     if (stopping) return 130;
     code = await phase(
       "jest --selectProjects swarm",

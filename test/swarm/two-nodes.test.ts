@@ -12,7 +12,7 @@
  * its slot, timed.
  */
 import { containerLogs, exec } from "./lib/exec";
-import { baseRootfs, loadStandinImages, STANDIN_IMAGES } from "./lib/images";
+import { baseRootfs, goToolBinaries, loadStandinImages, STANDIN_IMAGES } from "./lib/images";
 import { convergenceProblems } from "./lib/checks";
 import { killWorker, restartWorker, startWorker, stopWorker, SWARM_LINK, waitNodeState, Worker } from "./lib/nodes";
 import { Deployment, deploy, deployConfig, destroy, objectsOf, PROBE_SERVICE, probeSecretPath, realNodeEntry, rehearsalDocker, rehearsalSocket, setAvailability, StackConfig } from "./lib/rehearsal";
@@ -128,7 +128,7 @@ describe("enterprise on two nodes: placement, streaming replication, replica rea
     try {
       await setAvailability(docker, "active");
       worker = await timed("two nodes: start, link and join the worker", () => startWorker(socket, NODE_2), (w) => `${w.hostname} at ${w.info.swarmAddr}, ${w.info.dir}`);
-      await timed("two nodes: load the stand-in images on the worker", () => loadStandinImages(worker!.docker, baseRootfs()), (refs) => `${refs.length} images`);
+      await timed("two nodes: load the stand-in images on the worker", () => loadStandinImages(worker!.docker, baseRootfs(), goToolBinaries()), (refs) => `${refs.length} images`);
       replicaHost = `unix://${worker.info.socket}`;
       const nodes = [await realNodeEntry(docker, NODE_1), await realNodeEntry(worker.docker, NODE_2, "worker")];
       stack = await deployConfig(docker, "dev", "enterprise", [`advwell:nodes=${JSON.stringify(nodes)}`, `advwell:replicaDockerHost=${replicaHost}`]);

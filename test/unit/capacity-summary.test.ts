@@ -18,7 +18,7 @@ describe("capacity table for the deploy summary", () => {
     expect(md).toContain("| backend | 3 | 1 | 1 GiB | 0.5 | 512 MiB |");
     expect(md).toContain("| postgres | 1 | 2 | 3 GiB | 1 | 2 GiB |");
     expect(md).toContain("| node-exporter | 1 per node |");
-    expect(md).toMatch(/\| vps-1 \| manager \| 4 \| 16 GiB \| 3\.39 \(84\.7%\) \| 4\.41 GiB \(27\.5%\) \|/);
+    expect(md).toMatch(/\| vps-1 \| manager \| 4 \| 16 GiB \| 3\.4 \(85%\) \| 4\.42 GiB \(27\.6%\) \|/);
     expect(md).not.toContain("not deployed");
   });
   test("a plan with errors says the stack is not deployed and lists the findings", () => {

@@ -22,6 +22,7 @@
  * provider's registry look-ups.
  */
 import { randomBytes, randomInt } from "crypto";
+import { execFileSync } from "child_process";
 import type Docker from "dockerode";
 import type * as PulumiModule from "@pulumi/pulumi";
 import { SECRET_SIG, unwrapSecrets } from "../../../scripts/lib/mockProgram";
@@ -168,6 +169,15 @@ export interface ProgramResult {
 
 const ALPHANUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const SPECIAL = "!@#$%&*()-_=+[]{}<>:?";
+
+/** bcrypt of a password with a random salt, cost 10, `$2a$` (the random provider's bcryptHash). */
+function bcrypt(password: string): string {
+  const alphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const salt = [...randomBytes(22)].map((b) => alphabet[b % 64]).join("");
+  const hash = execFileSync("perl", ["-e", "print crypt($ENV{PW}, $ENV{SALT})"], { env: { PW: password, SALT: `$2a$10$${salt}` }, encoding: "utf8" });
+  if (!/^\$2a\$10\$[./A-Za-z0-9]{53}$/.test(hash)) throw new Error("crypt(3) made no bcrypt hash (libxcrypt without bcrypt?)");
+  return hash;
+}
 
 /** random.RandomPassword's result: `length` characters from its character classes. */
 function randomPassword(inputs: Record<string, any>): string {
@@ -561,8 +571,9 @@ export async function runProgramOnEngine(
       case "random:index/randomPassword:RandomPassword": {
         const value = randomPassword(inputs);
         out.result = secret(value);
-        // Only Traefik's dashboard reads the hash, and Traefik has no stand-in: well-formed, not a real bcrypt.
-        out.bcryptHash = secret(`$2a$10$${randomBytes(40).toString("base64").replace(/[^A-Za-z0-9]/g, "").slice(0, 53).padEnd(53, "x")}`);
+        // A real bcrypt hash, as the random provider makes (Go's bcrypt, cost 10, "$2a$"): Traefik's
+        // stand-in checks the dashboard's password against it. libxcrypt's crypt(3), through perl.
+        out.bcryptHash = secret(bcrypt(value));
         return keep(args.name, out, value);
       }
       case "aws:s3/bucket:Bucket":

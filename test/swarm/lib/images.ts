@@ -50,6 +50,10 @@ export const BASE_RECIPE = {
     "curl",
     "ca-certificates",
     "procps",
+    // the edge suite: HAProxy for the Docker API proxy's stand-in (tecnativa/docker-socket-proxy is
+    // HAProxy too), openssl for its TLS checks (s_client/s_server)
+    "haproxy",
+    "openssl",
     // monitoring
     "prometheus",
     "prometheus-alertmanager",
@@ -188,15 +192,40 @@ const OUR_FILES: FileEntry[] = [
   { from: "frontend/nginx.conf", to: "etc/nginx/nginx.conf", mode: 0o644 },
   { from: "frontend/index.html", to: "var/www/standin/index.html", mode: 0o644 },
   { from: "probe/traffic.js", to: "standin/probe/traffic.js", mode: 0o644 },
+  { from: "docker-socket-proxy/entrypoint.sh", to: "usr/local/bin/docker-socket-proxy-entrypoint.sh", mode: 0o755 },
+  { from: "grafana/server.js", to: "standin/grafana/server.js", mode: 0o644 },
+  { from: "probe/edge-load.js", to: "standin/probe/edge-load.js", mode: 0o644 },
 ];
 
+/**
+ * Go programs built from the wrappers under tools/ (scripts/build-tools.sh, cached by each folder's
+ * hash): Traefik for its stand-in, Pebble and its DNS test server for the edge suite's ACME.
+ */
+export const GO_TOOLS = { traefik: "traefik", pebble: "pebble", "pebble-challtestsrv": "pebble-challtestsrv" } as const;
+
+/** Paths of the built Go programs (building what the cache lacks: minutes the first time). */
+export function goToolBinaries(log: (line: string) => void = () => undefined): Record<keyof typeof GO_TOOLS, string> {
+  const out = execFileSync("bash", [path.join(PROJECT_ROOT, "scripts", "build-tools.sh"), ...Object.keys(GO_TOOLS)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const found: Record<string, string> = {};
+  for (const line of out.split("\n")) {
+    const m = /^build-tools: (\S+) \((\S+)\) (built|cached) in \d+ s: (\S+)$/.exec(line);
+    if (m) {
+      found[m[1]] = m[4];
+      log(line);
+    }
+  }
+  for (const name of Object.keys(GO_TOOLS)) if (!found[name]) throw new Error(`scripts/build-tools.sh printed no binary for ${name}:\n${out}`);
+  return found as Record<keyof typeof GO_TOOLS, string>;
+}
+
 /** Stages our files and the node packages, and tars them as a layer (root-owned). */
-function buildFilesLayer(work: string): string {
+function buildFilesLayer(work: string, binaries: Readonly<Record<string, string>>): string {
   const stage = path.join(work, "files");
-  for (const f of OUR_FILES) {
+  const files = [...OUR_FILES.map((f) => ({ ...f, from: path.join(STANDINS, f.from) })), ...Object.entries(binaries).map(([name, from]) => ({ from, to: `usr/local/bin/${name}`, mode: 0o755 }))];
+  for (const f of files) {
     const dest = path.join(stage, f.to);
     fs.mkdirSync(path.dirname(dest), { recursive: true });
-    fs.copyFileSync(path.join(STANDINS, f.from), dest);
+    fs.copyFileSync(f.from, dest);
     fs.chmodSync(dest, f.mode);
   }
   const modules = path.join(PROJECT_ROOT, "node_modules");
@@ -327,6 +356,45 @@ export const STANDIN_IMAGES = {
     user: "nobody",
     exposedPorts: ["9100/tcp"],
   },
+  /**
+   * Traefik v3.2.3 built from its Go module (tools/traefik). The official image's entrypoint
+   * prepends `traefik` when the first argument is a flag; here the binary is the entrypoint.
+   */
+  traefik: {
+    ref: "advwell-standin/traefik:v3.2.3-standin",
+    standsInFor: "traefik:v3.2.3",
+    entrypoint: ["/usr/local/bin/traefik"],
+    exposedPorts: ["80/tcp", "443/tcp"],
+  },
+  /** Debian's HAProxy with the image's section rules (standins/docker-socket-proxy/entrypoint.sh). */
+  dockerSocketProxy: {
+    ref: "advwell-standin/docker-socket-proxy:0.3.0-standin",
+    standsInFor: "tecnativa/docker-socket-proxy:0.3.0",
+    entrypoint: ["/usr/local/bin/docker-socket-proxy-entrypoint.sh"],
+    // The image's defaults (its Dockerfile ENV): every section closed but EVENTS, PING and VERSION.
+    env: ["EVENTS=1", "PING=1", "VERSION=1", "POST=0", "SOCKET_PATH=/var/run/docker.sock"],
+    exposedPorts: ["2375/tcp"],
+  },
+  /** An HTTP server on Grafana's port with its /api/health: routing and certificates only, no Grafana. */
+  grafana: {
+    ref: "advwell-standin/grafana:11-standin",
+    standsInFor: "grafana/grafana:11.3.1 (its port and /api/health only)",
+    cmd: ["node", "/standin/grafana/server.js"],
+    user: "nobody",
+    exposedPorts: ["3000/tcp"],
+  },
+  /** Let's Encrypt's test ACME server (tools/pebble), validating challenges for real. */
+  pebble: {
+    ref: "advwell-standin/pebble:2.10.3",
+    standsInFor: "nothing: the edge suite's ACME server (Let's Encrypt in production)",
+    entrypoint: ["/usr/local/bin/pebble"],
+  },
+  /** Pebble's DNS test server (tools/pebble-challtestsrv): the edge hosts' addresses for validation. */
+  challtestsrv: {
+    ref: "advwell-standin/pebble-challtestsrv:2.10.3",
+    standsInFor: "nothing: the public DNS the ACME server's validation asks",
+    entrypoint: ["/usr/local/bin/pebble-challtestsrv"],
+  },
   s3rver: {
     ref: "advwell-standin/s3rver:3.7-standin",
     standsInFor: "AWS S3 (the project's s3rver package)",
@@ -369,10 +437,10 @@ function imageConfig(image: StandinImage, diffIds: string[]): unknown {
  * Builds the files layer and loads every stand-in image into the daemon in one `docker load`.
  * Returns the image references.
  */
-export async function loadStandinImages(docker: Docker, base: BaseRootfs): Promise<string[]> {
+export async function loadStandinImages(docker: Docker, base: BaseRootfs, binaries: Readonly<Record<string, string>>): Promise<string[]> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "advwell-images-"));
   try {
-    const files = buildFilesLayer(work);
+    const files = buildFilesLayer(work, binaries);
     const baseId = sha256File(base.file);
     const filesId = sha256File(files);
     const archive = path.join(work, "archive");

@@ -32,6 +32,8 @@ interface RehearsalFile {
   /** The day-2 drills' keys, on top of `deploy`, the same for every tier they switch between. */
   readonly drills: Record<string, unknown>;
   readonly acceptance: Record<string, unknown>;
+  /** The edge suite's keys (edge.test.ts), on top of `deploy`. */
+  readonly edge: Record<string, unknown>;
 }
 
 export function rehearsalFile(): RehearsalFile {

@@ -18,10 +18,13 @@
  * - GET /health: `SELECT 1` and one INSERT through DATABASE_URL; 200 only when both work.
  *   With STANDIN_BROKEN_HEALTH=1 (the image `backend:standin-2-broken`, a broken release for the
  *   rollback drill) it answers 500 whatever the database says; everything else works.
+ * - While /tmp/standin-health-fails-from-outside exists, /health answers 503 to callers outside the
+ *   container (Traefik) and still 200 to its own health check (the edge drill's balancing test).
  * - POST /rows, GET /rows: a row write and a count, for drills that keep data across changes.
  * - GET /replica: a read through DATABASE_REPLICA_URL when the tier has one (404 otherwise).
  * - SIGTERM/SIGINT: stop accepting, finish requests, close the pools, exit 0.
  */
+const fs = require("fs");
 const http = require("http");
 const os = require("os");
 const { Client, Pool } = require("pg");
@@ -104,6 +107,10 @@ async function migrate(url) {
   }
 }
 
+/** The edge drill's switch file (see GET /health). */
+const OUTSIDE_HEALTH_FAILS = "/tmp/standin-health-fails-from-outside";
+const isLoopback = (address) => address === "127.0.0.1" || address === "::1" || address === "::ffff:127.0.0.1";
+
 function json(res, status, body) {
   res.writeHead(status, { "content-type": "application/json" });
   res.end(`${JSON.stringify(body)}\n`);
@@ -128,6 +135,10 @@ async function main() {
     try {
       if (req.method === "GET" && path === "/health") {
         if (process.env.STANDIN_BROKEN_HEALTH === "1") return json(res, 500, { ok: false, task, error: "broken release: /health fails on purpose (STANDIN_BROKEN_HEALTH=1)" });
+        // The edge drill's switch: while the file exists, /health fails for callers from outside the
+        // container (Traefik's load-balancer check) and passes for the container's own health check,
+        // so Swarm keeps the task and only Traefik's reaction is measured.
+        if (fs.existsSync(OUTSIDE_HEALTH_FAILS) && !isLoopback(req.socket.remoteAddress)) return json(res, 503, { ok: false, task, error: `${OUTSIDE_HEALTH_FAILS} exists` });
         await pool.query("SELECT 1");
         await pool.query("INSERT INTO standin_health (task) VALUES ($1)", [task]);
         return json(res, 200, { ok: true, task, database: primary.target, pgbouncer: primary.pgbouncer });

@@ -1,0 +1,32 @@
+/** The Docker API proxy alone under mocks: its own internal network, the socket, read sections only. */
+import type { DockerSocketProxy as ProxyType } from "../../components/dockerSocketProxy";
+import { buildComponent, ComponentRun } from "../support/component";
+import { planFor } from "../support/stacks";
+
+const plan = planFor("production").services["docker-socket-proxy"]!;
+let run: ComponentRun<ProxyType>;
+
+beforeAll(async () => {
+  run = await buildComponent(() => {
+    const { DockerSocketProxy } = require("../../components/dockerSocketProxy") as typeof import("../../components/dockerSocketProxy");
+    return new DockerSocketProxy("docker-socket-proxy", { plan });
+  });
+});
+
+const service = () => run.one("docker:index/service:Service").inputs;
+
+test("it sits on a network of its own that has no route out, on a manager, with the socket bound in", () => {
+  expect(run.one("docker:index/network:Network").inputs).toMatchObject({ name: "advwell-docker-api", driver: "overlay", internal: true, attachable: false });
+  expect(service().taskSpec.networksAdvanceds).toEqual([{ id: "docker-socket-proxy-network-id" }]);
+  expect(service().taskSpec.placement.constraints).toEqual(["node.role==manager"]);
+  expect(service().taskSpec.containerSpec.mounts).toEqual([{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }]);
+});
+
+test("it opens only the read sections Traefik's Swarm provider calls, and no method but GET/HEAD", () => {
+  const env = service().taskSpec.containerSpec.env as Record<string, string>;
+  expect(Object.keys(env).filter((k) => env[k] === "1").sort()).toEqual(["NETWORKS", "PING", "SERVICES", "TASKS", "VERSION"]);
+  expect(env.POST).toBe("0");
+  // Sections that would let a caller start, exec or read secrets stay at the image's default (closed).
+  for (const k of ["CONTAINERS", "EXEC", "SECRETS", "CONFIGS", "IMAGES", "BUILD", "VOLUMES", "NODES", "SWARM", "ALLOW_START", "ALLOW_RESTARTS"]) expect(env[k]).toBeUndefined();
+  expect(env.EVENTS).toBe("0");
+});
