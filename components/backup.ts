@@ -209,7 +209,7 @@ export class BackupService extends pulumi.ComponentResource {
           commands: ["bash", scriptPath, "schedule"],
           env,
           configs,
-          secrets: this.secrets.map((s, i) => secretMount(s, `${SWARM_SECRETS_DIR}/${secretValues[i][0]}`, "root")),
+          secrets: this.secrets.map((s, i) => secretMount(s, `${SWARM_SECRETS_DIR}/${secretValues[i][0]}`)),
           healthcheck: healthcheck(["CMD", "bash", scriptPath, "health"], args.plan.health),
           mounts: args.metrics ? [volumeMount(args.metrics.volume, args.metrics.dir)] : [],
         },

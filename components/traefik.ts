@@ -16,6 +16,8 @@ export interface TraefikArgs {
   readonly edge: EdgePlan;
   /** The edge network Traefik reaches the web services on. */
   readonly network: NetworkRef;
+  /** The other networks its plan names: `monitoring`, where it routes to Grafana and is scraped. */
+  readonly alsoOn?: readonly NetworkRef[];
   /** htpasswd line(s) for the dashboard, e.g. `admin:<bcrypt hash>` (a secret). */
   readonly dashboardUsers: pulumi.Input<string>;
 }
@@ -43,10 +45,10 @@ export class Traefik extends pulumi.ComponentResource {
         containerSpec: {
           args: traefikArgs({ acmeEmail: args.edge.acmeEmail, network: args.network.name }),
           mounts: [bindMount("/var/run/docker.sock", "/var/run/docker.sock"), volumeMount(this.certificates.name, ACME_STORAGE.replace(/\/[^/]+$/, ""))],
-          secrets: [secretMount(users, DASHBOARD_USERS_FILE.replace("/run/secrets/", ""), "root")],
+          secrets: [secretMount(users, DASHBOARD_USERS_FILE.replace("/run/secrets/", ""))],
           healthcheck: healthcheck(["CMD", "traefik", "healthcheck", "--ping"], args.plan.health),
         },
-        networks: [args.network],
+        networks: [args.network, ...(args.alsoOn ?? [])],
       }),
       { parent: this },
     );

@@ -15,9 +15,10 @@ import { planBackend } from "./backend";
 import { planConnections } from "./connections";
 import { planNodes } from "./nodes";
 import { planPostgres } from "./postgres";
+import { planNetworks } from "./networks";
 import { dataNode, planServices } from "./services";
 import { CERT_RESOLVER } from "../render/traefik";
-import type { BackendPlan, ConnectionPlan, EdgePlan, NodePlan, PgBouncerPlan, PostgresPlan, ServicePlans, Staged } from "./types";
+import type { BackendPlan, ConnectionPlan, EdgePlan, NetworkPlan, NodePlan, PgBouncerPlan, PostgresPlan, ServicePlans, Staged } from "./types";
 
 export interface Plan {
   readonly project: string;
@@ -27,6 +28,8 @@ export interface Plan {
   readonly environment: Environment;
   /** Every service the stack runs, in the service table's order (model/services.ts). */
   readonly services: ServicePlans;
+  /** The overlay networks, each with the services that join it (model/plan/networks.ts). */
+  readonly networks: readonly NetworkPlan[];
   /** Traefik's hosts and certificates. */
   readonly edge: EdgePlan;
   readonly backend: BackendPlan;
@@ -78,6 +81,8 @@ export function resolvePlan(settings: Settings): Plan {
     const off = monitoringOffFinding(settings.environment);
     if (off) findings.push(off);
   }
+  const edge = planEdge(settings);
+  const networked = planNetworks(services, monitoring, edge.hosts.grafana !== undefined);
   const replication = planReplication(services, postgres.settings);
   findings.push(...replicationFindings(replication, postgres.settings));
   return {
@@ -86,8 +91,9 @@ export function resolvePlan(settings: Settings): Plan {
     tier: settings.tier,
     companies: companiesLabel(TIERS[settings.tier]),
     environment: settings.environment,
-    services,
-    edge: planEdge(settings),
+    services: networked.services,
+    networks: networked.networks,
+    edge,
     backend,
     postgres,
     pgbouncer,
