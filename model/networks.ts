@@ -42,10 +42,10 @@ export const NETWORK_TABLE: { readonly [N in NetworkName]: NetworkSpec } = {
     why: "Prometheus, its targets, Alertmanager and Grafana; Alertmanager reaches the webhook through it",
   },
   data: {
-    // A new name, not advwell-data: Docker cannot change an existing network's options, so the
-    // encrypted network is a new one. Pulumi creates it first, each service moves to it in its own
-    // rolling update, then the old, unencrypted network is deleted once nothing uses it.
-    dockerName: "advwell-data-encrypted",
+    // Encrypted, it is named advwell-data-encrypted (model/plan/networks.ts): Docker cannot change
+    // an existing network's options, so the encrypted network is a new one. Pulumi creates it
+    // first, each service moves to it in its own rolling update, then the old one is deleted.
+    dockerName: "advwell-data",
     internal: true,
     encrypted: true,
     why: "SQL (passwords at login, every row) between PostgreSQL and its clients: no route out, IPsec between nodes",

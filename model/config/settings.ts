@@ -103,6 +103,8 @@ export interface Settings {
   readonly replicaDockerHost?: string;
   /** How a service's name resolves on the overlay: `vip` (one virtual IP, needs IPVS) or `dnsrr` (the tasks' addresses). */
   readonly endpointMode: EndpointMode;
+  /** IPsec on the data network between nodes (model/networks.ts); off only where the kernel cannot. */
+  readonly dataNetworkEncrypted: boolean;
   readonly backup: BackupSettings;
   readonly monitoring: MonitoringSettings;
   /** An existing data volume to take over, when the stack adopts a running deployment. */
@@ -390,6 +392,7 @@ export function validateSettings(config: RawConfig, stack: string, secureKeys: r
     rateLimitBurst: r.integer("rateLimitBurst", 1, 100000),
     replicaDockerHost: readDockerHost(r, "replicaDockerHost"),
     endpointMode: r.oneOf("endpointMode", ENDPOINT_MODES),
+    dataNetworkEncrypted: r.boolean("dataNetworkEncrypted"),
     backup: {
       enabled: r.boolean("backupEnabled"),
       schedule: r.matching("backupSchedule", /^(\S+\s+){4}\S+$/),

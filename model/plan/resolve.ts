@@ -82,7 +82,8 @@ export function resolvePlan(settings: Settings): Plan {
     if (off) findings.push(off);
   }
   const edge = planEdge(settings);
-  const networked = planNetworks(services, monitoring, edge.hosts.grafana !== undefined);
+  const networked = planNetworks(services, monitoring, { routesGrafana: edge.hosts.grafana !== undefined, encrypt: settings.dataNetworkEncrypted, nodeCount: settings.nodes.length });
+  findings.push(...networked.findings);
   const replication = planReplication(services, postgres.settings);
   findings.push(...replicationFindings(replication, postgres.settings));
   return {
