@@ -7,7 +7,7 @@
  *   a schedule or a dispatch starts), or in a `pull_request_target` workflow behind an environment
  *   whose reviewers must approve;
  * - a `pull_request_target` workflow restores and saves no cache;
- * - no run script hides a failure with `|| true`;
+ * - no run script hides a failure with `|| true` (or `|| :`, `|| exit 0`);
  * - every checkout drops the token (`persist-credentials: false`);
  * - tokens get nothing by default (`permissions: {}`), each job says what it needs, and write
  *   access is exactly the list below;
@@ -70,7 +70,7 @@ function trustProblems(file: string, w: any): string[] {
       }
     }
     for (const s of steps(job)) {
-      if (typeof s.run === "string" && /\|\|\s*(true|:)(\s|;|$)/m.test(s.run)) out.push(`${where}: a run script hides a failure with || true`);
+      if (typeof s.run === "string" && /\|\|\s*(true|:|exit 0)(\s|;|$)/m.test(s.run)) out.push(`${where}: a run script hides a failure with || true`);
       if (s.uses?.startsWith("actions/checkout@") && s.with?.["persist-credentials"] !== false) out.push(`${where}: a checkout keeps the token in .git/config (persist-credentials is not false)`);
     }
     if (job.permissions === undefined) out.push(`${where}: no job-level permissions`);
@@ -120,6 +120,7 @@ describe("the trust checks catch", () => {
     ["a checkout of the PR head before approval", "pulumi-preview.yml", (w) => (w.jobs.lint = { permissions: {}, steps: [{ uses: "actions/checkout@x", with: { ref: "${{ github.event.pull_request.head.sha }}", "persist-credentials": false } }] }), /lint: checks out the pull request/],
     ["an npm cache under pull_request_target", "pulumi-preview.yml", (w) => (w.jobs.preview.steps[1].with.cache = "npm"), /uses a cache/],
     ["|| true in a run script", "preview.yml", (w) => (w.jobs.test.steps[2].run = "npm ci || true"), /hides a failure/],
+    ["|| exit 0 in a run script", "preview.yml", (w) => (w.jobs["offline-diff"].steps[4].run = "cd base\nnpm ci || exit 0\n"), /offline-diff: a run script hides a failure/],
     ["a checkout that keeps the token", "deploy.yml", (w) => delete w.jobs.test.steps[0].with["persist-credentials"], /keeps the token/],
     ["write-all at the top", "drift.yml", (w) => (w.permissions = "write-all"), /top-level permissions are "write-all"/],
     ["a job without permissions", "deploy.yml", (w) => delete w.jobs.test.permissions, /test: no job-level permissions/],
