@@ -24,6 +24,10 @@ const stack = new AdvWell("advwell", {
   alertWebhookUrl: credentials.getSecret("alertWebhookUrl"),
   // An adopted cluster keeps its superuser's password; otherwise the stack generates one.
   superuserPassword: settings.superuserPasswordSet ? credentials.requireSecret("postgresSuperuserPassword") : undefined,
+  // The backups' client-side key, and an existing S3-compatible bucket's keys (the plan checked they are set when needed).
+  backupEncryptionKey: settings.backup.encryptionKeySet ? credentials.requireSecret("backupEncryptionKey") : undefined,
+  backupAccessKeyId: settings.backup.storage === "s3-compatible" ? credentials.requireSecret("backupAccessKeyId") : undefined,
+  backupSecretAccessKey: settings.backup.storage === "s3-compatible" ? credentials.requireSecret("backupSecretAccessKey") : undefined,
 });
 
 export const tier = plan.tier;
@@ -41,4 +45,5 @@ export const databaseUrl = stack.databaseUrl;
 export const dashboardPassword = stack.dashboardPassword;
 export const grafanaUrl = stack.grafanaUrl;
 export const backupBucket = stack.backupBucketName;
+export const backupEncryptionKey = stack.backupEncryptionKey;
 export const grafanaAdminPassword = stack.grafanaAdminPassword;

@@ -6,6 +6,8 @@ import * as awsConfig from "@pulumi/aws/config";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { PitrPlan, renderPgbackrestConf } from "../model/backup/pitr";
+import type { BackupPlan } from "../model/backup/plan";
 import type { Settings } from "../model/config/settings";
 import { TEXTFILE_DIR } from "../model/monitoring/plan";
 import type { Plan } from "../model/plan/resolve";
@@ -34,6 +36,31 @@ export interface AdvWellArgs {
   readonly alertWebhookUrl?: pulumi.Input<string | undefined>;
   /** The superuser's password when configured (an adopted cluster's); otherwise one is generated. A credential. */
   readonly superuserPassword?: pulumi.Input<string>;
+  /** advwell:backupEncryptionKey when set; otherwise one is generated. A credential. */
+  readonly backupEncryptionKey?: pulumi.Input<string>;
+  /** advwell:backupAccessKeyId / backupSecretAccessKey: the s3-compatible bucket's keys. Credentials. */
+  readonly backupAccessKeyId?: pulumi.Input<string>;
+  readonly backupSecretAccessKey?: pulumi.Input<string>;
+}
+
+/** The bucket, its region and the writer's keys (created in AWS, or an existing S3-compatible bucket's), and the stack's backup key. */
+function backupStorage(backup: BackupPlan, pitr: PitrPlan | undefined, args: AdvWellArgs, child: pulumi.ComponentResourceOptions) {
+  const encryptionKey = args.backupEncryptionKey !== undefined ? pulumi.secret(args.backupEncryptionKey) : new random.RandomPassword("advwell-backup-encryption-key", { length: 48, special: false }, child).result;
+  if (backup.storage === "s3-compatible") {
+    // No AWS resources: the plan has refused a missing bucket name, endpoint or keys.
+    return {
+      bucketName: pulumi.output(backup.bucket.name!),
+      region: backup.region ?? "us-east-1",
+      accessKeyId: pulumi.secret(args.backupAccessKeyId!),
+      secretAccessKey: pulumi.secret(args.backupSecretAccessKey!),
+      encryptionKey,
+    };
+  }
+  const region = awsConfig.region;
+  if (!region) throw new pulumi.ResourceError("aws:region must be set in Pulumi.<stack>.yaml: the backup bucket and the backup service use it", child.parent);
+  const bucket = new BackupBucket("backup", { backup }, child);
+  const writer = new BackupWriter("backup-writer", { backup, bucketArn: bucket.bucketArn, pitrKeyPrefix: pitr?.keyPrefix }, child);
+  return { bucketName: bucket.bucketName, region, accessKeyId: writer.accessKeyId, secretAccessKey: writer.secretAccessKey, encryptionKey };
 }
 
 export class AdvWell extends pulumi.ComponentResource {
@@ -53,6 +80,8 @@ export class AdvWell extends pulumi.ComponentResource {
   readonly grafanaUrl: string | undefined;
   /** The backup bucket's name, when backups run. */
   readonly backupBucketName: pulumi.Output<string> | undefined;
+  /** The key every backup is encrypted with (a secret), when backups run: keep a copy outside the stack. */
+  readonly backupEncryptionKey: pulumi.Output<string> | undefined;
   /** Grafana's admin password (a secret), when monitoring runs. */
   readonly grafanaAdminPassword: pulumi.Output<string> | undefined;
 
@@ -79,9 +108,28 @@ export class AdvWell extends pulumi.ComponentResource {
     const monitorPassword = plan.monitoring ? password("postgres-monitor-password") : undefined;
     const replicationPassword = plan.replication ? password("postgres-replication-password") : undefined;
 
+    // Where backups go: a bucket the stack creates in AWS, or an existing S3-compatible one (no AWS resources).
+    const storage = plan.backup && services.backup ? backupStorage(plan.backup, plan.pitr, args, child) : undefined;
+    // Point-in-time recovery: pgBackRest's config (credentials and the stack's key: a Swarm secret)
+    // in the primary and the backup job, and the primary's socket shared with the job on its node.
+    const pitr =
+      storage && plan.pitr
+        ? {
+            plan: plan.pitr,
+            conf: secretFile(
+              "pgbackrest-conf",
+              pulumi.all([storage.bucketName, storage.region, storage.accessKeyId, storage.secretAccessKey, storage.encryptionKey]).apply(([bucket, region, accessKeyId, secretAccessKey, cipherPass]) =>
+                renderPgbackrestConf(plan.pitr!, { bucket, region, endpointUrl: plan.backup!.endpointUrl, accessKeyId, secretAccessKey, cipherPass, pgPath: plan.postgres.pgdata, pgPort: services.postgres!.port ?? 5432 }),
+              ),
+              this,
+            ),
+            socketVolume: new docker.Volume("postgres-socket", { name: "advwell-postgres-socket", driver: "local" }, child),
+          }
+        : undefined;
+
     const postgres = new Postgres(
       "postgres",
-      { plan: services.postgres!, postgres: plan.postgres, network: onlyOn("postgres"), database: { name: settings.databaseName }, superuserPassword },
+      { plan: services.postgres!, postgres: plan.postgres, network: onlyOn("postgres"), database: { name: settings.databaseName }, superuserPassword, pitr },
       child,
     );
     // Roles, ownership and slots, converged on every deploy (initdb scripts never run on an adopted cluster).
@@ -217,13 +265,8 @@ export class AdvWell extends pulumi.ComponentResource {
       );
     }
 
-    let backupBucket: BackupBucket | undefined;
     let backupService: BackupService | undefined;
-    if (plan.backup && services.backup) {
-      const region = awsConfig.region;
-      if (!region) throw new pulumi.ResourceError("aws:region must be set in Pulumi.<stack>.yaml: the backup bucket and the backup service use it", this);
-      backupBucket = new BackupBucket("backup", { backup: plan.backup }, child);
-      const writer = new BackupWriter("backup-writer", { backup: plan.backup, bucketArn: backupBucket.bucketArn }, child);
+    if (plan.backup && services.backup && storage) {
       backupService = new BackupService(
         "backup",
         {
@@ -233,17 +276,20 @@ export class AdvWell extends pulumi.ComponentResource {
           // pg_dump as the superuser reads every object; the drill needs CREATEDB.
           database: { ...postgres.database, user: "postgres" },
           password: superuserPassword,
-          bucketName: backupBucket.bucketName,
-          region,
-          accessKeyId: writer.accessKeyId,
-          secretAccessKey: writer.secretAccessKey,
+          bucketName: storage.bucketName,
+          region: storage.region,
+          accessKeyId: storage.accessKeyId,
+          secretAccessKey: storage.secretAccessKey,
+          passphrase: storage.encryptionKey,
+          pitr: pitr && { plan: pitr.plan, conf: pitr.conf, dataVolume: postgres.volume.name, socketVolume: pitr.socketVolume.name, pgdata: plan.postgres.pgdata },
           metrics: monitoring ? { volume: monitoring.textfileVolume.name, dir: TEXTFILE_DIR } : undefined,
         },
         { parent: this, dependsOn: [postgres] },
       );
     }
 
-    this.backupBucketName = backupBucket?.bucketName;
+    this.backupBucketName = storage?.bucketName;
+    this.backupEncryptionKey = storage && pulumi.secret(storage.encryptionKey);
     this.grafanaUrl = plan.monitoring ? `https://${plan.monitoring.grafanaDomain}` : undefined;
     this.grafanaAdminPassword = monitoring?.grafanaAdminPassword;
     this.apiUrl = backend.url;
@@ -262,6 +308,7 @@ export class AdvWell extends pulumi.ComponentResource {
       dashboardPassword: this.dashboardPassword,
       grafanaUrl: this.grafanaUrl,
       backupBucketName: this.backupBucketName,
+      backupEncryptionKey: this.backupEncryptionKey,
       grafanaAdminPassword: this.grafanaAdminPassword,
     });
   }

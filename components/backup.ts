@@ -8,7 +8,9 @@ import * as iam from "@pulumi/aws/iam";
 import * as s3 from "@pulumi/aws/s3";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { BACKUP_SECRET_FILES, backupEnvironment, SWARM_SECRETS_DIR } from "../model/backup/contract";
+import { BACKUP_SECRET_FILES, backupEnvironment, pitrEnvironment, SWARM_SECRETS_DIR } from "../model/backup/contract";
+import { PITR_CONF_PATH, PITR_SOCKET_DIR, PitrPlan } from "../model/backup/pitr";
+import { DATA_MOUNT_PATH } from "../model/replication";
 import type { BackupPlan } from "../model/backup/plan";
 import { bucketPolicyDocument, writerPolicyDocument } from "../model/backup/policies";
 import type { ServicePlan } from "../model/plan/types";
@@ -71,6 +73,19 @@ export class BackupBucket extends pulumi.ComponentResource {
       },
       child,
     );
+    // Object Lock (issue 22 item 7): every version the writer puts is locked for plan.objectLock.days,
+    // at least as long as any expiry, so a leaked writer key can add versions and delete markers but
+    // destroy nothing before it was due to go. The configuration resource enables the lock on the
+    // (versioned) bucket itself: `objectLockEnabled` on the Bucket would be a replacement of an
+    // existing, protected bucket (the provider marks it ForceNew), while S3 accepts
+    // PutObjectLockConfiguration on an existing versioned bucket.
+    if (plan.objectLock) {
+      new s3.BucketObjectLockConfiguration(
+        `${name}-object-lock`,
+        { bucket, objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: plan.objectLock.mode, days: plan.objectLock.days } } },
+        { ...child, dependsOn: [versioning] },
+      );
+    }
     // Lifecycle rules on a versioned bucket need versioning to exist first.
     new s3.BucketLifecycleConfiguration(
       `${name}-lifecycle`,
@@ -104,6 +119,8 @@ export class BackupBucket extends pulumi.ComponentResource {
 export interface BackupWriterArgs {
   /** The backup plan: key prefix and KMS key the writer may use. */
   readonly backup: BackupPlan;
+  /** pgBackRest's repository prefix, when point-in-time recovery runs (model/backup/pitr.ts). */
+  readonly pitrKeyPrefix?: string;
   /** The bucket the writer may put to and read from. */
   readonly bucketArn: pulumi.Input<string>;
 }
@@ -125,7 +142,7 @@ export class BackupWriter extends pulumi.ComponentResource {
       `${name}-policy`,
       {
         user: this.user.name,
-        policy: pulumi.output(args.bucketArn).apply((arn) => JSON.stringify(writerPolicyDocument(arn, plan.prefix, plan.stack, kmsKeyArn))),
+        policy: pulumi.output(args.bucketArn).apply((arn) => JSON.stringify(writerPolicyDocument(arn, plan.prefix, plan.stack, kmsKeyArn, args.pitrKeyPrefix))),
       },
       { parent: this },
     );
@@ -153,8 +170,13 @@ export interface BackupServiceArgs {
   readonly accessKeyId: pulumi.Input<string>;
   /** A secret. */
   readonly secretAccessKey: pulumi.Input<string>;
-  /** A secret. When set, dumps are gpg-encrypted (AES256) before they leave the node. */
+  /** The stack's encryption key (a secret): dumps are gpg-encrypted (AES256) as pg_dump streams them. */
   readonly passphrase?: pulumi.Input<string>;
+  /**
+   * Point-in-time recovery: pgBackRest's config (a Swarm secret the component also mounts in the
+   * primary), the primary's data volume (read-only here) and its shared socket volume.
+   */
+  readonly pitr?: { readonly plan: PitrPlan; readonly conf: docker.Secret; readonly dataVolume: pulumi.Input<string>; readonly socketVolume: pulumi.Input<string>; readonly pgdata: string };
   /** node-exporter's textfile volume (by name) and its mount path, when monitoring runs. */
   readonly metrics?: { readonly volume: pulumi.Input<string>; readonly dir: string };
 }
@@ -164,6 +186,7 @@ const BACKUP_SCRIPTS = [
   ["backup", "backup"],
   ["restore", "restore"],
   ["restore-drill", "restoreDrill"],
+  ["pitr", "pitr"],
 ] as const;
 
 export class BackupService extends pulumi.ComponentResource {
@@ -200,6 +223,8 @@ export class BackupService extends pulumi.ComponentResource {
         metricsDir: args.metrics?.dir,
       }),
     );
+    const pitr = args.pitr;
+    const pitrEnv = pitr ? pitrEnvironment(pitr.plan, pitr.pgdata) : {};
     this.service = new docker.Service(
       `${name}-service`,
       swarmServiceArgs(args.plan, {
@@ -207,11 +232,21 @@ export class BackupService extends pulumi.ComponentResource {
         containerSpec: {
           // Our scheduler, not the image's run.sh/go-cron (see the header of backup.sh).
           commands: ["bash", scriptPath, "schedule"],
-          env,
+          env: pulumi.output(env).apply((e) => ({ ...e, ...pitrEnv })),
           configs,
-          secrets: this.secrets.map((s, i) => secretMount(s, `${SWARM_SECRETS_DIR}/${secretValues[i][0]}`)),
+          secrets: [
+            ...this.secrets.map((s, i) => secretMount(s, `${SWARM_SECRETS_DIR}/${secretValues[i][0]}`)),
+            // Read by pgBackRest, which pitr.sh runs as the data directory's owner (uid 999): the
+            // backup row's secretReader.
+            ...(pitr ? [secretMount(pitr.conf, PITR_CONF_PATH)] : []),
+          ],
           healthcheck: healthcheck(["CMD", "bash", scriptPath, "health"], args.plan.health),
-          mounts: args.metrics ? [volumeMount(args.metrics.volume, args.metrics.dir)] : [],
+          mounts: [
+            ...(args.metrics ? [volumeMount(args.metrics.volume, args.metrics.dir)] : []),
+            // pgBackRest reads the data files itself (read-only is enough) and reaches PostgreSQL only
+            // through its unix socket; the service is placed on the primary's node (placement "primary").
+            ...(pitr ? [volumeMount(pitr.dataVolume, DATA_MOUNT_PATH, true), volumeMount(pitr.socketVolume, PITR_SOCKET_DIR)] : []),
+          ],
         },
         networks: [args.network, { id: this.egressNetwork.id, name: "advwell-backup-egress" }],
       }),

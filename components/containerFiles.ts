@@ -30,6 +30,8 @@ export const CONTAINER_FILES = {
   backup: { source: "backup/backup.sh", mountPath: `${BACKUP_SCRIPT_DIR}/backup.sh`, mode: 0o555 },
   restore: { source: "backup/restore.sh", mountPath: `${BACKUP_SCRIPT_DIR}/restore.sh`, mode: 0o555 },
   restoreDrill: { source: "backup/restore-drill.sh", mountPath: `${BACKUP_SCRIPT_DIR}/restore-drill.sh`, mode: 0o555 },
+  /** Point-in-time recovery: init, full, list, restore into a new directory, verify, metrics. */
+  pitr: { source: "backup/pitr.sh", mountPath: `${BACKUP_SCRIPT_DIR}/pitr.sh`, mode: 0o555 },
 } as const satisfies Record<string, ContainerFile>;
 
 export type ContainerFileName = keyof typeof CONTAINER_FILES;

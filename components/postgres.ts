@@ -6,6 +6,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { PITR_CONF_SECRET, PITR_SOCKET_DIR } from "../model/backup/pitr";
 import type { PostgresPlan, ServicePlan } from "../model/plan/types";
 import { HBA_FILE, renderPgHba, renderPostgresArgs } from "../model/render/postgres";
 import { postgresReadyProbe } from "../model/render/probes";
@@ -23,6 +24,11 @@ export interface PostgresArgs {
   readonly database: Pick<DatabaseRef, "name">;
   /** The `postgres` superuser's password (a secret): initdb sets it; an adopted cluster keeps its own. */
   readonly superuserPassword: pulumi.Input<string>;
+  /**
+   * Point-in-time recovery: pgBackRest's config for archive_command (a secret, readable by the
+   * postgres user only) and the socket directory as a volume the backup job on this node shares.
+   */
+  readonly pitr?: { readonly conf: docker.Secret; readonly socketVolume: docker.Volume };
 }
 
 export class Postgres extends pulumi.ComponentResource {
@@ -63,12 +69,13 @@ export class Postgres extends pulumi.ComponentResource {
             POSTGRES_PASSWORD_FILE: "/run/secrets/postgres-superuser-password",
             PGDATA: pg.pgdata,
           },
-          secrets: [secretMount(superuserSecret, "postgres-superuser-password")],
+          secrets: [secretMount(superuserSecret, "postgres-superuser-password"), ...(args.pitr ? [secretMount(args.pitr.conf, PITR_CONF_SECRET)] : [])],
           configs: [configMount(hba, HBA_FILE)],
           mounts: [
             volumeMount(this.volume.name, DATA_MOUNT_PATH),
             // Parallel query uses POSIX shared memory; Docker's default /dev/shm is 64 MiB.
             tmpfsMount("/dev/shm", pg.shmSizeMiB),
+            ...(args.pitr ? [volumeMount(args.pitr.socketVolume.name, PITR_SOCKET_DIR)] : []),
           ],
           healthcheck: healthcheck(postgresReadyProbe("primary"), args.plan.health),
           // SIGINT is PostgreSQL's fast shutdown, which writes a checkpoint within the plan's stop grace

@@ -2,8 +2,9 @@
  * The postgres-reconcile service: converges PostgreSQL's roles (the app role and its password, the
  * monitoring role, the replicator), ownership of the application database and every object in its
  * public schema, and the replication slots, on every deploy and every few minutes after. It runs
- * containers/postgres/reconcile.sh in the PostgreSQL image (which has psql), reaching the primary
- * over the data network; passwords are Swarm secret files.
+ * containers/postgres/reconcile.sh in the PostgreSQL image (which has psql, and perl for the SCRAM
+ * verifiers the script sends instead of passwords), reaching the primary over the data network;
+ * passwords are Swarm secret files.
  *
  * A service of its own rather than initdb scripts (which run only on an empty data directory, so
  * never on a taken-over cluster) or a wrapper in the database's container (where a rotated

@@ -4,12 +4,14 @@
  * the project's namespace; arrays and objects become JSON text (as in PULUMI_CONFIG).
  *
  * The CLI does this itself for `pulumi up`; the offline plan command and the tests need it here.
- * `secure:` values cannot be decrypted without the CLI; they are listed, not read.
+ * `secure:` values cannot be decrypted without the CLI: they are listed, and their value is
+ * UNDECRYPTED_SECRET (set, value unknown), never the project's default, which they override.
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
+import { UNDECRYPTED_SECRET } from "../model/config/settings";
 
 export interface StackConfig {
   readonly project: string;
@@ -138,6 +140,7 @@ export function loadStackConfig(stack: string, dir = projectDir()): StackConfig 
     const fullKey = name.includes(":") ? name : `${project.name}:${name}`;
     if (value !== null && typeof value === "object" && "secure" in (value as object)) {
       secureKeys.push(fullKey);
+      config[fullKey] = UNDECRYPTED_SECRET;
       continue;
     }
     config[fullKey] = toConfigString(value);
@@ -145,20 +148,37 @@ export function loadStackConfig(stack: string, dir = projectDir()): StackConfig 
   return { project: project.name, stack, config, secureKeys, projectDir: dir };
 }
 
+/** Path segments that name JavaScript's object machinery, not data: setting them reaches Object.prototype. */
+const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+/**
+ * The largest array index a --set path may name: a node inventory or an override list is a few
+ * dozen entries; `nodes[99999999]` would make a 100-million-slot array (seconds and gigabytes).
+ */
+export const MAX_SET_INDEX = 1000;
+
+/** A --set the command cannot apply: the message names the key, never the value (it may be a secret). */
+export class SetError extends Error {}
+
 /**
  * Applies `key=value` the way `pulumi config set` does, and `pulumi config set --path` when the
  * key has a path (`advwell:nodes[1]`, `advwell:obj.field`). With a path, "true"/"false" become
- * booleans and integers numbers; top-level values stay strings.
+ * booleans and integers numbers; top-level values stay strings. Refused, naming the key and never
+ * showing the value: a path segment `__proto__`, `constructor` or `prototype`, and an index
+ * beyond the end of the list (one past it appends) or above MAX_SET_INDEX.
  */
 export function applySet(config: Record<string, string>, assignment: string, project: string): void {
   const eq = assignment.indexOf("=");
-  if (eq <= 0) throw new Error(`--set expects key=value, got "${assignment}"`);
+  // Without "=" nothing says which part is the key: the argument is not shown (it may be a value).
+  if (eq <= 0) throw new SetError(`--set expects key=value, got ${eq === 0 ? "no key before the \"=\"" : "an argument with no \"=\" (not shown: it may be a value)"}`);
   const rawKey = assignment.slice(0, eq);
   const value = assignment.slice(eq + 1);
   const match = /^([^.[\]]+(?::[^.[\]]+)?)(.*)$/.exec(rawKey);
-  if (!match) throw new Error(`--set: cannot read the key in "${assignment}"`);
+  if (!match) throw new SetError(`--set: cannot read the key "${shortKey(rawKey)}"`);
   const topKey = match[1].includes(":") ? match[1] : `${project}:${match[1]}`;
   const pathText = match[2];
+  if (PROTOTYPE_KEYS.has(topKey.slice(topKey.indexOf(":") + 1)) || PROTOTYPE_KEYS.has(topKey.slice(0, topKey.indexOf(":")))) {
+    throw new SetError(`--set ${shortKey(rawKey)}: "${topKey}" is not a config key (__proto__, constructor and prototype never are)`);
+  }
   if (pathText === "") {
     config[topKey] = value;
     return;
@@ -169,10 +189,17 @@ export function applySet(config: Record<string, string>, assignment: string, pro
   for (let m = re.exec(pathText); m; m = re.exec(pathText)) {
     if (m.index !== consumed) break;
     consumed = re.lastIndex;
-    segments.push(m[2] !== undefined ? Number(m[2]) : (m[1] ?? m[3]));
+    if (m[2] !== undefined && (m[2].length > 6 || Number(m[2]) > MAX_SET_INDEX)) {
+      throw new SetError(`--set ${shortKey(rawKey)}: index ${m[2].length > 12 ? `${m[2].slice(0, 12)}...` : m[2]} is beyond any list this stack has (at most ${MAX_SET_INDEX})`);
+    }
+    const segment = m[2] !== undefined ? Number(m[2]) : (m[1] ?? m[3]);
+    if (typeof segment === "string" && PROTOTYPE_KEYS.has(segment)) {
+      throw new SetError(`--set ${shortKey(rawKey)}: the path segment "${segment}" is not a config field (__proto__, constructor and prototype reach JavaScript's object machinery, not data)`);
+    }
+    segments.push(segment);
   }
-  if (consumed !== pathText.length) throw new Error(`--set: cannot read the path "${pathText}" in "${assignment}"`);
-  const typed: unknown = value === "true" ? true : value === "false" ? false : /^-?\d+$/.test(value) ? Number(value) : value;
+  if (consumed !== pathText.length) throw new SetError(`--set: cannot read the path of "${shortKey(rawKey)}"`);
+  const typed: unknown = value === "true" ? true : value === "false" ? false : /^-?\d{1,15}$/.test(value) ? Number(value) : value;
   let root: unknown;
   try {
     root = config[topKey] === undefined ? undefined : JSON.parse(config[topKey]);
@@ -182,12 +209,23 @@ export function applySet(config: Record<string, string>, assignment: string, pro
   if (root === undefined || typeof root !== "object" || root === null) root = typeof segments[0] === "number" ? [] : {};
   let cursor = root as Record<string | number, unknown>;
   segments.forEach((segment, i) => {
+    // An index names an entry that exists or the next one: no holes (JSON would write them as null).
+    if (typeof segment === "number" && (!Array.isArray(cursor) || segment > cursor.length)) {
+      throw new SetError(`--set ${shortKey(rawKey)}: index ${segment} ${Array.isArray(cursor) ? `is past the end of a list of ${cursor.length} (use ${cursor.length} to append)` : "names an entry of something that is not a list"}`);
+    }
     if (i === segments.length - 1) {
       cursor[segment] = typed;
       return;
     }
-    if (cursor[segment] === undefined || typeof cursor[segment] !== "object") cursor[segment] = typeof segments[i + 1] === "number" ? [] : {};
+    const own = Object.prototype.hasOwnProperty.call(cursor, segment) ? cursor[segment] : undefined;
+    if (own === undefined || typeof own !== "object" || own === null) cursor[segment] = typeof segments[i + 1] === "number" ? [] : {};
     cursor = cursor[segment] as Record<string | number, unknown>;
   });
   config[topKey] = JSON.stringify(root);
+}
+
+/** A key as an error shows it: at most 80 characters, JSON-escaped (no line breaks or backticks). */
+function shortKey(key: string): string {
+  const text = key.length > 80 ? `${key.slice(0, 80)}...` : key;
+  return JSON.stringify(text).slice(1, -1).replace(/`/g, "\\u0060");
 }

@@ -4,9 +4,11 @@ export interface Finding {
   /** The config key to change, e.g. `advwell:tier` or `advwell:overrides[backend.replicas]`. */
   readonly key: string;
   readonly message: string;
+  /** Lines that back the message up (one per service that fits nowhere), printed under it. */
+  readonly details?: readonly string[];
 }
 
-export const error = (key: string, message: string): Finding => ({ level: "error", key, message });
+export const error = (key: string, message: string, details?: readonly string[]): Finding => ({ level: "error", key, message, ...(details ? { details } : {}) });
 export const warning = (key: string, message: string): Finding => ({ level: "warning", key, message });
 
 export function hasErrors(findings: readonly Finding[]): boolean {
@@ -15,7 +17,7 @@ export function hasErrors(findings: readonly Finding[]): boolean {
 
 /** One line per finding, e.g. `error advwell:tier: got "huge"; allowed: starter, growth`. */
 export function formatFindings(findings: readonly Finding[]): string {
-  return findings.map((f) => `${f.level} ${f.key}: ${f.message}`).join("\n");
+  return findings.map((f) => [`${f.level} ${f.key}: ${f.message}`, ...(f.details ?? []).map((d) => `  - ${d}`)].join("\n")).join("\n");
 }
 
 /** Thrown by the program before any resource exists when the plan has errors. */

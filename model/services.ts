@@ -273,7 +273,9 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     stopGraceSeconds: 600,
     imageKey: "backupImage",
     networks: ["data"],
-    secretReader: ROOT,
+    // pitr.sh runs pgBackRest as the data directory's owner (uid/gid 999) and it reads its conf
+    // secret; the dump job runs as root, which reads any file.
+    secretReader: { uid: 999, gid: 999, user: "the data directory's owner (uid/gid 999), which pitr.sh runs pgBackRest as; the dump job is root" },
   },
   prometheus: {
     group: "monitoring",

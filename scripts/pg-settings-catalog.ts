@@ -11,10 +11,14 @@
  *
  *   npx ts-node scripts/pg-settings-catalog.ts            writes the file
  *   npx ts-node scripts/pg-settings-catalog.ts --check    exits 1 when the file differs
+ *   npx ts-node scripts/pg-settings-catalog.ts --minor    prints the machine's minor and the
+ *       catalog's; exits 1 when model/postgres/minors.ts cannot relate them (.ci/run runs it
+ *       before the tests, so an apt that found an unread minor says so in one line)
  */
 import * as fs from "fs";
 import * as path from "path";
-import { HIDDEN_SETTINGS, PgCatalog, PgParameter } from "../model/postgres/catalog";
+import { HIDDEN_SETTINGS, PG15_CATALOG, PgCatalog, PgParameter } from "../model/postgres/catalog";
+import { catalogAtMinor, minorDifference, versionNumOfTag } from "../model/postgres/minors";
 import { PgServer, postgresShow, runAsPostgresAsync, PG_BIN, serverVersion } from "./lib/pgServer";
 
 export const CATALOG_FILE = path.resolve(__dirname, "..", "model", "postgres", "pg15-settings.json");
@@ -110,7 +114,27 @@ export function renderCatalog(catalog: Catalog): string {
   return `${head},\n  "settings": [\n${lines.join(",\n")}\n  ]\n}\n`;
 }
 
+/** The machine's minor against the catalog's, without starting a server. */
+function minorCheck(): number {
+  const version = serverVersion().replace(/^postgres \(PostgreSQL\) /, "");
+  const num = versionNumOfTag(version);
+  if (num === undefined) {
+    console.error(`cannot read a minor release from ${PG_BIN}/postgres --version: "${version}"`);
+    return 1;
+  }
+  try {
+    catalogAtMinor(num, version);
+  } catch (e) {
+    console.error(`PostgreSQL ${version} on this machine: ${(e as Error).message}`);
+    return 1;
+  }
+  const { absent } = minorDifference(num);
+  console.log(`PostgreSQL ${version} on this machine; the catalog is ${PG15_CATALOG.serverVersion}${absent.length ? `; this minor lacks ${absent.join(", ")} (model/postgres/minors.ts)` : ""}`);
+  return 0;
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes("--minor")) process.exit(minorCheck());
   const text = renderCatalog(await generateCatalog());
   if (process.argv.includes("--check")) {
     const current = fs.existsSync(CATALOG_FILE) ? fs.readFileSync(CATALOG_FILE, "utf8") : "";

@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import { applySet, listStacks, loadStackConfig, projectDir } from "../config/stackConfig";
-import { diffResources, Finding, formatDiffMarkdown, formatDiffText, formatFindingsTable, formatMiB, formatPlan, formatResourceTree, planJson, resolveStack, table, tierSummaries } from "../model";
+import { diffResources, Finding, formatBlockedMarkdown, formatBlockedText, formatDiffMarkdown, formatDiffText, formatFindingsTable, formatMiB, formatPlan, formatResourceTree, planJson, postgresRestartNote, resolveStack, rotationCommand, rotationRefusal, shownAssignment, table, tierSummaries } from "../model";
 import type { ResourceRunResult, RunRequest } from "./lib/resourceRun";
 
 const USAGE = `usage: npm run plan -- --stack <name> [--json] [--set key=value ...]
@@ -20,15 +20,24 @@ const USAGE = `usage: npm run plan -- --stack <name> [--json] [--set key=value .
        npm run plan -- --stack <name> --diff <other-stack> [--markdown|--json]
        npm run plan -- --stack <name> --diff --set advwell:tier=<t> [--markdown|--json]
        npm run plan -- --stack <name> --diff-from <resources.json> [--markdown|--json]
-       npm run plan -- --tiers [--stack <name>] [--json]`;
+       npm run plan -- --stack <name> --rotate <password>                (prints the pulumi up --replace command)
+       npm run plan -- --tiers [--stack <name>] [--json]
+       --cwd <dir>: read Pulumi.yaml and the stack files from <dir> instead of the project's folder`;
 
 /** A mistake in how the command was called: exit 2, one line, no trace. */
 class UsageError extends Error {}
 
-function knownStack(name: string, flag: string): string {
-  const stacks = listStacks();
-  if (!stacks.includes(name)) throw new UsageError(`${flag}: no stack "${name}" (no Pulumi.${name}.yaml in ${projectDir()}); stacks here: ${stacks.join(", ")}`);
+function knownStack(name: string, flag: string, dir: string): string {
+  const stacks = listStacks(dir);
+  if (!stacks.includes(name)) throw new UsageError(`${flag}: no stack "${name}" (no Pulumi.${name}.yaml in ${dir}); stacks here: ${stacks.join(", ")}`);
   return name;
+}
+
+/** A stack's config with the --set assignments applied, as the program would read it. */
+function stackConfig(stack: string, sets: readonly string[], dir: string) {
+  const loaded = loadStackConfig(stack, dir);
+  for (const assignment of sets) applySet(loaded.config, assignment, loaded.project);
+  return loaded;
 }
 
 /**
@@ -85,6 +94,8 @@ interface Flags {
   diff?: string;
   "diff-from"?: string;
   markdown: boolean;
+  rotate?: string;
+  cwd?: string;
   help: boolean;
 }
 
@@ -102,12 +113,16 @@ function parse(argv: string[]): Flags {
         diff: { type: "string" },
         "diff-from": { type: "string" },
         markdown: { type: "boolean", default: false },
+        rotate: { type: "string" },
+        cwd: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
     }).values;
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    // parseArgs quotes the argument it stumbled on; one that is not a flag may be a secret
+    // (`--set advwell:postgresSuperuserPassword hunter2`), so it is not repeated.
+    throw new UsageError((e as Error).message.replace(/'(?!--?[A-Za-z])[^']*'/g, "(not shown: it may be a value; write --set key=value)"));
   }
   const f = values as Flags;
   // Conflicting flags are refused rather than one silently winning.
@@ -117,6 +132,7 @@ function parse(argv: string[]): Flags {
   if (f.diff !== undefined && f["diff-from"] !== undefined) throw new UsageError("--diff and --diff-from both name what to compare against; give one");
   if (f.resources && diffing) throw new UsageError("--resources prints one stack's resources and --diff compares two; give one");
   if (f.tiers && (f.resources || diffing)) throw new UsageError("--tiers prints the tier table; it does not combine with --resources or --diff");
+  if (f.rotate !== undefined && (f.resources || diffing || f.tiers || f.markdown)) throw new UsageError("--rotate prints one command; it does not combine with --resources, --diff, --tiers or --markdown");
   return f;
 }
 
@@ -130,17 +146,27 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The folder the stack files are read from: --cwd, as `pulumi --cwd` takes it, or the project's. */
+function configDir(args: Flags): string {
+  if (args.cwd === undefined) return projectDir();
+  const dir = path.resolve(args.cwd);
+  if (!fs.existsSync(path.join(dir, "Pulumi.yaml"))) throw new UsageError(`--cwd: no Pulumi.yaml in ${dir}`);
+  return dir;
+}
+
 async function run(args: Flags): Promise<number> {
+  const dir = configDir(args);
   if (args.help) {
-    process.stdout.write(`${USAGE}\nstacks: ${listStacks().join(", ")}\n`);
+    process.stdout.write(`${USAGE}\nstacks: ${listStacks(dir).join(", ")}\n`);
     return 0;
   }
-  if (args.tiers) return tiers(args);
+  if (args.tiers) return tiers(args, dir);
   if (!args.stack) throw new UsageError("--stack is required");
-  const stack = knownStack(args.stack, "--stack");
-  const loaded = loadStackConfig(stack);
-  for (const assignment of args.set) applySet(loaded.config, assignment, loaded.project);
-  if (args.resources || args.diff !== undefined || args["diff-from"] !== undefined) return resourceMode(stack, args);
+  const stack = knownStack(args.stack, "--stack", dir);
+  // Read (and --set applied) before any mode, so a bad file or assignment fails the same way in each.
+  const loaded = stackConfig(stack, args.set, dir);
+  if (args.rotate !== undefined) return rotate(stack, args, dir);
+  if (args.resources || args.diff !== undefined || args["diff-from"] !== undefined) return resourceMode(stack, args, dir);
 
   const { plan, findings } = resolveStack(loaded.config, stack, loaded.secureKeys);
   const errors = findings.filter((f) => f.level === "error");
@@ -153,9 +179,8 @@ async function run(args: Flags): Promise<number> {
   return errors.length > 0 ? 1 : 0;
 }
 
-function tiers(args: Flags): number {
-  const base = loadStackConfig(knownStack(args.stack ?? "production", "--stack")).config;
-  for (const assignment of args.set) applySet(base, assignment, "advwell");
+function tiers(args: Flags, dir: string): number {
+  const base = stackConfig(knownStack(args.stack ?? "production", "--stack", dir), args.set, dir).config;
   const rows = tierSummaries(base);
   if (args.json) {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -170,17 +195,34 @@ function tiers(args: Flags): number {
   return 0;
 }
 
-async function resourceMode(stack: string, args: Flags): Promise<number> {
+/**
+ * `--rotate app-password`: the one command that rotates a generated password, with the URN the
+ * engine gives its resource in this stack (read from the program run, not typed by hand).
+ */
+async function rotate(stack: string, args: Flags, dir: string): Promise<number> {
+  const refusal = rotationRefusal(args.rotate!);
+  if (refusal) throw new UsageError(`--rotate: ${refusal}`);
+  const [run] = await captureResources([{ stack, sets: args.set, dir }]);
+  if (run.error) {
+    process.stderr.write(`${run.error}\n`);
+    return 1;
+  }
+  const found = rotationCommand(stack, run.resources, args.rotate!);
+  if ("refused" in found) throw new UsageError(`--rotate: ${found.refused}`);
+  process.stdout.write(`${found.command}\n`);
+  return 0;
+}
+
+async function resourceMode(stack: string, args: Flags, dir: string): Promise<number> {
   const sets = args.set;
   if (args.diff === undefined && args["diff-from"] === undefined) {
-    const [run] = await captureResources([{ stack, sets }]);
+    const [run] = await captureResources([{ stack, sets, dir }]);
     if (run.error) {
       process.stderr.write(`${run.error}\n`);
       return 1;
     }
     if (args.json) {
-      const loaded = loadStackConfig(stack);
-      for (const s of sets) applySet(loaded.config, s, loaded.project);
+      const loaded = stackConfig(stack, sets, dir);
       const { plan } = resolveStack(loaded.config, stack, loaded.secureKeys);
       process.stdout.write(`${JSON.stringify({ ...(plan ? (planJson(plan) as object) : {}), resources: run.resources, outputs: run.outputs, ...(run.blockedBy ? { blockedBy: run.blockedBy } : {}) }, null, 2)}\n`);
     } else {
@@ -193,18 +235,20 @@ async function resourceMode(stack: string, args: Flags): Promise<number> {
   let after: ResourceRunResult;
   let beforeName: string;
   let afterName: string;
+  // The header repeats the --set assignments, a credential's as [secret] (issue 22 item 6).
+  const shownSets = sets.map((s) => shownAssignment(s, loadStackConfig(stack, dir).secureKeys));
   if (args["diff-from"] !== undefined) {
     before = readCapture(args["diff-from"]);
-    [after] = await captureResources([{ stack, sets }]);
+    [after] = await captureResources([{ stack, sets, dir }]);
     beforeName = `${before.stack} (${path.basename(args["diff-from"])})`;
     afterName = stack;
   } else if (args.diff === "@self") {
-    [before, after] = await captureResources([{ stack, sets: [] }, { stack, sets }]);
+    [before, after] = await captureResources([{ stack, sets: [], dir }, { stack, sets, dir }]);
     beforeName = stack;
-    afterName = `${stack} with ${sets.join(" ") || "no change"}`;
+    afterName = `${stack} with ${shownSets.join(" ") || "no change"}`;
   } else {
-    const other = knownStack(args.diff!, "--diff");
-    [before, after] = await captureResources([{ stack, sets }, { stack: other, sets }]);
+    const other = knownStack(args.diff!, "--diff", dir);
+    [before, after] = await captureResources([{ stack, sets, dir }, { stack: other, sets, dir }]);
     beforeName = stack;
     afterName = other;
   }
@@ -215,18 +259,28 @@ async function resourceMode(stack: string, args: Flags): Promise<number> {
     }
   }
   const diff = diffResources(beforeName, before.resources, afterName, after.resources);
-  process.stdout.write(args.json ? `${JSON.stringify({ ...diff, blockedBy: after.blockedBy ?? [] }, null, 2)}\n` : args.markdown ? formatDiffMarkdown(diff) : formatDiffText(diff));
-  return blocked([after], args.markdown);
+  // A restart is what deploying the change does to one stack; two stacks are only compared. The
+  // side being deployed decides how long it takes (its health timings).
+  if (before.stack === after.stack) {
+    const afterConfig = stackConfig(after.stack, sets, dir);
+    const afterPlan = resolveStack(afterConfig.config, after.stack, afterConfig.secureKeys).plan;
+    const restart = afterPlan?.services.postgres && postgresRestartNote(diff, afterPlan.services.postgres);
+    if (restart) diff.notes.push(restart);
+  }
+  const errors = after.blockedBy ?? [];
+  if (args.json) process.stdout.write(`${JSON.stringify({ ...diff, blockedBy: errors }, null, 2)}\n`);
+  // A PR comment leads with what matters most: that the change cannot be deployed at all.
+  else if (args.markdown) process.stdout.write(`${errors.length > 0 ? `${formatBlockedMarkdown(errors)}\n` : ""}${formatDiffMarkdown(diff)}`);
+  else process.stdout.write(`${formatDiffText(diff)}${errors.length > 0 ? `\n${formatBlockedText(errors)}` : ""}`);
+  if (errors.length > 0) process.stderr.write(`plan has errors: ${summariseKeys(errors)}\n`);
+  return errors.length > 0 ? 1 : 0;
 }
 
-/** The errors that keep a captured change from deploying, printed after it; exit 1 when there are any. */
-function blocked(runs: readonly ResourceRunResult[], markdown = false): number {
+/** The errors that keep a captured stack from deploying, printed after its resources; exit 1 when there are any. */
+function blocked(runs: readonly ResourceRunResult[]): number {
   const errors = runs.flatMap((r) => r.blockedBy ?? []);
   if (errors.length === 0) return 0;
-  const text = markdown
-    ? `\n> **This change cannot be deployed: the plan has errors.**\n\n${errors.map((f) => `- \`${f.key}\`: ${f.message}`).join("\n")}\n`
-    : `\nThis change cannot be deployed: the plan has errors\n${formatFindingsTable(errors)}\n`;
-  process.stdout.write(text);
+  process.stdout.write(`\n${formatBlockedText(errors)}`);
   process.stderr.write(`plan has errors: ${summariseKeys(errors)}\n`);
   return 1;
 }

@@ -38,7 +38,7 @@ export interface PlanJson {
   readonly services?: Record<string, ServiceJson | null>;
   readonly monitoring?: { readonly enabled?: boolean; readonly services?: Record<string, ServiceJson | null> } | null;
   readonly nodes?: NodeJson[];
-  readonly findings?: { readonly level: string; readonly key: string; readonly message: string }[];
+  readonly findings?: { readonly level: string; readonly key: string; readonly message: string; readonly details?: readonly string[] }[];
 }
 
 const MAX_FINDINGS = 25;
@@ -71,7 +71,8 @@ export function capacityMarkdown(plan: PlanJson): string {
   if (findings.length === 0) out.push("Findings: none.");
   else {
     out.push("| level | key | finding |", "|---|---|---|");
-    for (const f of findings.slice(0, MAX_FINDINGS)) out.push(`| ${f.level} | \`${f.key}\` | ${cell(f.message)} |`);
+    // A finding's details (one line per service that fits nowhere) stay in its cell, one per line.
+    for (const f of findings.slice(0, MAX_FINDINGS)) out.push(`| ${f.level} | \`${f.key}\` | ${[f.message, ...(f.details ?? []).map((d) => `- ${d}`)].map(cell).join("<br>")} |`);
     if (findings.length > MAX_FINDINGS) out.push("", `... and ${findings.length - MAX_FINDINGS} more (run \`npm run plan -- --stack ${plan.stack ?? "<stack>"}\`).`);
   }
   return `${out.join("\n")}\n`;

@@ -13,14 +13,15 @@
 #   AWS_REGION AWS_ACCESS_KEY_ID_FILE AWS_SECRET_ACCESS_KEY_FILE
 #   AWS_ENDPOINT_URL          optional (tests: s3rver); passed as --endpoint-url, which every
 #                             aws CLI version understands (the env var only v2.13+/v1.29+ does)
-#   BACKUP_PASSPHRASE_FILE    optional: encrypt with gpg --symmetric (AES256), key gets .gpg
+#   BACKUP_PASSPHRASE_FILE    the stack's key (advwell:backupEncryptionKey): pg_dump streams into
+#                             gpg --symmetric (AES256), key gets .gpg; no plaintext is ever on disk
 #   BACKUP_SCHEDULE           five-field cron, UTC (model/backup.ts validates it)
 #   BACKUP_MAX_AGE_SECONDS    health: a success older than this is stale (default 26 h)
 #   BACKUP_STATE_DIR          last-run markers for the healthcheck (default /var/lib/advwell-backup)
 #   BACKUP_WORK_DIR           where the dump is staged before upload (default $TMPDIR or /tmp)
 #   BACKUP_COMPRESSION        pg_dump -Z level (default 6)
 #
-# Why the dump is staged in a file instead of piped into `aws s3 cp -`: with a pipe, a pg_dump
+# Why the (encrypted) dump is staged in a file instead of piped into `aws s3 cp -`: with a pipe, a pg_dump
 # that dies half-way still completes the upload, and a truncated dump sits under a final key.
 # Staged, the upload starts only after pg_dump exited 0 and pg_restore --list read the whole
 # archive. S3 makes an object visible only when its PUT (or CompleteMultipartUpload) succeeds, so
@@ -138,10 +139,20 @@ write_metric() { # unix-seconds
   mv "$BACKUP_METRICS_DIR/advwell_backup.prom.tmp" "$BACKUP_METRICS_DIR/advwell_backup.prom"
 }
 
-encrypt() { # in out
-  GNUPGHOME="$WORK/gnupg" gpg --batch --yes --quiet --pinentry-mode loopback \
-    --passphrase-file "$BACKUP_PASSPHRASE_FILE" --symmetric --cipher-algo AES256 \
-    --compress-algo none --output "$2" "$1"
+# pipefail (set above) makes the pipeline fail when pg_dump does, even though gpg exits 0.
+dump_encrypted() { # out
+  pg_dump --format=custom --compress="${BACKUP_COMPRESSION:-6}" |
+    GNUPGHOME="$WORK/gnupg" gpg --batch --yes --quiet --pinentry-mode loopback \
+      --passphrase-file "$BACKUP_PASSPHRASE_FILE" --symmetric --cipher-algo AES256 \
+      --compress-algo none --output "$1"
+}
+
+# pg_restore --list stops reading after the table of contents; cat drains the rest so gpg decrypts
+# the whole file (and checks its integrity code) instead of dying of SIGPIPE, which pipefail would
+# report as a failure.
+check_encrypted() { # file
+  GNUPGHOME="$WORK/gnupg" gpg --batch --quiet --pinentry-mode loopback \
+    --passphrase-file "$BACKUP_PASSPHRASE_FILE" --decrypt "$1" | { pg_restore --list >/dev/null && cat >/dev/null; }
 }
 
 decrypt() { # in out
@@ -177,13 +188,16 @@ run_backup() {
   key="$(key_prefix)${stamp}.dump"
   file="$WORK/$stamp.dump"
 
-  step dump pg_dump --format=custom --compress="${BACKUP_COMPRESSION:-6}" --file="$file" || fail "pg_dump failed"
-  step check-archive pg_restore --list "$file" >/dev/null || fail "the dump is not a readable archive"
   if [ -n "${BACKUP_PASSPHRASE_FILE:-}" ]; then
+    # pg_dump streams into gpg: the node's disk only ever holds ciphertext (issue 22 item 9).
+    # The check decrypts into pg_restore --list through a pipe, again without a plaintext file.
     key="$key.gpg"
-    step encrypt encrypt "$file" "$file.gpg" || fail "gpg encryption failed"
-    rm -f "$file"
     file="$file.gpg"
+    step dump dump_encrypted "$file" || fail "pg_dump or gpg failed"
+    step check-archive check_encrypted "$file" || fail "the encrypted dump does not decrypt to a readable archive"
+  else
+    step dump pg_dump --format=custom --compress="${BACKUP_COMPRESSION:-6}" --file="$file" || fail "pg_dump failed"
+    step check-archive pg_restore --list "$file" >/dev/null || fail "the dump is not a readable archive"
   fi
   size=$(file_size "$file")
   sha=$(file_sha256 "$file")
@@ -288,12 +302,27 @@ wait_for_database() {
   done
 }
 
+# Point-in-time recovery (PITR_FULL_SCHEDULE set): pitr.sh beside this script creates the stanza at
+# start, takes full base backups on its own cron, and writes the archiver's metrics every minute.
+# Runs stay one at a time: the same loop starts them, each waited for.
+pitr() { # args...
+  [ -n "${PITR_FULL_SCHEDULE:-}" ] || return 0
+  "${BASH:-bash}" "$(dirname "$SELF")/pitr.sh" "$@" &
+  CHILD=$!
+  CHILD_IS_RUN=1
+  wait "$CHILD" || true
+  CHILD=""
+  CHILD_IS_RUN=""
+}
+
 schedule() {
   require_env BACKUP_SCHEDULE
   log "advwell-backup: scheduler up; cron \"$BACKUP_SCHEDULE\" (UTC); taking a backup now, then on schedule"
+  [ -z "${PITR_FULL_SCHEDULE:-}" ] || log "advwell-backup: point-in-time recovery on; full base backups on cron \"$PITR_FULL_SCHEDULE\" (UTC)"
   mkdir -p "$STATE_DIR"
   trap on_stop TERM INT
   wait_for_database
+  pitr init
   run_once_isolated
   local last="" now tick
   while true; do
@@ -306,6 +335,10 @@ schedule() {
     [ "$tick" != "$last" ] || continue
     last=$tick
     if cron_matches "$BACKUP_SCHEDULE" "$tick"; then run_once_isolated; fi
+    if [ -n "${PITR_FULL_SCHEDULE:-}" ]; then
+      if cron_matches "$PITR_FULL_SCHEDULE" "$tick"; then pitr full; fi
+      pitr metrics
+    fi
   done
 }
 

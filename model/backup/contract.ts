@@ -4,6 +4,7 @@
  * integration test that runs the script "as the service runs it". Pure.
  */
 import type { BackupPlan } from "./plan";
+import { PITR_CONF_PATH, PitrPlan } from "./pitr";
 
 export const BACKUP_SCRIPT_DIR = "/opt/advwell-backup";
 /** Where Swarm mounts secrets. */
@@ -55,3 +56,8 @@ export function backupEnvironment(plan: BackupPlan, target: BackupTarget, secret
   };
 }
 
+
+/** What pitr.sh and backup.sh's scheduler read for point-in-time recovery (model/backup/pitr.ts). */
+export function pitrEnvironment(plan: Pick<PitrPlan, "stanza" | "fullSchedule">, pgdata: string): Record<string, string> {
+  return { PITR_CONF: PITR_CONF_PATH, PITR_STANZA: plan.stanza, PITR_FULL_SCHEDULE: plan.fullSchedule, PGDATA: pgdata };
+}

@@ -11,6 +11,7 @@ import { postgresMajor } from "../config/references";
 import type { Environment, Settings } from "../config/settings";
 import { cronMaxGapSeconds, parseCron } from "../cron";
 import { error, Finding, warning } from "../findings";
+import { pitrKeyPrefix } from "./pitr";
 
 const key = configKey;
 
@@ -100,7 +101,24 @@ export interface BackupPlan {
   /** Production bucket resources are retained in AWS if they ever leave the program or the stack. */
   readonly retainOnDelete: boolean;
   readonly tags: Readonly<Record<string, string>>;
+  /** aws: the stack creates bucket, guards and writer; s3-compatible: none of them (an existing bucket). */
+  readonly storage: "aws" | "s3-compatible";
+  /** s3-compatible: the region requests are signed for. */
+  readonly region?: string;
+  /** S3 Object Lock default retention (aws mode), or undefined when off or not ours to set. */
+  readonly objectLock?: ObjectLockPlan;
   readonly findings: readonly Finding[];
+}
+
+/**
+ * Object Lock: every object version the writer puts is locked for `days` from its creation, so no
+ * key short of the lock's own rules can delete or overwrite-then-expire it sooner. `days` is at
+ * least every expiry the lifecycle or pgBackRest applies, so the lock never ends before the data
+ * was meant to go.
+ */
+export interface ObjectLockPlan {
+  readonly mode: "GOVERNANCE" | "COMPLIANCE";
+  readonly days: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,7 +168,7 @@ export function backupObjectKey(prefix: string, stack: string, date: Date): stri
 // ---------------------------------------------------------------------------------------------
 // The plan.
 
-export function lifecycleRules(lifecycle: LifecyclePlan): LifecycleRule[] {
+export function lifecycleRules(lifecycle: LifecyclePlan, pitrKeyPrefix?: string): LifecycleRule[] {
   return [
     {
       id: "backups-retention",
@@ -167,6 +185,10 @@ export function lifecycleRules(lifecycle: LifecyclePlan): LifecycleRule[] {
       filter: { prefix: "" },
       abortIncompleteMultipartUpload: { daysAfterInitiation: lifecycle.abortIncompleteUploadDays },
     },
+    // pgBackRest's repository (last, so turning PITR on leaves the other rules' places alone): its own
+    // expire decides what is current; only what it (or an overwrite) made noncurrent goes,
+    // noncurrentDays later, and never before its Object Lock ends.
+    ...(pitrKeyPrefix ? [{ id: "pitr-noncurrent", status: "Enabled" as const, filter: { prefix: pitrKeyPrefix }, noncurrentVersionExpiration: { noncurrentDays: lifecycle.noncurrentDays } }] : []),
   ];
 }
 
@@ -227,6 +249,20 @@ export function planBackup(settings: Settings): BackupPlan {
     }
   }
 
+  // The mode without AWS resources: an existing bucket, its endpoint and its keys, all from config.
+  if (b.storage === "s3-compatible") {
+    if (b.bucketName === undefined) findings.push(error(key("backupBucketName"), `got ""; allowed with advwell:backupStorage s3-compatible: the name of the existing bucket (the stack creates none in this mode)`));
+    if (b.endpointUrl === undefined) findings.push(error(key("backupEndpointUrl"), `got ""; allowed with advwell:backupStorage s3-compatible: the provider's S3 endpoint, e.g. https://s3.us-west-004.backblazeb2.com`));
+    if (!b.accessKeySet) findings.push(error(key("backupAccessKeyId"), `is not set (or advwell:backupSecretAccessKey is not); allowed with advwell:backupStorage s3-compatible: the bucket's keys, set with pulumi config set --secret ${key("backupAccessKeyId")} and ${key("backupSecretAccessKey")}`));
+    if (b.kmsKeyArn !== undefined) findings.push(warning(key("backupKmsKeyArn"), `is ignored with advwell:backupStorage s3-compatible: the stack configures no bucket encryption there (the client-side encryption of advwell:backupEncryptionKey still applies)`));
+    if (b.objectLock !== "off") findings.push(warning(key("backupObjectLock"), `${b.objectLock} is not applied with advwell:backupStorage s3-compatible: the stack does not manage that bucket. Enable versioning and Object Lock (${b.objectLock} mode, default retention >= ${Math.max(b.retentionDays, b.pitr.enabled ? b.pitr.retentionDays : 0)} days) on it yourself, or a leaked key can overwrite or delete backups`));
+  }
+  if (!b.encryptionKeySet && settings.environment === "production") {
+    findings.push(warning(key("backupEncryptionKey"), `is not set: the stack generates the key that encrypts every backup and keeps it only in the stack's state; copy it out (pulumi stack output backupEncryptionKey --show-secrets) or set your own with pulumi config set --secret ${key("backupEncryptionKey")}, or losing the stack loses every backup`));
+  }
+  const lockDays = Math.max(b.retentionDays, b.pitr.enabled ? b.pitr.retentionDays : 0);
+  const objectLock: ObjectLockPlan | undefined = b.storage === "aws" && b.objectLock !== "off" ? { mode: b.objectLock === "compliance" ? "COMPLIANCE" : "GOVERNANCE", days: lockDays } : undefined;
+
   const keyPrefix = `${b.prefix}/${settings.stack}/`;
   const lifecycle: LifecyclePlan = {
     keyPrefix,
@@ -251,11 +287,14 @@ export function planBackup(settings: Settings): BackupPlan {
     keyPrefix,
     objectKeyPattern: `${keyPrefix}<YYYYMMDDTHHMMSSZ>.dump`,
     lifecycle,
-    lifecycleRules: lifecycleRules(lifecycle),
+    lifecycleRules: lifecycleRules(lifecycle, b.pitr.enabled ? pitrKeyPrefix(b.prefix, settings.stack) : undefined),
     encryption,
     protect: production,
     retainOnDelete: production,
     tags: { project: PROJECT, stack: settings.stack, environment: settings.environment, "managed-by": "pulumi" },
+    storage: b.storage,
+    ...(b.storage === "s3-compatible" ? { region: b.region ?? "us-east-1" } : {}),
+    ...(objectLock ? { objectLock } : {}),
     findings: b.enabled ? findings : [],
   };
 }

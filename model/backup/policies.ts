@@ -47,19 +47,28 @@ export function bucketPolicyDocument(bucketArn: string): PolicyDocument {
  * - With SSE-KMS: GenerateDataKey/Encrypt to write, Decrypt because multipart uploads and reads
  *   of SSE-KMS objects need it, on that key only.
  */
-export function writerPolicyDocument(bucketArn: string, prefix: string, stack: string, kmsKeyArn?: string): PolicyDocument {
+export function writerPolicyDocument(bucketArn: string, prefix: string, stack: string, kmsKeyArn?: string, pitrKeyPrefix?: string): PolicyDocument {
   const objects = `${bucketArn}/${prefix}/${stack}/*`;
+  const pitrObjects = pitrKeyPrefix ? [`${bucketArn}/${pitrKeyPrefix}*`] : [];
+  const both = pitrObjects.length > 0 ? [objects, ...pitrObjects] : objects;
   const statements: PolicyStatement[] = [
-    { Sid: "WriteBackups", Effect: "Allow", Action: ["s3:PutObject", "s3:AbortMultipartUpload"], Resource: objects },
-    { Sid: "ReadBackups", Effect: "Allow", Action: "s3:GetObject", Resource: objects },
+    { Sid: "WriteBackups", Effect: "Allow", Action: ["s3:PutObject", "s3:AbortMultipartUpload"], Resource: both },
+    { Sid: "ReadBackups", Effect: "Allow", Action: "s3:GetObject", Resource: both },
     {
       Sid: "ListOwnBackups",
       Effect: "Allow",
       Action: "s3:ListBucket",
       Resource: bucketArn,
-      Condition: { StringLike: { "s3:prefix": [`${prefix}/${stack}/*`] } },
+      Condition: { StringLike: { "s3:prefix": [`${prefix}/${stack}/*`, ...(pitrKeyPrefix ? [`${pitrKeyPrefix}*`] : [])] } },
     },
   ];
+  if (pitrKeyPrefix) {
+    // pgBackRest's expire (after each full backup) removes what retention no longer needs. On this
+    // versioned bucket a DeleteObject without a version id only adds a delete marker: the data
+    // stays as a noncurrent version, under Object Lock until its retention ends, and the key has
+    // no s3:DeleteObjectVersion, s3:BypassGovernanceRetention or s3:PutObjectRetention to change that.
+    statements.push({ Sid: "ExpirePitrFiles", Effect: "Allow", Action: "s3:DeleteObject", Resource: pitrObjects });
+  }
   if (kmsKeyArn) {
     statements.push({ Sid: "UseBackupKey", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"], Resource: kmsKeyArn });
   }

@@ -32,7 +32,7 @@ export const CONFIG_KEYS = {
   certificates: { type: "string", default: "letsencrypt", invalid: "self-signed", allowed: "letsencrypt, default", description: "TLS certificates for the routers: letsencrypt (issued by Let's Encrypt through the TLS challenge; every host must be a public DNS name) or default (Traefik's own self-signed certificate, for development hosts such as *.localhost)." },
   backendImage: { type: "string", default: "tomautomations/advwell-backend:v52", invalid: "tomautomations/advwell-backend:latest", allowed: IMAGE, description: "Backend image with a pinned tag or digest (never latest)." },
   frontendImage: { type: "string", default: "tomautomations/advwell-frontend:v67", invalid: "tomautomations/advwell-frontend", allowed: IMAGE, description: "Frontend image with a pinned tag or digest (never latest)." },
-  postgresImage: { type: "string", default: "postgres:15.10-bookworm", invalid: "postgres:bookworm", allowed: `${IMAGE}, its tag starting with the PostgreSQL major (e.g. postgres:15.10)`, description: "PostgreSQL image; its major version also picks the backup job's pg_dump." },
+  postgresImage: { type: "string", default: "postgres:15.20-bookworm", invalid: "postgres:bookworm", allowed: `${IMAGE}, its tag starting with the PostgreSQL major (e.g. postgres:15.20)`, description: "PostgreSQL image; its major version also picks the backup job's pg_dump. The default is the minor the settings catalog was read from (model/postgres/pg15-settings.json); the plan warns, naming the parameters that differ, when the tag is another minor." },
   pgbouncerImage: { type: "string", default: "edoburu/pgbouncer:1.23.1", invalid: "Edoburu/PgBouncer:1.23", allowed: IMAGE, description: "PgBouncer image, used by the tiers that pool connections." },
   traefikImage: { type: "string", default: "traefik:v3.2.3", invalid: "traefik", allowed: IMAGE, description: "Traefik v3 image." },
   nodes: { type: "array", default: ["name=vps-1,cpus=4,memory=16GiB,role=manager"], invalid: "[\"name=vps-1,cpus=0x10,memory=16GiB,role=manager\"]", allowed: "entries like name=vps-1,cpus=4,memory=16GiB,role=manager (role: manager or worker), at least one manager, unique names", description: "Swarm node inventory, one entry per node: name=<hostname>,cpus=<n>,memory=<size>,role=<manager|worker>. The first node holds the PostgreSQL primary, the second its replica." },
@@ -59,6 +59,19 @@ export const CONFIG_KEYS = {
   backupKmsKeyArn: { type: "string", default: "", invalid: "alias/backups", allowed: "empty, or a KMS key ARN", description: "KMS key ARN for SSE-KMS; empty uses SSE-S3 (AES256)." },
   backupImage: { type: "string", default: "", invalid: "siemens/postgres-backup-s3", allowed: `empty, or ${IMAGE}`, description: "Backup job image with a pinned tag; empty uses siemens/postgres-backup-s3:<major of postgresImage>, so pg_dump matches the server. Set it for a mirror of that image." },
   backupEndpointUrl: { type: "string", default: "", invalid: "s3.example.com", allowed: "empty, or an http(s):// URL such as https://s3.example.com", description: "S3-compatible endpoint for the backup job (MinIO, Backblaze B2, a local rehearsal); empty uses AWS S3. The bucket and writer are still created through the aws provider: point aws:endpoints at the same service." },
+  // Point-in-time recovery, client-side encryption, Object Lock and the S3-compatible mode (issue 26, issue 23's "mode without AWS resources", issue 22 item 7): one block.
+  backupStorage: { type: "string", default: "aws", invalid: "minio", allowed: "aws (the stack creates the bucket and its writer) or s3-compatible (an existing bucket at advwell:backupEndpointUrl, keys from advwell:backupAccessKeyId/backupSecretAccessKey)", description: "aws: the stack creates the S3 bucket, its guards and an IAM writer. s3-compatible: no AWS resources; an existing bucket (backupBucketName) at backupEndpointUrl (Backblaze B2, Wasabi, Hetzner, MinIO, a local rehearsal) with keys set as secrets." },
+  backupAccessKeyId: { type: "string", default: "", invalid: "AKIA EXAMPLE", secret: true, allowed: "empty, or an access key id without spaces or line breaks (set with pulumi config set --secret)", description: "s3-compatible mode: the bucket's access key id. A credential: set it with `pulumi config set --secret`." },
+  backupSecretAccessKey: { type: "string", default: "", invalid: "line\nbreak", secret: true, allowed: "empty, or a secret key without line breaks (set with pulumi config set --secret)", description: "s3-compatible mode: the bucket's secret key. A credential: set it with `pulumi config set --secret`." },
+  backupRegion: { type: "string", default: "", invalid: "Europe West", allowed: "empty, or a region name of lower-case letters, digits and hyphens (e.g. us-west-004, eu-central)", description: "s3-compatible mode: the region the endpoint signs requests for (Backblaze: us-west-004 and the like); empty uses aws:region, else us-east-1." },
+  backupEncryptionKey: { type: "string", default: "", invalid: "short", secret: true, allowed: "empty (the stack generates one), or at least 32 characters without line breaks (set with pulumi config set --secret)", description: "Client-side encryption key of everything written to the bucket (dumps with gpg AES256, pgBackRest with aes-256-cbc). Empty: the stack generates one (stack output backupEncryptionKey): copy it somewhere outside the stack, or losing the stack loses every backup. A credential: set it with `pulumi config set --secret`." },
+  backupObjectLock: { type: "string", default: "governance", invalid: "on", allowed: "governance, compliance or off", description: "aws mode: S3 Object Lock default retention on every object version, for max(backupRetentionDays, backupPitrRetentionDays) days, so the writer's keys cannot destroy a backup. governance: an admin with s3:BypassGovernanceRetention can still delete; compliance: nobody can, until retention ends." },
+  backupPitrEnabled: { type: "boolean", default: false, invalid: "yes", allowed: "true or false", description: "Continuous WAL archiving and scheduled base backups with pgBackRest (point-in-time recovery). Needs backupPitrImage (PostgreSQL with pgBackRest) and an https endpoint. Turning it on restarts PostgreSQL once (archive_mode)." },
+  backupPitrImage: { type: "string", default: "", invalid: "advwell/postgres-pitr", allowed: `empty, or ${IMAGE}`, description: "PostgreSQL image with pgBackRest (containers/pitr/Dockerfile, same PostgreSQL version as postgresImage), pinned; runs PostgreSQL and the base backups while backupPitrEnabled." },
+  backupArchiveTimeoutSeconds: { type: "integer", default: 60, invalid: "5", allowed: "an integer from 10 to 3600", description: "archive_timeout: a WAL segment is closed and archived at least this often when there are writes, bounding the data lost with the node (RPO)." },
+  backupFullSchedule: { type: "string", default: "30 3 * * *", invalid: "@weekly", allowed: "a five-field cron expression in UTC, e.g. 30 3 * * *", description: "Cron schedule (UTC) of pgBackRest's full base backups; restores replay WAL from the newest one before the target." },
+  backupPitrRetentionDays: { type: "integer", default: 14, invalid: "0", allowed: "an integer from 1 to 3650", description: "Days of point-in-time recovery kept: every moment of the last this-many days stays restorable." },
+  backupPitrRetentionFull: { type: "integer", default: 2, invalid: "0", allowed: "an integer from 1 to 100", description: "At least this many full base backups are kept, whatever their age." },
   monitoringEnabled: { type: "boolean", default: true, invalid: "on", allowed: "true or false", description: "Run Prometheus, Alertmanager, Grafana, postgres-exporter, node-exporter and cAdvisor with the stack." },
   prometheusRetention: { type: "string", default: "15d", invalid: "15 days", allowed: "a Prometheus duration of at least 2h (the length of one TSDB block), e.g. 36h, 15d, 8w", description: "How long Prometheus keeps samples (a Prometheus duration: 12h, 15d, 8w)." },
   prometheusStorage: { type: "string", default: "10GiB", invalid: "100MiB", allowed: "a size of at least 512MiB, e.g. 10GiB", description: "Size at which Prometheus deletes its oldest blocks, whatever their age (retention size)." },
@@ -75,6 +88,58 @@ export const CONFIG_KEYS = {
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 export const CONFIG_KEY_NAMES = Object.keys(CONFIG_KEYS) as ConfigKey[];
+
+/** The keys whose values are text (strings and lists): each has a longest value, below. */
+export type TextKey = { [K in ConfigKey]: (typeof CONFIG_KEYS)[K]["type"] extends "string" | "array" ? K : never }[ConfigKey];
+
+const DNS_NAME = 253; // RFC 1035: 255 octets on the wire, 253 characters written
+const IMAGE_REFERENCE = 512; // distribution/reference: a name of at most 255, a tag of 128, a digest (sha512: 135)
+const URL = 2048; // what every HTTP stack in the path (Alertmanager, the aws CLI, Docker's client) takes without truncating
+const WORD = 32; // closed sets: the longest member is far shorter
+
+/**
+ * The longest value each text key takes, one rule for all (an error names the key and the
+ * limit): nothing unbounded reaches a resource. The figures come from what receives the value;
+ * backupPrefix's is the one that mattered: it appears several times in the writer's IAM policy
+ * (a 5,000-character prefix made a 15 kB policy; IAM's inline user policies stop at 2,048).
+ * `satisfies` makes a new text key without a limit a compile error.
+ */
+export const MAX_LENGTH = {
+  tier: WORD, environment: WORD, certificates: WORD, endpointMode: WORD,
+  apiDomain: DNS_NAME, appDomain: DNS_NAME, dashboardDomain: DNS_NAME, grafanaDomain: DNS_NAME,
+  acmeEmail: 254, // RFC 5321's path limit
+  backendImage: IMAGE_REFERENCE, frontendImage: IMAGE_REFERENCE, postgresImage: IMAGE_REFERENCE, pgbouncerImage: IMAGE_REFERENCE, traefikImage: IMAGE_REFERENCE,
+  backupImage: IMAGE_REFERENCE, prometheusImage: IMAGE_REFERENCE, grafanaImage: IMAGE_REFERENCE, alertmanagerImage: IMAGE_REFERENCE,
+  postgresExporterImage: IMAGE_REFERENCE, nodeExporterImage: IMAGE_REFERENCE, cadvisorImage: IMAGE_REFERENCE,
+  nodes: 16384, overrides: 16384, // JSON text of the list: hundreds of entries
+  databaseName: 63, databaseUser: 63, // NAMEDATALEN - 1
+  adoptPostgresVolume: 255,
+  postgresSuperuserPassword: 1024,
+  replicaDockerHost: URL, backupEndpointUrl: URL, alertWebhookUrl: URL,
+  backupSchedule: 128,
+  backupBucketName: 63, // S3's bucket-name limit
+  backupPrefix: 128, // keys stay far under S3's 1,024 bytes; the IAM policy under 2,048 characters
+  backupKmsKeyArn: 2048, // AWS's ARN limit
+  prometheusRetention: WORD, prometheusStorage: WORD,
+  backendMetricsPath: 1024,
+  // The PITR / S3-compatible / Object Lock block.
+  backupStorage: WORD, backupObjectLock: WORD, backupPitrImage: IMAGE_REFERENCE, backupFullSchedule: 128,
+  backupRegion: 63,
+  backupAccessKeyId: 128, backupSecretAccessKey: 256, // AWS: 20 and 40; B2, Wasabi, MinIO: a few dozen
+  backupEncryptionKey: 1024,
+} as const satisfies Record<TextKey, number>;
+
+/** What a valid value is, with the key's length limit when it has one: the text errors and the README quote. */
+export function allowedText(name: ConfigKey): string {
+  const max = (MAX_LENGTH as Partial<Record<ConfigKey, number>>)[name];
+  return max === undefined ? CONFIG_KEYS[name].allowed : `${CONFIG_KEYS[name].allowed} (at most ${max} characters)`;
+}
+
+/** Whether the key holds a credential (set with --secret, never shown). */
+export const isCredentialKey = (name: string): boolean => {
+  const bare = name.startsWith(`${PROJECT}:`) ? name.slice(PROJECT.length + 1) : name;
+  return Object.prototype.hasOwnProperty.call(CONFIG_KEYS, bare) && "secret" in CONFIG_KEYS[bare as ConfigKey];
+};
 
 /** `advwell:<name>`: how findings, the CLI and the engine name a key. */
 export const configKey = (name: ConfigKey): string => `${PROJECT}:${name}`;

@@ -4,6 +4,7 @@
  */
 import { formatMiB, parseSizeMiB } from "../units";
 import { CONFIG_KEYS, configKey } from "./keys";
+import { quoted } from "./references";
 
 export const NODE_ROLES = ["manager", "worker"] as const;
 export type NodeRole = (typeof NODE_ROLES)[number];
@@ -27,22 +28,22 @@ export function parseNode(text: string): NodeSpec | string {
   for (const part of text.split(",")) {
     const [k, ...rest] = part.split("=");
     const field = k?.trim();
-    if (!field || rest.length === 0) return `"${part.trim()}" is not key=value`;
-    if (!(FIELDS as readonly string[]).includes(field)) return `"${field}" is not a node field (fields: ${FIELDS.join(", ")})`;
-    if (fields[field] !== undefined) return `"${field}" is given twice`;
+    if (!field || rest.length === 0) return `${quoted(part.trim())} is not key=value`;
+    if (!(FIELDS as readonly string[]).includes(field)) return `${quoted(field)} is not a node field (fields: ${FIELDS.join(", ")})`;
+    if (fields[field] !== undefined) return `${quoted(field)} is given twice`;
     fields[field] = rest.join("=").trim();
   }
-  if (!fields.name || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(fields.name)) return `name "${fields.name ?? ""}" is not a hostname (letters, digits, ".", "_", "-")`;
+  if (!fields.name || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(fields.name)) return `name ${quoted(fields.name ?? "")} is not a hostname (letters, digits, ".", "_", "-")`;
   const cpusText = fields.cpus ?? "";
   const cpus = /^\d{1,4}(\.\d{1,3})?$/.test(cpusText) ? Number(cpusText) : NaN;
-  if (!(cpus > 0 && cpus <= NODE_LIMITS.maxCpus)) return `cpus "${cpusText}" is not a decimal number of CPUs from 0.001 to ${NODE_LIMITS.maxCpus}`;
+  if (!(cpus > 0 && cpus <= NODE_LIMITS.maxCpus)) return `cpus ${quoted(cpusText)} is not a decimal number of CPUs from 0.001 to ${NODE_LIMITS.maxCpus}`;
   const memoryMiB = fields.memory === undefined ? undefined : parseSizeMiB(fields.memory);
-  if (memoryMiB === undefined) return `memory "${fields.memory ?? ""}" is not a size like 16GiB or 8192MiB`;
+  if (memoryMiB === undefined) return `memory ${quoted(fields.memory ?? "")} is not a size like 16GiB or 8192MiB`;
   if (memoryMiB < NODE_LIMITS.minMemoryMiB || memoryMiB > NODE_LIMITS.maxMemoryMiB) {
-    return `memory "${fields.memory}" is outside ${formatMiB(NODE_LIMITS.minMemoryMiB)} to ${formatMiB(NODE_LIMITS.maxMemoryMiB)}`;
+    return `memory ${quoted(fields.memory)} is outside ${formatMiB(NODE_LIMITS.minMemoryMiB)} to ${formatMiB(NODE_LIMITS.maxMemoryMiB)}`;
   }
   const role = fields.role ?? "worker";
-  if (!(NODE_ROLES as readonly string[]).includes(role)) return `role "${role}" is not manager or worker`;
+  if (!(NODE_ROLES as readonly string[]).includes(role)) return `role ${quoted(role)} is not manager or worker`;
   return { name: fields.name, cpus, memoryMiB, role: role as NodeRole };
 }
 

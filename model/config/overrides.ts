@@ -8,6 +8,7 @@ import { formatMiB, parseSizeMiB } from "../units";
 import { NODE_LIMITS } from "./nodes";
 import { SERVICE_NAMES, ServiceName } from "../services";
 import { overrideKey } from "./keys";
+import { printable } from "./references";
 
 export interface ResourceOverride {
   readonly replicas?: number;
@@ -88,23 +89,25 @@ export function parseOverrides(entries: string[] | undefined, fail: Fail): Overr
     const eq = entry.indexOf("=");
     const path = eq > 0 ? entry.slice(0, eq).trim() : entry.trim();
     const value = eq > 0 ? entry.slice(eq + 1).trim() : "";
+    // The path is part of the key every finding names: shown escaped when it is not a plain path.
+    const shownPath = /^[A-Za-z0-9_.-]{1,128}$/.test(path) ? path : printable(JSON.stringify(path.slice(0, 128))).slice(1, -1);
     const bad = (allowed: string) => {
       ok = false;
-      fail(overrideKey(path), value, allowed);
+      fail(overrideKey(shownPath), value, allowed);
     };
     if (eq <= 0 || value === "") {
       bad(OVERRIDE_HELP);
       continue;
     }
     if (seen.has(path)) {
-      bad(`one entry per path; ${path} is set twice in advwell:overrides (the CLI would silently keep the last)`);
+      bad(`one entry per path; ${shownPath} is set twice in advwell:overrides (the CLI would silently keep the last)`);
       continue;
     }
     seen.add(path);
     const [service, field, ...rest] = path.split(".");
     if (service === "postgres" && field === "settings" && rest.length > 0) {
       const name = rest.join(".");
-      if (!/^[a-z_][a-z0-9_.]*$/.test(name) || /['\n\\]/.test(value)) bad("a postgresql.conf name and a value without quotes or newlines");
+      if (!/^[a-z_][a-z0-9_.]*$/.test(name) || /['\n\\`]/.test(value)) bad("a postgresql.conf name and a value without quotes, backticks or newlines");
       else postgresSettings[name] = value;
       continue;
     }

@@ -10,10 +10,10 @@ import { error, Finding } from "../findings";
 import { SERVICE_NAMES, ServiceName } from "../services";
 import { isTierName, TierName } from "../tiers";
 import { parseSizeMiB } from "../units";
-import { CONFIG_KEY_NAMES, CONFIG_KEYS, ConfigKey, configKey, PROJECT } from "./keys";
+import { allowedText, CONFIG_KEY_NAMES, CONFIG_KEYS, ConfigKey, configKey, isCredentialKey, MAX_LENGTH, PROJECT, TextKey } from "./keys";
 import { parseNodes, NodeSpec } from "./nodes";
 import { Overrides, parseOverrides } from "./overrides";
-import { DOMAIN, EMAIL, httpUrl, IDENT, isPinnedImage, postgresMajor, promDurationHours, URL_PATH } from "./references";
+import { DOMAIN, EMAIL, hasUrlPassword, printable, httpUrl, IDENT, isPinnedImage, parseImageReference, postgresMajor, PROM_MAX_BYTES, promDurationHours, redactUrlPassword, specialUseSuffix, UNSAFE_CHARACTER, URL_PATH } from "./references";
 import { editDistance } from "../editDistance";
 
 export { PROJECT };
@@ -50,6 +50,30 @@ export interface BackupSettings {
   readonly kmsKeyArn?: string;
   /** An S3-compatible endpoint for the backup container (AWS_ENDPOINT_URL); undefined means AWS. */
   readonly endpointUrl?: string;
+  /** aws: the stack creates bucket and writer; s3-compatible: an existing bucket, keys from config secrets. */
+  readonly storage: BackupStorage;
+  /** s3-compatible: the signing region (backupRegion, else aws:region, else us-east-1). */
+  readonly region?: string;
+  /** Whether backupAccessKeyId / backupSecretAccessKey / backupEncryptionKey are set (values never enter the settings). */
+  readonly accessKeySet: boolean;
+  readonly encryptionKeySet: boolean;
+  readonly objectLock: ObjectLockSetting;
+  readonly pitr: PitrSettings;
+}
+
+export const BACKUP_STORAGES = ["aws", "s3-compatible"] as const;
+export type BackupStorage = (typeof BACKUP_STORAGES)[number];
+export const OBJECT_LOCK_SETTINGS = ["governance", "compliance", "off"] as const;
+export type ObjectLockSetting = (typeof OBJECT_LOCK_SETTINGS)[number];
+
+export interface PitrSettings {
+  readonly enabled: boolean;
+  readonly image?: string;
+  readonly archiveTimeoutSeconds: number;
+  /** Five-field cron, UTC, of full base backups. */
+  readonly fullSchedule: string;
+  readonly retentionDays: number;
+  readonly retentionFull: number;
 }
 
 /** Where Alertmanager sends notifications, decided from the webhook URL's host. */
@@ -117,6 +141,26 @@ export type RawConfig = Readonly<Record<string, string | undefined>>;
 
 const MISSING = " (the key is missing: Pulumi.yaml declares its default)";
 
+/**
+ * What the offline loader (config/stackConfig.ts) puts in place of a `secure:` value it cannot
+ * decrypt, so the plan, the program under mocks and every view see the key as set with a value
+ * known only at deploy time. The real CLI hands the program the decrypted value instead.
+ */
+export const UNDECRYPTED_SECRET = "[secure: value known at deploy time]";
+
+/**
+ * A value as an error shows it: a credential key's as [secret] (whatever the error), a URL's
+ * password as [secret], and as a JSON string whose backticks are escaped too, so that no value can
+ * close the code span a Markdown view puts a message in, or start a new line (JSON escapes those).
+ */
+export function shownValue(key: string, got: unknown): string {
+  if (got === undefined) return "undefined";
+  const bare = key.replace(/\[.*$/, "");
+  if (isCredentialKey(bare)) return "[secret]";
+  const text = typeof got === "string" ? redactUrlPassword(got) : got;
+  return printable(JSON.stringify(text) ?? String(got));
+}
+
 /** Collects findings while the readers below validate one key each. */
 class Reader {
   readonly findings: Finding[] = [];
@@ -125,20 +169,32 @@ class Reader {
     private readonly secureKeys: readonly string[],
   ) {}
 
+  /** The key's text; undefined for a `secure:` value the offline loader could not decrypt (see isSecure). */
   raw(name: ConfigKey): string | undefined {
-    return this.config[configKey(name)];
+    // A key already refused (stored as secure:, too long, a control character, a password in a URL)
+    // reads as absent, and fail() stays quiet about it: one error per key. A `secure:` value the
+    // offline loader could not decrypt reads as absent too (see isSecure).
+    if (this.unreadable.has(configKey(name))) return undefined;
+    const value = this.config[configKey(name)];
+    return value === UNDECRYPTED_SECRET ? undefined : value;
   }
 
   /** Keys already refused for being stored as secure: values; no second error about their absence. */
   readonly unreadable = new Set<string>();
 
-  /** An error naming the key, the value it got and what is allowed (the table's text unless given). */
+  /** An error naming the key, the value it got (never a credential's) and what is allowed (the table's text unless given). */
   fail(name: ConfigKey | string, got: unknown, allowed?: string): undefined {
     const key = name.includes(":") ? name : configKey(name as ConfigKey);
     if (this.unreadable.has(key)) return undefined;
-    const text = allowed ?? CONFIG_KEYS[name as ConfigKey].allowed;
-    this.findings.push(error(key, `got ${JSON.stringify(got)}; allowed: ${text}${got === undefined ? MISSING : ""}`));
+    const text = allowed ?? allowedText(name as ConfigKey);
+    this.findings.push(error(key, `got ${shownValue(key, got)}; allowed: ${text}${got === undefined ? MISSING : ""}`));
     return undefined;
+  }
+
+  /** Refuses a key once, whatever its readers would say after. */
+  refuse(name: ConfigKey, message: string): void {
+    this.findings.push(error(configKey(name), message));
+    this.unreadable.add(configKey(name));
   }
 
   matching(name: ConfigKey, test: RegExp): string | undefined {
@@ -185,12 +241,16 @@ class Reader {
       parsed = undefined;
     }
     const result = z.array(z.string()).safeParse(parsed);
-    return result.success ? result.data : this.fail(name, value, "a list of strings");
+    if (!result.success) return this.fail(name, value, "a list of strings");
+    // The list's JSON text passed the text rules; its entries, once unescaped, must too.
+    const bad = result.data.findIndex((entry) => UNSAFE_CHARACTER.test(entry) || hasUrlPassword(entry));
+    if (bad >= 0) return this.fail(`${configKey(name)}[${bad}]`, result.data[bad], `${allowedText(name)}, in printable characters without a password in a URL`);
+    return result.data;
   }
 
   /** True when the stack file holds the key as `secure:` ciphertext the offline loader could not read. */
   isSecure(name: ConfigKey): boolean {
-    return this.secureKeys.includes(configKey(name));
+    return this.secureKeys.includes(configKey(name)) || this.config[configKey(name)] === UNDECRYPTED_SECRET;
   }
 }
 
@@ -209,6 +269,38 @@ export function nearestKey(unknown: string): string | undefined {
   return best && best.d <= Math.max(2, Math.floor(bare.length / 3)) ? best.key : undefined;
 }
 
+/** A key name as findings print it: as written when it is a plain name, JSON-escaped otherwise. */
+export function safeKeyName(name: string): string {
+  return /^[A-Za-z0-9_.:\-]{1,200}$/.test(name) ? name : printable(JSON.stringify(name.slice(0, 200)));
+}
+
+/**
+ * One set of rules for every text key, before any key's own grammar: a longest value
+ * (MAX_LENGTH), no control, invisible or non-ASCII space characters, no password inside a URL,
+ * and a credential key only as a secret. Each refuses the key once, naming it and never
+ * echoing what could be secret.
+ */
+function checkText(r: Reader, config: RawConfig): void {
+  for (const name of Object.keys(MAX_LENGTH) as TextKey[]) {
+    const key = configKey(name);
+    const value = config[key];
+    if (value === undefined || r.unreadable.has(key)) continue;
+    const credential = isCredentialKey(key);
+    const max = MAX_LENGTH[name];
+    if (value.length > max) {
+      r.refuse(name, `got ${value.length} characters${credential ? "" : ` (${shownValue(key, value.slice(0, 40))}...)`}; allowed: ${allowedText(name)}`);
+    } else if (UNSAFE_CHARACTER.test(value)) {
+      const at = value.search(UNSAFE_CHARACTER);
+      const code = value.codePointAt(at)!.toString(16).toUpperCase().padStart(4, "0");
+      r.refuse(name, `got ${credential ? "a value (not shown)" : `${shownValue(key, value)}`} with the invisible or control character U+${code}${credential ? "" : ` at position ${at + 1}`}; allowed: ${allowedText(name)}, in printable characters (no tabs, line breaks, zero-width or non-ASCII spaces)`);
+    } else if (hasUrlPassword(value)) {
+      r.refuse(name, `got ${credential ? "a URL" : shownValue(key, value)} with a password in it (not shown); allowed: ${allowedText(name)}, without user:password@: a password in a URL lands in a service's environment and in every log that prints it`);
+    } else if (credential && value !== "" && !r.isSecure(name)) {
+      r.refuse(name, `got a plaintext value (not shown): a credential in the stack file is readable by anyone with the repository; allowed: an encrypted value: pulumi config set --secret ${key} <value> (it replaces the plaintext line in Pulumi.<stack>.yaml)`);
+    }
+  }
+}
+
 function checkKeyNames(r: Reader, config: RawConfig): void {
   const known = new Set(CONFIG_KEY_NAMES.map(configKey));
   for (const name of Object.keys(config)) {
@@ -217,13 +309,16 @@ function checkKeyNames(r: Reader, config: RawConfig): void {
     const near = nearestKey(name);
     const scope = namespace === PROJECT ? "a key Pulumi.yaml declares" : `a key in the ${PROJECT} namespace or a provider's (${KNOWN_NAMESPACES.join(", ")})`;
     const allowed = near ? `${scope}; did you mean ${near}?` : `${scope}: ${CONFIG_KEY_NAMES.map(configKey).join(", ")}`;
-    r.findings.push(error(name, `got an unknown key (value ${JSON.stringify(config[name])}); allowed: ${allowed}`));
+    // The value is never shown: a misspelt key is as likely to hold a password as any other.
+    r.findings.push(error(safeKeyName(name), `got an unknown key (its value is not shown: it may be a credential); allowed: ${allowed}`));
   }
 }
 
 /** Slack incoming webhooks, Discord webhooks, or anything else Alertmanager can POST JSON to. */
 export function alertReceiverKind(url: string): AlertReceiverKind | undefined {
   if (url === "") return "none";
+  // Set with --secret and not decrypted offline: a receiver exists, its kind is known at deploy time.
+  if (url === UNDECRYPTED_SECRET) return "webhook";
   const parsed = httpUrl(url);
   if (!parsed || parsed.protocol !== "https:") return undefined;
   if (parsed.hostname === "hooks.slack.com") return "slack";
@@ -240,8 +335,10 @@ function readMonitoring(r: Reader): Partial<MonitoringSettings> {
 
   const storage = r.raw("prometheusStorage");
   const retentionSizeMiB = storage === undefined ? undefined : parseSizeMiB(storage);
-  // Below ~512 MiB the size limit would delete blocks faster than Prometheus compacts them.
+  // Below ~512 MiB the size limit would delete blocks faster than Prometheus compacts them. Above
+  // 2^63 - 1 bytes Prometheus's flag parser (alecthomas/units Base2Bytes, an int64) overflows.
   if (retentionSizeMiB === undefined || retentionSizeMiB < 512) r.fail("prometheusStorage", storage);
+  else if (BigInt(retentionSizeMiB) * 1048576n > PROM_MAX_BYTES) r.fail("prometheusStorage", storage, `${allowedText("prometheusStorage")}; at most 8 EiB, the int64 of bytes Prometheus's --storage.tsdb.retention.size parses into`);
 
   const grafanaDomain = r.matching("grafanaDomain", DOMAIN);
 
@@ -280,7 +377,14 @@ function readImages(r: Reader): Partial<Images> {
     else images[name] = r.image(name);
   }
   const postgres = images.postgresImage;
-  if (postgres !== undefined && postgresMajor(postgres) === undefined) r.fail("postgresImage", postgres, "a postgres image tagged with its major version, e.g. postgres:15.10");
+  if (postgres !== undefined && postgresMajor(postgres) === undefined) r.fail("postgresImage", postgres, "a postgres image tagged with its major version, e.g. postgres:15.20");
+  // The stack renders Traefik v3's flags and labels (model/render/traefik.ts); v2 refuses them
+  // (e.g. the v3-only rule syntax) or reads them differently. A tag that states a version states 3.
+  const traefik = images.traefikImage;
+  const traefikMajor = traefik === undefined ? undefined : /^v?(\d+)(?:\.|$|-)/.exec(parseImageReference(traefik)?.tag ?? "")?.[1];
+  if (traefik !== undefined && traefikMajor !== undefined && traefikMajor !== "3") {
+    images.traefikImage = r.fail("traefikImage", traefik, `${allowedText("traefikImage")}; a Traefik 3 image (tag v3.x): the stack's static flags and router labels are Traefik v3's, and v${traefikMajor} does not read them`);
+  }
   return images as Partial<Images>;
 }
 
@@ -316,27 +420,77 @@ function readAdoption(r: Reader, postgresImage: string | undefined): Adoption | 
 function readSuperuserPassword(r: Reader): boolean {
   if (r.isSecure("postgresSuperuserPassword")) return true;
   const value = r.raw("postgresSuperuserPassword");
-  if (value === undefined || value === "") return false;
-  if (/[\r\n]/.test(value)) {
-    r.findings.push(error(configKey("postgresSuperuserPassword"), `got a value with a line break (not shown: the key holds a credential); allowed: ${CONFIG_KEYS.postgresSuperuserPassword.allowed}`));
+  // A line break or any other control character was refused with every text key (checkText).
+  return !(value === undefined || value === "");
+}
+
+/** A credential's value is never echoed: the error says what is wrong with it, not what it is. */
+function readCredential(r: Reader, name: ConfigKey, valid: (value: string) => boolean): boolean {
+  const value = r.raw(name);
+  // Set with --secret but not decrypted (the offline plan): set, and checked at deploy time.
+  if (value === undefined || value === "") return r.isSecure(name);
+  if (!valid(value)) {
+    r.findings.push(error(configKey(name), `got a value that is not allowed (not shown: the key holds a credential); allowed: ${CONFIG_KEYS[name].allowed}`));
     return false;
   }
   return true;
 }
 
-/** Databases PostgreSQL has already; the application database must be its own. */
-const RESERVED_DATABASES = ["postgres", "template0", "template1"];
-/** The superuser, PostgreSQL's predefined roles, and the roles the stack creates for itself. */
-const RESERVED_ROLES = ["postgres", "public", "replicator", "advwell_monitor"];
+/** The backup keys of the PITR / s3-compatible / Object Lock block (model/config/keys.ts). */
+function readBackupExtras(r: Reader, config: RawConfig) {
+  const noBreak = (v: string) => !/[\r\n]/.test(v);
+  const region = r.optional("backupRegion");
+  if (region !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(region)) r.fail("backupRegion", region);
+  const image = r.optional("backupPitrImage");
+  const keyId = readCredential(r, "backupAccessKeyId", (v) => noBreak(v) && !/\s/.test(v));
+  const secretKey = readCredential(r, "backupSecretAccessKey", noBreak);
+  return {
+    storage: r.oneOf("backupStorage", BACKUP_STORAGES),
+    region: region ?? config["aws:region"] ?? undefined,
+    accessKeySet: keyId && secretKey,
+    encryptionKeySet: readCredential(r, "backupEncryptionKey", (v) => noBreak(v) && v.length >= 32),
+    objectLock: r.oneOf("backupObjectLock", OBJECT_LOCK_SETTINGS),
+    pitr: {
+      enabled: r.boolean("backupPitrEnabled"),
+      image: image === undefined ? undefined : isPinnedImage(image) ? image : r.fail("backupPitrImage", image),
+      archiveTimeoutSeconds: r.integer("backupArchiveTimeoutSeconds", 10, 3600),
+      fullSchedule: r.matching("backupFullSchedule", /^(\S+\s+){4}\S+$/),
+      retentionDays: r.integer("backupPitrRetentionDays", 1, 3650),
+      retentionFull: r.integer("backupPitrRetentionFull", 1, 100),
+    },
+  };
+}
+
+/**
+ * PostgreSQL 15's reserved and type/function-name keywords (pg_get_keywords() catcode R and T, read
+ * from a real 15 server): unquoted, none of them is a role or database name (`CREATE ROLE user` is
+ * a syntax error), and IDENT promises a name that needs no quoting.
+ */
+export const PG_RESERVED_KEYWORDS: readonly string[] = [
+  "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "both", "case", "cast", "check", "collate", "column", "constraint", "create",
+  "current_catalog", "current_date", "current_role", "current_time", "current_timestamp", "current_user", "default", "deferrable", "desc", "distinct", "do",
+  "else", "end", "except", "false", "fetch", "for", "foreign", "from", "grant", "group", "having", "in", "initially", "intersect", "into", "lateral", "leading",
+  "limit", "localtime", "localtimestamp", "not", "null", "offset", "on", "only", "or", "order", "placing", "primary", "references", "returning", "select",
+  "session_user", "some", "symmetric", "table", "then", "to", "trailing", "true", "union", "unique", "user", "using", "variadic", "when", "where", "window", "with",
+  "authorization", "binary", "collation", "concurrently", "cross", "current_schema", "freeze", "full", "ilike", "inner", "is", "isnull", "join", "left", "like",
+  "natural", "notnull", "outer", "overlaps", "right", "similar", "tablesample", "verbose",
+];
+/** Databases PostgreSQL has already, and pg_hba.conf's database keywords (hba.c: all, sameuser, samerole, replication). */
+const RESERVED_DATABASES = ["postgres", "template0", "template1", "sameuser", "samerole", "replication"];
+/**
+ * The superuser, the roles the stack creates for itself, and the names PostgreSQL refuses for a
+ * role even quoted (user.c CreateRole: "role name \"%s\" is reserved" for public and none, and
+ * the pg_ prefix of predefined roles) or reads as role specifications (current_user,
+ * session_user, current_role, system_user).
+ */
+const RESERVED_ROLES = ["postgres", "public", "none", "current_user", "session_user", "current_role", "system_user", "replicator", "advwell_monitor"];
 
 function readIdentifier(r: Reader, name: ConfigKey, reserved: readonly string[]): string | undefined {
   const value = r.matching(name, IDENT);
   if (value === undefined) return undefined;
+  if (PG_RESERVED_KEYWORDS.includes(value)) return r.fail(name, value, `${allowedText(name)}; not a PostgreSQL reserved keyword (${value} needs quoting everywhere it appears)`);
   return reserved.includes(value) || value.startsWith("pg_") ? r.fail(name, value) : value;
 }
-
-/** Suffixes Let's Encrypt never issues for (RFC 6761/6762/8375 special-use and private names). */
-const PRIVATE_SUFFIXES = [".localhost", ".local", ".test", ".example", ".invalid", ".internal", ".lan", ".home.arpa"];
 
 /** Every router gets its own host, and Let's Encrypt is asked only for names it can issue. */
 function checkHosts(r: Reader, s: Partial<Settings>): void {
@@ -352,9 +506,16 @@ function checkHosts(r: Reader, s: Partial<Settings>): void {
     const first = seen.get(host);
     if (first) r.fail(name, host, `a host no other router uses (${configKey(first)} is already ${host}; two routers on one host would split its traffic and its certificate)`);
     else seen.set(host, name);
-    if (s.certificates === "letsencrypt" && PRIVATE_SUFFIXES.some((suffix) => host.endsWith(suffix))) {
-      r.fail(name, host, `a public DNS name while ${configKey("certificates")} is letsencrypt (Let's Encrypt cannot issue for ${host}); for development set ${configKey("certificates")}=default`);
+    const special = specialUseSuffix(host);
+    if (s.certificates === "letsencrypt" && special) {
+      r.fail(name, host, `a public DNS name while ${configKey("certificates")} is letsencrypt (.${special} is a special-use or private name: Let's Encrypt cannot issue for ${host}); for development set ${configKey("certificates")}=default`);
     }
+  }
+  // Let's Encrypt refuses an account whose contact e-mail is at a name that is not public.
+  const emailDomain = s.acmeEmail?.slice(s.acmeEmail.lastIndexOf("@") + 1);
+  const emailSpecial = emailDomain === undefined ? undefined : specialUseSuffix(emailDomain);
+  if (s.certificates === "letsencrypt" && emailSpecial) {
+    r.fail("acmeEmail", s.acmeEmail, `${allowedText("acmeEmail")} at a public domain (.${emailSpecial} is a special-use or private name: Let's Encrypt refuses the account's contact); for development set ${configKey("certificates")}=default`);
   }
 }
 
@@ -369,6 +530,7 @@ export function validateSettings(config: RawConfig, stack: string, secureKeys: r
       r.findings.push(error(configKey(name), `is stored as a secure: (encrypted) value, which the plan cannot read; allowed: a plain value (pulumi config set ${PROJECT}:${name} <value>, without --secret); only credentials are set with --secret`));
     }
   }
+  checkText(r, config);
   const tierValue = r.raw("tier");
   const tier = tierValue !== undefined && isTierName(tierValue) ? tierValue : r.fail("tier", tierValue);
   const endpoint = r.optional("backupEndpointUrl");
@@ -395,7 +557,8 @@ export function validateSettings(config: RawConfig, stack: string, secureKeys: r
     dataNetworkEncrypted: r.boolean("dataNetworkEncrypted"),
     backup: {
       enabled: r.boolean("backupEnabled"),
-      schedule: r.matching("backupSchedule", /^(\S+\s+){4}\S+$/),
+      // Five fields separated by ASCII spaces, of the characters cron uses (model/cron.ts says which it supports).
+      schedule: r.matching("backupSchedule", /^ *[A-Za-z0-9*,\/-]+( +[A-Za-z0-9*,\/-]+){4} *$/),
       bucketName: r.optional("backupBucketName"),
       prefix: r.matching("backupPrefix", /^[a-z0-9][a-z0-9-_/]*[a-z0-9]$/),
       retentionDays: r.integer("backupRetentionDays", 1, 3650),
@@ -403,6 +566,7 @@ export function validateSettings(config: RawConfig, stack: string, secureKeys: r
       noncurrentDays: r.integer("backupNoncurrentDays", 1, 3650),
       kmsKeyArn: r.optional("backupKmsKeyArn"),
       endpointUrl: endpoint === undefined ? undefined : httpUrl(endpoint) ? endpoint : r.fail("backupEndpointUrl", endpoint),
+      ...readBackupExtras(r, config),
     },
     monitoring: readMonitoring(r),
   };
@@ -414,7 +578,8 @@ export function validateSettings(config: RawConfig, stack: string, secureKeys: r
   const all = { ...settings, ...(adoption ? { adoption } : {}), superuserPasswordSet };
   checkHosts(r, all as Partial<Settings>);
   // The program reads aws:region for the bucket and the backup job; the plan refuses what it would.
-  if (settings.backup.enabled === true && !config["aws:region"]) {
+  // The s3-compatible mode creates nothing in AWS and signs for its own region.
+  if (settings.backup.enabled === true && settings.backup.storage === "aws" && !config["aws:region"]) {
     r.findings.push(error("aws:region", `got undefined; allowed: an AWS region such as sa-east-1 (the backup bucket and job need it while ${configKey("backupEnabled")} is true; set it in Pulumi.${stack}.yaml)`));
   }
   if (r.findings.length > 0) return { findings: r.findings };

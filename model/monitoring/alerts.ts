@@ -3,7 +3,8 @@
  * file Prometheus loads. The seed listed "Slack/Discord webhooks - Alert notifications" and
  * disk/health checks as unfinished: these rules are those checks. Pure.
  */
-import { BACKUP_METRIC, MonitoringPlan, TEXTFILE_DIR, TEXTFILE_VOLUME } from "./plan";
+import { HEALTH_SLACK_SECONDS } from "../backup/plan";
+import { BACKUP_METRIC, MonitoringPlan, PITR_METRICS, TEXTFILE_DIR, TEXTFILE_VOLUME } from "./plan";
 import type { ServiceName } from "../services";
 import { renderYaml } from "./yaml";
 
@@ -152,6 +153,60 @@ export function alertRuleGroups(mplan: MonitoringPlan): RuleGroup[] {
           annotations: {
             summary: `No backup has reported success for ${mplan.backup.maxAgeHours}h`,
             runbook: `The backup job must write ${BACKUP_METRIC} to ${TEXTFILE_DIR}/advwell_backup.prom in the ${TEXTFILE_VOLUME} volume; docker service logs ${name("backup")} --tail 100.`,
+          },
+        },
+      ],
+    });
+  }
+  if (mplan.pitr) {
+    const m = PITR_METRICS;
+    // PostgreSQL closes a segment at least every archive_timeout while there are writes, and the
+    // async push takes seconds: a segment still waiting after two timeouts (and five minutes, two
+    // metric writes) means archiving lags or is stuck, and the RPO is no longer what the plan says.
+    const lagFor = Math.max(300, 2 * mplan.pitr.archiveTimeoutSeconds);
+    const fullMaxAge = mplan.pitr.fullMaxGapSeconds + HEALTH_SLACK_SECONDS;
+    const logs = `docker service logs ${name("postgres")} --since 1h | grep -i archive; docker exec <backup task> bash /opt/advwell-backup/pitr.sh list`;
+    groups.push({
+      name: "advwell-pitr",
+      rules: [
+        {
+          alert: "WalArchivingFailing",
+          expr: `max(${m.lastFailed}) > max(${m.lastArchived})`,
+          for: "5m",
+          labels: { severity: "critical" },
+          annotations: {
+            summary: "PostgreSQL's archive_command has failed since the last segment it archived: point-in-time recovery stops at the last archived segment",
+            runbook: `${logs}; check the bucket's credentials, endpoint and pgBackRest's stanza (pitr.sh init).`,
+          },
+        },
+        {
+          alert: "WalArchivingLags",
+          expr: `min_over_time(${m.readySegments}[${seconds(lagFor)}]) > 0`,
+          for: "1m",
+          labels: { severity: "warning" },
+          annotations: {
+            summary: `{{ $value }} closed WAL segments have waited more than ${Math.round(lagFor / 60)} min to be archived (archive_timeout ${mplan.pitr.archiveTimeoutSeconds}s): the RPO grows with every one`,
+            runbook: `${logs}; pg_wal grows until they are archived.`,
+          },
+        },
+        {
+          alert: "PitrStatusStale",
+          expr: `time() - max(${m.written}) > 600 or absent(${m.written})`,
+          for: "10m",
+          labels: { severity: "warning" },
+          annotations: {
+            summary: "The archiver's status has not been written for 10 minutes: WAL archiving is not watched",
+            runbook: `docker service logs ${name("backup")} --tail 100 (backup.sh schedule runs pitr.sh metrics every minute).`,
+          },
+        },
+        {
+          alert: "BaseBackupTooOld",
+          expr: `time() - max(${m.lastFull}) > ${fullMaxAge}`,
+          for: "10m",
+          labels: { severity: "critical" },
+          annotations: {
+            summary: `The last full base backup finished {{ $value | humanizeDuration }} ago (limit ${Math.round(fullMaxAge / 3600)}h): restores replay ever more WAL, and retention counts on it`,
+            runbook: `docker service logs ${name("backup")} --since 30h | grep advwell-pitr; run docker exec <backup task> bash /opt/advwell-backup/pitr.sh full.`,
           },
         },
       ],

@@ -7,7 +7,8 @@ import { alertReceiverKind } from "../config/settings";
 import { MONITORING_ROLE } from "../plan/connections";
 import { CERT_RESOLVER, routeLabels } from "../render/traefik";
 import { ALERT_THRESHOLDS, runningTasksExpr } from "./alerts";
-import { BACKUP_METRIC, MonitoringPlan, MONITORING_PORTS } from "./plan";
+import { HEALTH_SLACK_SECONDS } from "../backup/plan";
+import { BACKUP_METRIC, MonitoringPlan, MONITORING_PORTS, PITR_METRICS } from "./plan";
 import { renderYaml as yaml } from "./yaml";
 
 const dnsTargets = (dockerName: string, port: number) => [{ names: [`tasks.${dockerName}`], type: "A", port, refresh_interval: "30s" }];
@@ -151,6 +152,18 @@ export function renderGrafanaDashboard(mplan: MonitoringPlan): string {
     panel("stat", "Age of the last successful backup", { x: 0, y: 16, w: 8, h: 6 }, [
       { expr: `time() - max(${BACKUP_METRIC})`, legendFormat: "age" },
     ], { unit: "s", thresholds: threshold([{ color: "green", value: null }, { color: "red", value: maxAge }]) }),
+    // Point-in-time recovery: how far behind the bucket is, and how old the last base backup.
+    ...(mplan.pitr
+      ? [
+          panel("stat", "Since the last archived WAL segment", { x: 8, y: 16, w: 8, h: 6 }, [
+            { expr: `time() - max(${PITR_METRICS.lastArchived})`, legendFormat: "age" },
+            { expr: `max(${PITR_METRICS.readySegments})`, legendFormat: "segments waiting" },
+          ], { unit: "s", thresholds: threshold([{ color: "green", value: null }, { color: "red", value: Math.max(300, 2 * mplan.pitr.archiveTimeoutSeconds) }]) }),
+          panel("stat", "Age of the last full base backup", { x: 16, y: 16, w: 8, h: 6 }, [
+            { expr: `time() - max(${PITR_METRICS.lastFull})`, legendFormat: "age" },
+          ], { unit: "s", thresholds: threshold([{ color: "green", value: null }, { color: "red", value: mplan.pitr.fullMaxGapSeconds + HEALTH_SLACK_SECONDS }]) }),
+        ]
+      : []),
   ];
   const dashboard = {
     uid: "advwell-overview",

@@ -70,6 +70,7 @@ export interface MonitoringPlan {
   /** max_connections the plan gives PostgreSQL (shown beside the live value). */
   readonly postgresMaxConnections: number;
   readonly backup: { readonly enabled: boolean; readonly maxAgeHours: number };
+  readonly pitr?: PitrAlertInputs;
   /** This stage's own findings (they are in the plan's findings too). */
   readonly findings: readonly Finding[];
 }
@@ -84,7 +85,23 @@ export interface MonitoringInputs {
   readonly dataNode: string;
   readonly backendPort: number;
   readonly maxConnections: number;
+  /** Point-in-time recovery, when it runs: what the archiver alerts compare against. */
+  readonly pitr?: PitrAlertInputs;
 }
+
+export interface PitrAlertInputs {
+  readonly archiveTimeoutSeconds: number;
+  readonly fullMaxGapSeconds: number;
+}
+
+/** Metrics containers/backup/pitr.sh writes (`metrics`, every minute; `full`, after each base backup). */
+export const PITR_METRICS = {
+  lastArchived: "advwell_pitr_last_archived_timestamp_seconds",
+  lastFailed: "advwell_pitr_last_failed_timestamp_seconds",
+  readySegments: "advwell_pitr_ready_segments",
+  written: "advwell_pitr_metrics_timestamp_seconds",
+  lastFull: "advwell_pitr_last_full_success_timestamp_seconds",
+} as const;
 
 export function planMonitoring(settings: MonitoringSettings, input: MonitoringInputs): MonitoringPlan {
   const findings: Finding[] = [];
@@ -128,6 +145,7 @@ export function planMonitoring(settings: MonitoringSettings, input: MonitoringIn
     expectedTasks,
     postgresMaxConnections: input.maxConnections,
     backup: { enabled: input.services.backup !== undefined, maxAgeHours: BACKUP_MAX_AGE_HOURS },
+    ...(input.pitr && input.services.backup ? { pitr: input.pitr } : {}),
     findings,
   };
 }

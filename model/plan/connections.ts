@@ -1,4 +1,5 @@
 /** Stage 3: every client of PostgreSQL at its peak (a start-first rollout runs extra tasks), and PgBouncer's pools. */
+import { PITR_BACKUP_CONNECTIONS } from "../backup/pitr";
 import { configKey, overrideKey } from "../config/keys";
 import type { Settings } from "../config/settings";
 import { error, Finding, warning } from "../findings";
@@ -55,6 +56,8 @@ export function planConnections(settings: Settings, services: ServicePlans, back
     clients.push({ name: "postgres-reconcile", instances, connectionsEach: 1, total: instances, why: "one superuser session per pass (roles, ownership, slots), two while an update starts the new task first" });
   }
   if (services.backup) clients.push({ name: "backup", instances: 1, connectionsEach: 1, total: 1, why: "pg_dump" });
+  // The full base backup runs in the same service, never at the same moment as the dump (one run at a time).
+  if (services.backup && settings.backup.pitr.enabled) clients.push({ name: "pgbackrest", instances: 1, connectionsEach: PITR_BACKUP_CONNECTIONS, total: PITR_BACKUP_CONNECTIONS, why: "pgBackRest's base backup (pg_backup_start/stop); archive-push opens none" });
   const exporter = services["postgres-exporter"];
   if (exporter) {
     const instances = exporter.replicas + surge(exporter.update);

@@ -5,12 +5,15 @@
  * case against the container.
  */
 import { configKey, overrideKey } from "../config/keys";
-import { postgresMajor } from "../config/references";
+import { parseImageReference, postgresMajor } from "../config/references";
 import type { Settings } from "../config/settings";
 import { error, Finding, warning } from "../findings";
-import { checkSetting, crashSafetyRisk, settingKiB, stackOwnedReason, weakerPasswordEncryption } from "../postgres/catalog";
+import { canonicalSettingName, checkSetting, crashSafetyRisk, settingKiB, stackOwnedReason, startupProblem, weakerPasswordEncryption } from "../postgres/catalog";
+import { imageMinorNote, parametersMissingAt } from "../postgres/minors";
 import { worstCaseMemory } from "../postgres/memory";
 import { shmSizeMiB, tunePostgres } from "../postgres/tuning";
+import { planPitr } from "../backup/pitr";
+import type { Departure } from "../postgres/tuning";
 import { HBA_FILE, pgHbaLines } from "../render/postgres";
 import { DATA_MOUNT_PATH, PGDATA, REPLICATION_USER, replicationHbaLine } from "../replication";
 import { formatMiB } from "../units";
@@ -24,8 +27,9 @@ export const DATA_VOLUME = "advwell-postgres-data";
  * `advwell:overrides[postgres.settings.<name>]`. Settings PostgreSQL refuses would stop the
  * database at its next start (it updates stop-first: an outage), so none reaches a deploy.
  */
-export function overrideFindings(overrides: Readonly<Record<string, string>>, derived: Readonly<Record<string, string>>): Finding[] {
+export function overrideFindings(overrides: Readonly<Record<string, string>>, derived: Readonly<Record<string, string>>, imageTag?: string): Finding[] {
   const findings: Finding[] = [];
+  const missing = parametersMissingAt(imageTag);
   for (const [name, value] of Object.entries(overrides)) {
     const key = overrideKey(`postgres.settings.${name}`);
     const owned = stackOwnedReason(name);
@@ -36,6 +40,16 @@ export function overrideFindings(overrides: Readonly<Record<string, string>>, de
     const problem = checkSetting(name, value, { ...derived, ...overrides });
     if (problem) {
       findings.push(error(key, `got ${JSON.stringify(value)}; allowed: ${problem.allowed}${problem.suggestion ? ` (did you mean ${problem.suggestion}?)` : ""}`));
+      continue;
+    }
+    const canonical = canonicalSettingName(name) ?? name;
+    if (missing.includes(canonical)) {
+      findings.push(error(key, `got ${JSON.stringify(value)}; allowed: a parameter PostgreSQL ${imageTag} has: ${canonical} came in a later 15.x minor (model/postgres/minors.ts), and the server would refuse to start; move ${configKey("postgresImage")} to a current minor`));
+      continue;
+    }
+    const refusal = startupProblem(name, value);
+    if (refusal) {
+      findings.push(error(key, `got ${JSON.stringify(value)}; allowed: ${refusal}`));
       continue;
     }
     const risk = crashSafetyRisk(name, value);
@@ -65,14 +79,30 @@ export function planPostgres(settings: Settings, services: ServicePlans, maxConn
   // The stack owns pg_hba.conf: a config it renders (below), so a taken-over cluster's own file and a
   // replica tier's replication line never depend on what initdb once wrote into PGDATA.
   const derived: Record<string, string> = { ...tuned.settings, hba_file: HBA_FILE };
-  const overrideProblems = overrideFindings(o.postgresSettings, derived);
+  // Point-in-time recovery: the primary archives every WAL segment with pgBackRest (model/backup/pitr.ts).
+  const pitr = planPitr(settings);
+  const pitrDepartures: Departure[] = [];
+  if (pitr) {
+    Object.assign(derived, pitr.postgresSettings);
+    pitrDepartures.push({
+      setting: "archive_mode",
+      plan: "on",
+      why: `point-in-time recovery (advwell:backupPitrEnabled): every WAL segment goes to the bucket, at least every ${pitr.archiveTimeoutSeconds} s (archive_timeout); archive_mode takes effect only at a server start, so the deploy that turns it on restarts PostgreSQL once`,
+    });
+  }
+  const imageTag = parseImageReference(settings.images.postgresImage)?.tag;
+  const overrideProblems = overrideFindings(o.postgresSettings, derived, imageTag);
+  const minorNote = imageMinorNote(imageTag);
+  if (minorNote) findings.push(warning(configKey("postgresImage"), `${settings.images.postgresImage}: ${minorNote}`));
   findings.push(...overrideProblems);
   // Refused overrides are left out, so the plan still describes a server that starts.
   const refused = new Set(overrideProblems.filter((f) => f.level === "error").map((f) => f.key));
   const accepted = Object.fromEntries(Object.entries(o.postgresSettings).filter(([name]) => !refused.has(overrideKey(`postgres.settings.${name}`))));
   const pgSettings: Record<string, string> = { ...derived, ...accepted };
 
-  const worst = worstCaseMemory(pgSettings);
+  const base = worstCaseMemory(pgSettings);
+  // pgBackRest's archiver runs inside the primary's container, so its memory is charged there too.
+  const worst = pitr ? { totalMiB: base.totalMiB + pitr.archiverMemoryMiB, parts: { ...base.parts, pgbackrestArchiver: pitr.archiverMemoryMiB } } : base;
   if (worst.totalMiB > postgresService.memoryLimitMiB) {
     const settingsKeys = Object.keys(accepted);
     // The override that pushed it over: a setting, max_connections, the container, or what sizes the budget.
@@ -96,7 +126,7 @@ export function planPostgres(settings: Settings, services: ServicePlans, maxConn
     value: {
       majorVersion: postgresMajor(settings.images.postgresImage) ?? 0,
       settings: pgSettings,
-      departures: tuned.departures.filter((d) => accepted[d.setting] === undefined),
+      departures: [...tuned.departures, ...pitrDepartures].filter((d) => accepted[d.setting] === undefined),
       memoryLimitMiB: postgresService.memoryLimitMiB,
       worstCaseMemoryMiB: Math.ceil(worst.totalMiB),
       worstCase: Object.fromEntries(Object.entries(worst.parts).map(([k, v]) => [k, Math.round(v * 10) / 10])),

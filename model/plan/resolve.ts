@@ -6,6 +6,7 @@
 import { PROJECT } from "../config/keys";
 import { RawConfig, Settings, validateSettings } from "../config/settings";
 import { BackupPlan, planBackup, resolveBackupImage } from "../backup/plan";
+import { PitrPlan, planPitr } from "../backup/pitr";
 import type { Finding } from "../findings";
 import { MonitoringPlan, monitoringOffFinding, planMonitoring } from "../monitoring/plan";
 import { planReplication, replicationFindings, ReplicationPlan } from "../replication";
@@ -41,6 +42,8 @@ export interface Plan {
   readonly nodes: readonly NodePlan[];
   /** Scheduled pg_dump to S3: bucket, lifecycle, schedule, image; when backups are enabled. */
   readonly backup?: BackupPlan;
+  /** Continuous WAL archiving and base backups with pgBackRest; when backups and PITR are enabled. */
+  readonly pitr?: PitrPlan;
   /** Prometheus configuration, scrape targets, alert expectations and Grafana; when monitoring is enabled. */
   readonly monitoring?: MonitoringPlan;
   /** Every stage's findings, errors first. */
@@ -64,6 +67,8 @@ export function resolvePlan(settings: Settings): Plan {
     backup = planBackup(settings);
     findings.push(...backup.findings);
   }
+  const pitr = planPitr(settings);
+  if (pitr) findings.push(...pitr.findings);
   let monitoring: MonitoringPlan | undefined;
   if (settings.monitoring.enabled) {
     monitoring = planMonitoring(settings.monitoring, {
@@ -75,6 +80,7 @@ export function resolvePlan(settings: Settings): Plan {
       dataNode: dataNode(settings.nodes),
       backendPort: backend.port,
       maxConnections: connections.maxConnections,
+      ...(pitr ? { pitr: { archiveTimeoutSeconds: pitr.archiveTimeoutSeconds, fullMaxGapSeconds: pitr.fullMaxGapSeconds } } : {}),
     });
     findings.push(...monitoring.findings);
   } else {
@@ -102,6 +108,7 @@ export function resolvePlan(settings: Settings): Plan {
     connections,
     nodes,
     backup,
+    ...(pitr ? { pitr } : {}),
     monitoring,
     findings: [...findings].sort((a, b) => (a.level === b.level ? 0 : a.level === "error" ? -1 : 1)),
   };

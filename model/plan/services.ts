@@ -93,7 +93,11 @@ export function placementFor(kind: PlacementKind, nodes: readonly NodeSpec[]): P
 }
 
 /** The image a row runs; the backup job's default follows PostgreSQL's major (model/backup/plan.ts). */
-function imageOf(row: ServiceRow, settings: Settings, backupImage: string): string {
+function imageOf(name: ServiceName, row: ServiceRow, settings: Settings, backupImage: string): string {
+  // Point-in-time recovery: the primary's archive_command and the base backups run pgBackRest,
+  // so the primary and the backup job run the PostgreSQL + pgBackRest image (containers/pitr/Dockerfile).
+  const pitr = settings.backup.enabled && settings.backup.pitr.enabled ? settings.backup.pitr.image : undefined;
+  if (pitr && (name === "postgres" || row.imageKey === "backupImage")) return pitr;
   if (row.imageKey === "backupImage") return backupImage;
   return settings.images[row.imageKey as Exclude<ImageKey, "backupImage">];
 }
@@ -156,7 +160,7 @@ export function planServices(settings: Settings, backupImage: string): Staged<Pa
       group: row.group,
       global: row.mode.kind === "global",
       replicas,
-      image: imageOf(row, settings, backupImage),
+      image: imageOf(name, row, settings, backupImage),
       ...(row.portKey ? { port: settings[row.portKey] } : row.port !== undefined ? { port: row.port } : {}),
       stopGraceSeconds: row.stopGraceSeconds,
       endpointMode: settings.endpointMode,

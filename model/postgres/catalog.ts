@@ -466,3 +466,21 @@ export function weakerPasswordEncryption(value: string): string | undefined {
   if (value.toLowerCase() !== "md5") return undefined;
   return `password_encryption = "${value}" is weaker than scram-sha-256: passwords set from now on are stored as MD5 hashes, which a leaked hash or a captured handshake exposes; pg_hba's scram-sha-256 entries also refuse roles whose password is stored as MD5`;
 }
+
+/**
+ * Values `postgres -C` accepts but the server refuses when it starts, for want of something the
+ * stack never provides. ssl=on: the stack mounts no server certificate or key, and PostgreSQL
+ * loads them at start (be-secure-openssl.c be_tls_init: "could not load server certificate file
+ * \"server.crt\"", FATAL), so the database would not come back; its clients reach it only over the
+ * stack's overlay network.
+ */
+export function startupProblem(name: string, value: string): string | undefined {
+  const canonical = canonicalSettingName(name) ?? name.toLowerCase();
+  if (canonical === "ssl" && parsePgBool(value.trim()) === true) {
+    return "off (the default): the stack mounts no server certificate or key (ssl_cert_file, ssl_key_file), so with ssl=on PostgreSQL refuses to start (could not load server certificate file)";
+  }
+  return undefined;
+}
+
+/** The catalog's minor release, e.g. "15.20": the postgresImage default is this minor. */
+export const CATALOG_MINOR = `${Math.floor(PG15_CATALOG.serverVersionNum / 10000)}.${PG15_CATALOG.serverVersionNum % 10000}`;

@@ -1,8 +1,10 @@
 /**
  * Differences between two captured resource sets (before/after a config change, or between two
  * stacks): resources added and removed, and changed inputs property by property. Changes to
- * stateful resources (volumes, buckets) are flagged loudly. Pure.
+ * stateful resources (volumes, buckets) are flagged loudly. Values print in human units (CPUs,
+ * MiB/GiB, durations) in the text and Markdown forms; the JSON form keeps the provider's. Pure.
  */
+import { formatMiB, roundCpus } from "../units";
 
 export interface ResourceLike {
   /** Present in captures made since URNs were recorded; resources are matched by it when both sides have it. */
@@ -42,21 +44,28 @@ function describeChange(path: string, before: unknown, after: unknown): Property
   return { path, before, after };
 }
 
-export interface ResourceChange {
+export interface ResourceTag {
   readonly type: string;
   readonly name: string;
   readonly stateful: boolean;
+  /** A Docker service's own name (its `name` input), which the plan's services go by. */
+  readonly service?: string;
+}
+
+export interface ResourceChange extends ResourceTag {
   readonly changes: PropertyChange[];
 }
 
 export interface ResourceDiff {
   readonly before: string;
   readonly after: string;
-  readonly added: { type: string; name: string; stateful: boolean }[];
-  readonly removed: { type: string; name: string; stateful: boolean }[];
+  readonly added: ResourceTag[];
+  readonly removed: ResourceTag[];
   readonly changed: ResourceChange[];
   /** True when any stateful resource is added, removed or changed. */
   readonly touchesState: boolean;
+  /** What the change does to the running stack beyond its properties (a PostgreSQL restart), first in every form. */
+  readonly notes: string[];
 }
 
 /** Resources whose loss loses data. */
@@ -91,13 +100,29 @@ export function flatten(value: unknown, prefix = "", out: Record<string, unknown
   return out;
 }
 
+/**
+ * A URN without its stack and project: the parents' types joined by "$", then the type and the
+ * name. That is what the engine keys a resource on within one stack (`urn:pulumi:<stack>::<project>::
+ * <qualified type>::<name>`, pulumi/sdk/go/common/resource/urn.go, NewURN), so the same resource in
+ * two stacks (staging and production) is matched, not shown as one removal and one addition.
+ */
+export function urnInStack(urn: string): string {
+  const parts = urn.split("::");
+  return parts.length >= 4 ? parts.slice(2).join("::") : urn;
+}
+
 export function diffResources(beforeName: string, before: readonly ResourceLike[], afterName: string, after: readonly ResourceLike[]): ResourceDiff {
-  // URNs when both captures have them (a base branch's capture may predate them).
+  // The URN's type and name when both captures have URNs (a base branch's capture may predate them).
   const useUrns = [...before, ...after].every((r) => r.urn !== undefined);
-  const keyOf = (r: ResourceLike) => (useUrns ? r.urn! : byTypeAndName(r));
+  const keyOf = (r: ResourceLike) => (useUrns ? urnInStack(r.urn!) : byTypeAndName(r));
   const b = new Map(before.map((r) => [keyOf(r), r]));
   const a = new Map(after.map((r) => [keyOf(r), r]));
-  const tag = (r: ResourceLike) => ({ type: r.type, name: r.name, stateful: STATEFUL_TYPES.has(r.type) });
+  const tag = (r: ResourceLike): ResourceTag => ({
+    type: r.type,
+    name: r.name,
+    stateful: STATEFUL_TYPES.has(r.type),
+    ...(r.type === "docker:index/service:Service" && typeof r.inputs.name === "string" ? { service: r.inputs.name } : {}),
+  });
   const added = after.filter((r) => !b.has(keyOf(r))).map(tag);
   const removed = before.filter((r) => !a.has(keyOf(r))).map(tag);
   const changed: ResourceChange[] = [];
@@ -113,10 +138,34 @@ export function diffResources(beforeName: string, before: readonly ResourceLike[
     if (changes.length > 0) changed.push({ ...tag(r), changes });
   }
   const touchesState = [...added, ...removed, ...changed].some((x) => x.stateful);
-  return { before: beforeName, after: afterName, added, removed, changed, touchesState };
+  return { before: beforeName, after: afterName, added, removed, changed, touchesState, notes: [] };
+}
+
+/** "30s" -> "30 s", "285s" -> "4 min 45 s": Docker's duration strings as the provider takes them. */
+function humanDuration(text: string): string {
+  const seconds = Number(text.slice(0, -1));
+  if (seconds < 60) return `${seconds} s`;
+  const rest = Math.round((seconds % 60) * 1000) / 1000;
+  return `${Math.floor(seconds / 60)} min${rest > 0 ? ` ${rest} s` : ""}`;
+}
+
+/**
+ * A property's value in the unit a reader thinks in, chosen by the property's name: nano-CPUs as
+ * CPUs, bytes as KiB/MiB/GiB, Docker durations in seconds and minutes, file modes in octal.
+ */
+export function humanValue(path: string, v: unknown): unknown {
+  const leaf = /([A-Za-z]+)(\[[^\]]*\])?$/.exec(path)?.[1] ?? "";
+  if (typeof v === "number") {
+    if (/^nanoCpus$/i.test(leaf)) return `${roundCpus(v / 1e9)} CPU`;
+    if (/Bytes$/.test(leaf)) return v < 1048576 ? `${Math.round((v / 1024) * 100) / 100} KiB` : formatMiB(Math.round((v / 1048576) * 100) / 100);
+    if (leaf === "fileMode") return `0${v.toString(8)}`;
+  }
+  if (typeof v === "string" && /^(delay|timeout|monitor|interval|startPeriod|stopGracePeriod)$/.test(leaf) && /^\d+(\.\d+)?s$/.test(v)) return humanDuration(v);
+  return v;
 }
 
 const show = (v: unknown) => (v === undefined ? "(none)" : typeof v === "string" ? v : JSON.stringify(v));
+const showAt = (path: string, v: unknown) => show(humanValue(path, v));
 /**
  * A table cell as inline code, with the value's own backticks kept: the code span is fenced with
  * one backtick more than the longest run inside it (CommonMark), padded when it starts or ends
@@ -135,6 +184,7 @@ const STATE_FLAG = "⚠️ STATEFUL";
 /** A PR-comment form. Deterministic: same diff, same text. */
 export function formatDiffMarkdown(diff: ResourceDiff): string {
   const out: string[] = [`### Infrastructure diff: \`${diff.before}\` → \`${diff.after}\``, ""];
+  for (const note of diff.notes) out.push(`> **${note}**`, "");
   if (diff.touchesState) out.push(`> **${STATE_FLAG}: this change touches a volume or bucket. Check that no data is replaced or deleted.**`, "");
   if (diff.added.length + diff.removed.length + diff.changed.length === 0) {
     out.push("No resource changes.");
@@ -145,7 +195,7 @@ export function formatDiffMarkdown(diff: ResourceDiff): string {
   for (const r of diff.removed) out.push(`- ➖ \`${r.type}\` **${r.name}**${r.stateful ? ` ${STATE_FLAG}` : ""}`);
   for (const r of diff.changed) {
     out.push("", `#### ✏️ \`${r.type}\` ${r.name}${r.stateful ? ` ${STATE_FLAG}` : ""}`, "", "| property | before | after |", "|---|---|---|");
-    for (const c of r.changes) out.push(`| ${c.path} | ${cell(c.before)} | ${cell(c.after)} |`);
+    for (const c of r.changes) out.push(`| ${c.path} | ${cell(humanValue(c.path, c.before))} | ${cell(humanValue(c.path, c.after))} |`);
     for (const c of r.changes.filter((x) => x.lines)) out.push("", `\`${c.path}\`:`, "```diff", ...lineDiff(c), "```");
   }
   return out.join("\n") + "\n";
@@ -160,13 +210,14 @@ function lineDiff(c: PropertyChange): string[] {
 
 export function formatDiffText(diff: ResourceDiff): string {
   const out: string[] = [`diff ${diff.before} -> ${diff.after}: ${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed`];
+  for (const note of diff.notes) out.push(`!!! ${note}`);
   if (diff.touchesState) out.push(`!!! ${STATE_FLAG}: a volume or bucket is added, removed or changed`);
   for (const r of diff.added) out.push(`+ ${r.type} ${r.name}${r.stateful ? `  ${STATE_FLAG}` : ""}`);
   for (const r of diff.removed) out.push(`- ${r.type} ${r.name}${r.stateful ? `  ${STATE_FLAG}` : ""}`);
   for (const r of diff.changed) {
     out.push(`~ ${r.type} ${r.name}${r.stateful ? `  ${STATE_FLAG}` : ""}`);
     for (const c of r.changes) {
-      out.push(`    ${c.path}: ${show(c.before)} => ${show(c.after)}`);
+      out.push(`    ${c.path}: ${showAt(c.path, c.before)} => ${showAt(c.path, c.after)}`);
       if (c.lines) out.push(...lineDiff(c).map((l) => `      ${l}`));
     }
   }

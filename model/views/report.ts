@@ -83,7 +83,7 @@ export function planJson(plan: Plan): unknown {
 
 export function formatFindingsTable(findings: readonly Finding[]): string {
   if (findings.length === 0) return "none";
-  return findings.map((f) => `${f.level.toUpperCase()} ${f.key}\n  ${f.message}`).join("\n");
+  return findings.map((f) => [`${f.level.toUpperCase()} ${f.key}`, `  ${f.message}`, ...(f.details ?? []).map((d) => `    - ${d}`)].join("\n")).join("\n");
 }
 
 export function formatPlan(plan: Plan): string {
@@ -214,4 +214,17 @@ export function tierTableMarkdown(tiers: readonly TierSummary[]): string {
       `| \`${t.name}\` | ${t.companies} | ${t.backendReplicas} | ${t.frontendReplicas} | ${t.maxConnections} (${t.seedMaxConnections}) | ${t.pgbouncer ? "yes" : "no"} | ${t.readReplicas} | ${t.postgresCpuLimit} CPU / ${formatMiB(t.postgresMemoryLimitMiB)} | ${t.cpuReserved} / ${formatMiB(t.memoryReservedMiB)} | ${t.seedNodesNeeded ?? "more than 8"}${t.fitsOneSeedNode ? " (fits the seed's VPS)" : ""} |`,
   );
   return [header, rule, ...rows].join("\n");
+}
+
+const BLOCKED = "This change cannot be deployed: the plan has errors";
+
+/** The errors that keep a change from deploying, as the text forms print them. */
+export function formatBlockedText(errors: readonly Finding[]): string {
+  return `${BLOCKED}\n${formatFindingsTable(errors)}\n`;
+}
+
+/** The same for a PR comment, where it comes first: a reviewer reads that before any property. */
+export function formatBlockedMarkdown(errors: readonly Finding[]): string {
+  const item = (f: Finding) => [`- \`${f.key}\`: ${f.message}`, ...(f.details ?? []).map((d) => `  - ${d}`)].join("\n");
+  return `> **${BLOCKED}.**\n\n${errors.map(item).join("\n")}\n`;
 }

@@ -64,6 +64,7 @@ export async function captureProgram(
   project: string,
   stack: string,
   loadProgram: () => Record<string, unknown>,
+  secretKeys: readonly string[] = [],
 ): Promise<ProgramRun> {
   // The SDK records `new Error().stack` for every promise it makes (debuggablePromise), for
   // PULUMI_DEBUG_PROMISE_LEAKS to print. Formatting those stacks (through source maps under jest and
@@ -72,7 +73,7 @@ export async function captureProgram(
   const stackTraceLimit = Error.stackTraceLimit;
   if (!process.env.PULUMI_DEBUG_PROMISE_LEAKS) Error.stackTraceLimit = 0;
   try {
-    return await capture(pulumi, config, project, stack, loadProgram);
+    return await capture(pulumi, config, project, stack, loadProgram, secretKeys);
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
   }
@@ -84,6 +85,7 @@ async function capture(
   project: string,
   stack: string,
   loadProgram: () => Record<string, unknown>,
+  secretKeys: readonly string[],
 ): Promise<ProgramRun> {
   const resources: CapturedResource[] = [];
   // Options per registration, queued by type and name: newResource calls arrive in construction order.
@@ -93,7 +95,9 @@ async function capture(
   let program: Record<string, unknown> = {};
   let error: Error | undefined;
 
-  pulumi.runtime.setAllConfig(config);
+  // Keys stored as `secure:` reach the program as the CLI hands them over: listed as secret, so
+  // isConfigSecret and Config.requireSecret behave as under `pulumi up` (config.ts, setAllConfig).
+  pulumi.runtime.setAllConfig(config, [...secretKeys]);
   pulumi.runtime.setMocks(
     {
       newResource(args) {

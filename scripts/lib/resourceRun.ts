@@ -45,10 +45,12 @@ export interface ResourceRunResult {
 export interface RunRequest {
   readonly stack: string;
   readonly sets: readonly string[];
+  /** The folder of Pulumi.yaml and the stack files (the plan command's --cwd); the project's by default. */
+  readonly dir?: string;
 }
 
-async function runStack(pulumi: typeof PulumiModule, stack: string, sets: readonly string[]): Promise<ResourceRunResult> {
-  const loaded = loadStackConfig(stack);
+async function runStack(pulumi: typeof PulumiModule, { stack, sets, dir = projectDir() }: RunRequest): Promise<ResourceRunResult> {
+  const loaded = loadStackConfig(stack, dir);
   for (const s of sets) applySet(loaded.config, s, loaded.project);
   const resolved = resolveStack(loaded.config, stack, loaded.secureKeys);
   const errors = resolved.findings.filter((f) => f.level === "error");
@@ -60,7 +62,7 @@ async function runStack(pulumi: typeof PulumiModule, stack: string, sets: readon
         return {};
       }
     : () => require("../../index");
-  const run = await captureProgram(pulumi, loaded.config, loaded.project, stack, load);
+  const run = await captureProgram(pulumi, loaded.config, loaded.project, stack, load, loaded.secureKeys);
   return {
     stack,
     resources: run.resources
@@ -111,7 +113,7 @@ export async function runStacks(requests: readonly RunRequest[]): Promise<Resour
   for (const name of quiet) console[name] = () => undefined;
   try {
     for (const request of requests) {
-      const result = await inFreshRegistry((pulumi) => runStack(pulumi, request.stack, request.sets));
+      const result = await inFreshRegistry((pulumi) => runStack(pulumi, request));
       results.push(JSON.parse(JSON.stringify(result)) as ResourceRunResult);
     }
   } finally {

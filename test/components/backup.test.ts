@@ -131,7 +131,7 @@ const one = (run: Run, type: string): Captured => {
 };
 const all = (run: Run, type: string) => run.resources.filter((r) => r.type === type);
 const S3 = (kind: string) => `aws:s3/${kind[0].toLowerCase()}${kind.slice(1)}:${kind}`;
-const BUCKET_CHILDREN = ["BucketOwnershipControls", "BucketPublicAccessBlock", "BucketVersioning", "BucketServerSideEncryptionConfiguration", "BucketLifecycleConfiguration", "BucketPolicy"];
+const BUCKET_CHILDREN = ["BucketOwnershipControls", "BucketPublicAccessBlock", "BucketVersioning", "BucketObjectLockConfiguration", "BucketServerSideEncryptionConfiguration", "BucketLifecycleConfiguration", "BucketPolicy"];
 
 describe("production", () => {
   let run: Run;
@@ -254,17 +254,17 @@ describe("production", () => {
     expect(container.healthcheck).toEqual({ tests: ["CMD", "bash", "/opt/advwell-backup/backup.sh", "health"], interval: "60s", timeout: "10s", retries: 3, startPeriod: "30s" });
   });
 
-  test("the three scripts ship verbatim as Swarm configs with content-hashed names", () => {
+  test("the four scripts ship verbatim as Swarm configs with content-hashed names", () => {
     const configs = all(run, "docker:index/serviceConfig:ServiceConfig");
     const scriptsDir = path.join(__dirname, "..", "..", "containers", "backup");
-    for (const file of ["backup.sh", "restore.sh", "restore-drill.sh"]) {
+    for (const file of ["backup.sh", "restore.sh", "restore-drill.sh", "pitr.sh"]) {
       const text = fs.readFileSync(path.join(scriptsDir, file), "utf8");
       const config = configs.find((c) => c.inputs.dataRaw === text);
       expect({ file, found: config !== undefined }).toEqual({ file, found: true });
       expect(config!.inputs.name).toMatch(new RegExp(`^backup-${file.replace(/\.sh$/, "")}-[0-9a-f]{10}$`));
     }
     const mounted = one(run, "docker:index/service:Service").inputs.taskSpec.containerSpec.configs.map((c: any) => c.fileName).sort();
-    expect(mounted).toEqual(["/opt/advwell-backup/backup.sh", "/opt/advwell-backup/restore-drill.sh", "/opt/advwell-backup/restore.sh"]);
+    expect(mounted).toEqual(["/opt/advwell-backup/backup.sh", "/opt/advwell-backup/pitr.sh", "/opt/advwell-backup/restore-drill.sh", "/opt/advwell-backup/restore.sh"]);
   });
 
   test("the service joins the database network and its own egress network (the data network is internal)", () => {
@@ -279,6 +279,24 @@ describe("production", () => {
     expect(svc.mode).toEqual({ replicated: { replicas: 1 } });
     expect(svc.updateConfig.order).toBe("stop-first");
     expect(svc.taskSpec.resources.limits).toEqual({ nanoCpus: 500000000, memoryBytes: 512 * 1024 * 1024 });
+  });
+});
+
+describe("Object Lock (issue 22 item 7)", () => {
+  test("every version is locked in GOVERNANCE mode for the retention (60 days), enabled on the versioned bucket by its own resource", async () => {
+    const run = await runComponents("production");
+    const lock = one(run, S3("BucketObjectLockConfiguration"));
+    expect(lock.inputs).toEqual({ bucket: "backup-bucket-id", objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: "GOVERNANCE", days: 60 } } });
+    // Not on the Bucket: objectLockEnabled there replaces an existing (protected) bucket.
+    expect(one(run, S3("Bucket")).inputs.objectLockEnabled).toBeUndefined();
+    expect(lock.retainOnDelete).toBe(true);
+  });
+
+  test("compliance mode, a longer PITR window lengthens the lock, and off creates none", async () => {
+    const compliance = await runComponents("production", ["advwell:backupObjectLock=compliance", "advwell:backupPitrEnabled=true", "advwell:backupPitrImage=advwell/postgres-pitr:15.10-2.45", "advwell:backupPitrRetentionDays=90"]);
+    expect(one(compliance, S3("BucketObjectLockConfiguration")).inputs.rule).toEqual({ defaultRetention: { mode: "COMPLIANCE", days: 90 } });
+    const off = await runComponents("production", ["advwell:backupObjectLock=off"]);
+    expect(all(off, S3("BucketObjectLockConfiguration"))).toEqual([]);
   });
 });
 

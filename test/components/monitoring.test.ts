@@ -49,7 +49,7 @@ const EXPORTER_PASSWORD = "mock-exporter-role-password";
 
 /** The production plan with a Slack webhook configured. */
 function plans(): { plan: Plan; mplan: MonitoringPlan } {
-  const plan = planFor("production", [`${PROJECT}:alertWebhookUrl=${WEBHOOK}`]);
+  const plan = planFor("production", [`${PROJECT}:alertWebhookUrl=${WEBHOOK}`], [`${PROJECT}:alertWebhookUrl`]);
   return { plan, mplan: plan.monitoring! };
 }
 

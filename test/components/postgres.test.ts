@@ -59,7 +59,7 @@ test("pg_hba.conf is the plan's, mounted where hba_file points", () => {
 });
 
 test("an adopted volume (the seed's) is imported and kept, never created, with PGDATA at its root", async () => {
-  const adopted = planFor("production", ["advwell:adoptPostgresVolume=advtom_postgres_data", "advwell:adoptPostgresMajor=15", "advwell:postgresSuperuserPassword=old-superuser-password"]);
+  const adopted = planFor("production", ["advwell:adoptPostgresVolume=advtom_postgres_data", "advwell:adoptPostgresMajor=15", "advwell:postgresSuperuserPassword=old-superuser-password"], ["advwell:postgresSuperuserPassword"]);
   const taken = await build(adopted);
   const volume = taken.one("docker:index/volume:Volume");
   expect(volume.inputs).toEqual({ name: "advtom_postgres_data", driver: "local" });

@@ -8,36 +8,26 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BACKUP_SECRET_FILES, backupEnvironment, BackupPlan, cronMatchesAt, parseCron, planBackup } from "../../model";
+import { backupEnvironment, BackupPlan, cronMatchesAt, parseCron, planBackup } from "../../model";
 import { resolve } from "../support/stacks";
-import { freePort, PG_BIN, PgCluster, SUPERUSER, SUPERUSER_PASSWORD } from "./support/pgCluster";
-import { awsCliDir, FakeS3, S3RVER_KEY, S3RVER_SECRET } from "./support/s3";
-
-const SCRIPTS = path.join(__dirname, "..", "..", "containers", "backup");
+import { freePort, PG_BIN, PgCluster, SUPERUSER } from "./support/pgCluster";
+import { BACKUP_SCRIPTS_DIR as SCRIPTS, runBackupScript, ScriptRun, writeBackupSecrets } from "./support/backupScripts";
+import { awsCliDir, FakeS3 } from "./support/s3";
 const BUCKET = "advwell-backups-it";
 const DB = "advwell";
+const APP_ROLE = "advwell_app";
+const APP_ROLE_PASSWORD = "advwell-app-it-pw";
 
 let pg: PgCluster;
 let s3: FakeS3;
 let plan: BackupPlan;
 let work: string;
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
+type Run = ScriptRun;
 
 /** A secrets directory as Swarm would mount it. */
 function secretsDir(name: string, values: { password?: string; passphrase?: string } = {}): string {
-  const dir = path.join(work, `secrets-${name}`);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, BACKUP_SECRET_FILES.databasePassword), `${values.password ?? SUPERUSER_PASSWORD}\n`, { mode: 0o400 });
-  fs.writeFileSync(path.join(dir, BACKUP_SECRET_FILES.accessKeyId), S3RVER_KEY, { mode: 0o400 });
-  fs.writeFileSync(path.join(dir, BACKUP_SECRET_FILES.secretAccessKey), S3RVER_SECRET, { mode: 0o400 });
-  if (values.passphrase) fs.writeFileSync(path.join(dir, BACKUP_SECRET_FILES.passphrase), values.passphrase, { mode: 0o400 });
-  return dir;
+  return writeBackupSecrets(path.join(work, `secrets-${name}`), values);
 }
 
 interface ScriptOptions {
@@ -87,23 +77,7 @@ function startScheduler(env: Record<string, string>) {
   return scheduler;
 }
 
-/** Runs a script asynchronously: s3rver lives on this process's event loop. */
-function run(script: string, args: string[], env: Record<string, string>): Promise<Run> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", [path.join(SCRIPTS, script), ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 50000);
-    child.on("error", reject);
-    child.on("close", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
+const run = runBackupScript;
 
 function backupKeys(): Promise<string[]> {
   return s3.keys(BUCKET);
@@ -228,8 +202,11 @@ beforeAll(async () => {
   if (!resolved.settings) throw new Error(JSON.stringify(resolved.findings));
   plan = planBackup(resolved.settings);
   [pg, s3] = await Promise.all([PgCluster.start(), FakeS3.start([BUCKET])]);
-  await createDatabase(DB);
-  const client = await pg.client({ database: DB });
+  // As in production (the reconciler's work): a non-superuser app role owns the database and its
+  // objects; restores run as that role (containers/backup/restore.sh).
+  await pg.query(`create role ${APP_ROLE} login password '${APP_ROLE_PASSWORD}'`);
+  await pg.query(`create database ${DB} owner ${APP_ROLE}`);
+  const client = await pg.client({ database: DB, user: APP_ROLE, password: APP_ROLE_PASSWORD });
   try {
     await client.query(SCHEMA);
     await client.query(FILL);
@@ -433,6 +410,17 @@ describe("a failed backup exits non-zero, says why, and leaves no object", () =>
     const health = await run("backup.sh", ["health"], env);
     expect(health.status).toBe(1);
     expect(health.stdout).toMatch(/^unhealthy: the last backup failed \(\d+ dump\)/);
+  });
+
+  test("encrypted: a pg_dump that fails mid-pipe fails the run at the dump stage (pipefail), though gpg exits 0", async () => {
+    await nextSecond();
+    const before = await backupKeys();
+    const state = path.join(work, "state-bad-password-encrypted");
+    const env = serviceEnv({ secrets: secretsDir("bad-password-encrypted", { password: "not-the-password", passphrase: "stack-key-for-this-test" }), encrypted: true, state });
+    const result = await run("backup.sh", ["run"], env);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/advwell-backup: FAILED started=\S+ stage=dump .*password authentication failed for user "postgres".*; no backup was recorded/);
+    expect(await backupKeys()).toEqual(before);
   });
 
   test("a missing bucket fails at upload and creates neither the bucket nor an object", async () => {

@@ -21,6 +21,7 @@ import {
   MONITORING_ROLE,
   MONITORING_ROLE_CONNECTION_LIMIT,
   MonitoringPlan,
+  PITR_METRICS,
   postgresExporterEnv,
   renderAlertmanagerConfig,
   renderAlertRules,
@@ -35,9 +36,10 @@ const PROMTOOL = process.env.PROMTOOL ?? "/usr/bin/promtool";
 const AMTOOL = process.env.AMTOOL ?? "/usr/bin/amtool";
 const POSTGRES_EXPORTER = process.env.POSTGRES_EXPORTER ?? "/usr/bin/prometheus-postgres-exporter";
 
-function monitoringPlan(tier: TierName): MonitoringPlan {
+function monitoringPlan(tier: TierName, sets: readonly string[] = []): MonitoringPlan {
   const { config } = loadStackConfig("production");
   applySet(config, `${PROJECT}:tier=${tier}`, PROJECT);
+  for (const set of sets) applySet(config, set, PROJECT);
   const { settings, findings } = validateSettings(config, "production");
   if (!settings) throw new Error(findings.map((f) => `${f.key}: ${f.message}`).join("; "));
   return resolvePlan(settings).monitoring!;
@@ -239,6 +241,76 @@ describe("promtool test rules: the alerts fire when they should, and only then",
         },
       ],
     }], "5m");
+    expect(r.output).toContain("SUCCESS");
+    expect(r.status).toBe(0);
+  });
+});
+
+describe("promtool test rules: the WAL archiving alerts (point-in-time recovery)", () => {
+  const mplan = monitoringPlan("growth", [`${PROJECT}:backupPitrEnabled=true`, `${PROJECT}:backupPitrImage=advwell/postgres-pitr:15.10-2.45`, `${PROJECT}:backupArchiveTimeoutSeconds=60`]);
+  const files = writeFiles(mplan);
+  const rule = (alert: string) => alertRuleGroups(mplan).flatMap((g) => g.rules).find((r) => r.alert === alert)!;
+  const M = PITR_METRICS;
+  function runTests(name: string, tests: unknown[]): { status: number | null; output: string } {
+    const file = path.join(files.dir, `${name}.test.yml`);
+    fs.writeFileSync(file, stringify({ rule_files: ["rules/advwell.yml"], evaluation_interval: "1m", tests }, { lineWidth: 0 }));
+    return promtool(["test", "rules", file]);
+  }
+
+  test("the rules load (promtool check config with the PITR group)", () => {
+    expect(mplan.pitr).toEqual({ archiveTimeoutSeconds: 60, fullMaxGapSeconds: 86400 });
+    const r = promtool(["check", "config", files.config]);
+    expect(r.output).toContain("SUCCESS");
+    expect(r.status).toBe(0);
+  });
+
+  test("WalArchivingFailing fires 5 min after a failure newer than the last archived segment, and clears when a segment archives", () => {
+    // Archived at t=60 s; archive_command fails from t=600 s (last_failed moves with each retry); a success at 30 min.
+    const r = runTests("wal-failing", [{
+      interval: "1m",
+      input_series: [
+        { series: `${M.lastArchived}{instance="vps-1"}`, values: "60x29 1800x30" },
+        { series: `${M.lastFailed}{instance="vps-1"}`, values: "0x9 600+60x20 1800x30" },
+      ],
+      alert_rule_test: [
+        { eval_time: "9m", alertname: "WalArchivingFailing", exp_alerts: [] },
+        { eval_time: "13m", alertname: "WalArchivingFailing", exp_alerts: [] },
+        { eval_time: "16m", alertname: "WalArchivingFailing", exp_alerts: [{ exp_labels: { severity: "critical" }, exp_annotations: rule("WalArchivingFailing").annotations }] },
+        { eval_time: "35m", alertname: "WalArchivingFailing", exp_alerts: [] },
+      ],
+    }]);
+    expect(r.output).toContain("SUCCESS");
+    expect(r.status).toBe(0);
+  });
+
+  test("WalArchivingLags fires when segments wait for more than 5 min, not when each waits a minute", () => {
+    const summary = (n: number) => rule("WalArchivingLags").annotations.summary.replace("{{ $value }}", String(n));
+    const r = runTests("wal-lags", [{
+      interval: "1m",
+      input_series: [
+        // Healthy: a segment now and then, gone by the next write of the metric.
+        { series: `${M.readySegments}{instance="vps-1"}`, values: "0 1 0 0 1 0 0 1 0 0 0 0 0 0 0 0 0 0 0 0" },
+        // Stuck: segments pile up from minute 2.
+        { series: `${M.readySegments}{instance="vps-2"}`, values: "0 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18" },
+      ],
+      alert_rule_test: [
+        { eval_time: "6m", alertname: "WalArchivingLags", exp_alerts: [] },
+        { eval_time: "10m", alertname: "WalArchivingLags", exp_alerts: [{ exp_labels: { severity: "warning", instance: "vps-2" }, exp_annotations: { ...rule("WalArchivingLags").annotations, summary: summary(4) } }] },
+      ],
+    }]);
+    expect(r.output).toContain("SUCCESS");
+    expect(r.status).toBe(0);
+  });
+
+  test("BaseBackupTooOld fires after a day and two hours without a full base backup (daily schedule), not at 25 h", () => {
+    const r = runTests("base-backup", [{
+      interval: "5m",
+      input_series: [{ series: `${M.lastFull}{instance="vps-1"}`, values: "0x330" }],
+      alert_rule_test: [
+        { eval_time: "25h", alertname: "BaseBackupTooOld", exp_alerts: [] },
+        { eval_time: "27h", alertname: "BaseBackupTooOld", exp_alerts: [{ exp_labels: { severity: "critical" }, exp_annotations: { ...rule("BaseBackupTooOld").annotations, summary: rule("BaseBackupTooOld").annotations.summary.replace("{{ $value | humanizeDuration }}", "1d 3h 0m 0s") } }] },
+      ],
+    }]);
     expect(r.output).toContain("SUCCESS");
     expect(r.status).toBe(0);
   });

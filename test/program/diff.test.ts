@@ -1,10 +1,11 @@
-import { diffResources, formatDiffMarkdown, Plan, ResourceDiff, TIERS } from "../../model";
+import { diffResources, formatDiffMarkdown, Plan, ResourceDiff, STATEFUL_TYPES, TIERS } from "../../model";
 import { redactSecrets } from "../../scripts/lib/mockProgram";
 import { ProgramRun, runProgram } from "../support/program";
 import { planFor, seedNodes } from "../support/stacks";
 
+/** What the plan command captures, URNs included (they name the stack). */
 const view = (run: ProgramRun) =>
-  run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => ({ type: r.type, name: r.name, protect: r.protect, retainOnDelete: r.retainOnDelete, inputs: redactSecrets(r.rawInputs) }));
+  run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => ({ urn: r.urn, type: r.type, name: r.name, protect: r.protect, retainOnDelete: r.retainOnDelete, inputs: redactSecrets(r.rawInputs) }));
 
 /** Replica, resource and PostgreSQL-setting changes a tier move implies, computed from the plans. */
 function expectedTuning(before: Plan, after: Plan): string[] {
@@ -46,6 +47,51 @@ describe("diff between the staging and production stacks", () => {
     expect(tuningChanges(diff)).toEqual(expected);
     expect(diff.added).toEqual([]);
     expect(diff.removed).toEqual([]);
+  });
+});
+
+describe("two real stacks, URNs as captured (issue 24 item 9)", () => {
+  type View = ReturnType<typeof view>[number];
+  const comparable = (r: View) => JSON.stringify({ inputs: r.inputs, protect: r.protect, retainOnDelete: r.retainOnDelete });
+  /** The oracle: a staging resource is the production one whose URN differs only in the stack's name. */
+  function pairs() {
+    const prod = new Map(view(production).map((r) => [r.urn, r]));
+    return view(staging).map((s) => ({ staging: s, production: prod.get(s.urn.replace(/^urn:pulumi:staging::/, "urn:pulumi:production::")) }));
+  }
+
+  test("the URNs name the stack, so matching by URN alone would pair nothing", () => {
+    const stagingUrns = new Set(view(staging).map((r) => r.urn));
+    expect(view(production).filter((r) => stagingUrns.has(r.urn))).toEqual([]);
+    expect(view(staging).every((r) => r.urn.startsWith("urn:pulumi:staging::advwell::"))).toBe(true);
+  });
+
+  test("every resource is matched by type and name: none added or removed, and exactly the resources whose inputs differ are changed", () => {
+    const diff = diffResources("staging", view(staging), "production", view(production));
+    const matched = pairs();
+    expect(matched.every((p) => p.production !== undefined)).toBe(true);
+    expect(view(production)).toHaveLength(view(staging).length);
+    const differing = matched.filter((p) => comparable(p.staging) !== comparable(p.production!)).map((p) => `${p.staging.type} ${p.staging.name}`).sort();
+    expect(diff.added).toEqual([]);
+    expect(diff.removed).toEqual([]);
+    expect(diff.changed.map((r) => `${r.type} ${r.name}`).sort()).toEqual(differing);
+    // The tiers differ (starter and growth), and so do the domains: many changes, but far from all.
+    expect(differing.length).toBeGreaterThan(5);
+    expect(differing.length).toBeLessThan(matched.length / 2);
+  });
+
+  test("the STATEFUL flag marks exactly the volumes and buckets whose inputs differ, and the Postgres volume is not one", () => {
+    const diff = diffResources("staging", view(staging), "production", view(production));
+    const statefulChanged = pairs()
+      .filter((p) => STATEFUL_TYPES.has(p.staging.type) && comparable(p.staging) !== comparable(p.production!))
+      .map((p) => p.staging.name)
+      .sort();
+    expect(diff.changed.filter((r) => r.stateful).map((r) => r.name).sort()).toEqual(statefulChanged);
+    expect(statefulChanged).not.toContain("postgres-data");
+    expect(view(staging).some((r) => r.type === "docker:index/volume:Volume" && r.name === "postgres-data")).toBe(true);
+    const markdown = formatDiffMarkdown(diff);
+    expect(markdown.includes("STATEFUL: this change touches a volume or bucket")).toBe(statefulChanged.length > 0);
+    // One flag per stateful heading, plus the banner when there is any.
+    expect(markdown.split("⚠️ STATEFUL").length - 1).toBe(statefulChanged.length + (statefulChanged.length > 0 ? 1 : 0));
   });
 });
 

@@ -8,12 +8,13 @@ import { stackConfig } from "./stacks";
 export { SECRET_SIG, unwrapSecrets } from "../../scripts/lib/mockProgram";
 export type { CapturedResource, ProgramRun };
 
-export async function runProgram(stack: string, sets: readonly string[] = []): Promise<ProgramRun> {
+/** `secrets`: keys set as `pulumi config set --secret` would be (the program receives them as secrets). */
+export async function runProgram(stack: string, sets: readonly string[] = [], secrets: readonly string[] = []): Promise<ProgramRun> {
   const config = stackConfig(stack, sets);
   let run: ProgramRun | undefined;
   await jest.isolateModulesAsync(async () => {
     const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
-    run = await captureProgram(pulumi, config, "advwell", stack, () => require("../../index"));
+    run = await captureProgram(pulumi, config, "advwell", stack, () => require("../../index"), secrets);
   });
   return run!;
 }

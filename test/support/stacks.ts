@@ -8,12 +8,13 @@ export function stackConfig(stack: string, sets: readonly string[] = []): Record
   return config;
 }
 
-export function resolve(stack: string, sets: readonly string[] = []): Resolved {
-  return resolveStack(stackConfig(stack, sets), stack);
+/** `secrets`: keys set as `pulumi config set --secret` would (decrypted, as the engine hands them over). */
+export function resolve(stack: string, sets: readonly string[] = [], secrets: readonly string[] = []): Resolved {
+  return resolveStack(stackConfig(stack, sets), stack, secrets);
 }
 
-export function planFor(stack: string, sets: readonly string[] = []): Plan {
-  const { plan, findings } = resolve(stack, sets);
+export function planFor(stack: string, sets: readonly string[] = [], secrets: readonly string[] = []): Plan {
+  const { plan, findings } = resolve(stack, sets, secrets);
   if (!plan) throw new Error(`no plan: ${JSON.stringify(findings)}`);
   return plan;
 }

@@ -303,7 +303,7 @@ echo "major $(docker exec "$c" cat /var/lib/postgresql/data/PG_VERSION)"`,
       "advwell:adoptPostgresMajor=15",
       `advwell:postgresSuperuserPassword=${oldPassword}`,
       "advwell:databaseName=advtom",
-    ]);
+    ], ["advwell:postgresSuperuserPassword"]); // set with --secret, as the runbook says
     const errors = stack.resolved.findings.filter((f) => f.level === "error");
     expect(errors.map((f) => `${f.key}: ${f.message}`)).toEqual([]);
     expect(stack.resolved.plan?.postgres).toMatchObject({ dataVolume: OLD_VOLUME, adopted: true, pgdata: "/var/lib/postgresql/data" });

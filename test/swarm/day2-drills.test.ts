@@ -269,15 +269,26 @@ describe("drill: PostgreSQL restarts and keeps its data", () => {
     expect(problems).toEqual([]);
   });
 
-  test("a forced update (stop-first): a graceful stop, no crash recovery, the same volume, rows intact, unavailable ≤ 5 s", async () => {
+  test("a forced update (stop-first): a graceful stop, no crash recovery, the same volume, rows intact, unavailable for less than twice the health check's timeout", async () => {
     deployment();
+    // The outage is a printed figure (3.5 s on a quiet machine, 5.0 s at load 3.7). The assertion's
+    // bound comes from the plan's health check, not from a literal a busy machine can reach: a
+    // stop-first restart is a graceful stop, a start and the first passing check, and the plan
+    // gives one check timeoutSeconds (5 s); two of those (10 s) is more than load has ever added to
+    // stop + start + a 1 s interval, and less than a check interval back at 10 s costs on its own
+    // (the first check runs one interval after the start; inspectProblems already holds the
+    // deployed interval to the plan's). Independent of the interval on purpose, so that a plan
+    // that slows its checks fails here instead of moving the bound with it.
+    const health = deployment().stack.resolved.plan!.services.postgres!.health;
+    const boundSeconds = 2 * health.timeoutSeconds;
+    log(`forced update: the bound is 2 x the health check's timeout = ${boundSeconds} s (interval ${health.intervalSeconds} s)`);
     const r = await restart(async () => {
       const service = docker.getService(serviceId("postgres"));
       const current: any = await service.inspect();
       const spec = { ...current.Spec, TaskTemplate: { ...current.Spec.TaskTemplate, ForceUpdate: (current.Spec.TaskTemplate.ForceUpdate ?? 0) + 1 } };
       await service.update({ version: current.Version.Index, ...spec });
     });
-    const { problems } = trafficProblems("PostgreSQL forced update (stop-first)", r.records, { postgresGoalSeconds: 5 });
+    const { problems } = trafficProblems("PostgreSQL forced update (stop-first)", r.records, { postgresGoalSeconds: boundSeconds });
     log(`forced update: ${r.timeline}`);
     expect(r.sameVolume).toBe(true);
     expect(r.volume.length).toBeGreaterThan(0);

@@ -21,8 +21,11 @@ import { resolve } from "../support/stacks";
 const BUCKET_ARN = "arn:aws:s3:::advwell-backups-production-abc";
 const KMS = "arn:aws:kms:sa-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
+/** A stack key of its own: without one, production warns that the generated key lives only in the stack (tested below). */
+const STACK_KEY = "advwell:backupEncryptionKey=unit-test-stack-key-0123456789abcdef";
+
 function settingsFor(stack: string, sets: readonly string[] = []): Settings {
-  const { settings, findings } = resolve(stack, sets);
+  const { settings, findings } = resolve(stack, [STACK_KEY, ...sets], ["advwell:backupEncryptionKey"]);
   if (!settings) throw new Error(JSON.stringify(findings));
   return settings;
 }

@@ -25,6 +25,8 @@ describe("capacity table for the deploy summary", () => {
     const md = capacityMarkdown(snapshot("production.enterprise.json.txt"));
     expect(md).toMatch(/\*\*The plan has \d+ error\(s\): this stack is not deployed\.\*\*/);
     expect(md).toContain("| error | `advwell:nodes` |");
+    // The one nodes error keeps its per-service lines in its cell.
+    expect(md).toMatch(/\| error \| `advwell:nodes` \| the enterprise tier needs 3 nodes like vps-1 [^\n]*<br>- backend: 6 of its 10 tasks [^\n]* fit on no node/);
   });
   test("a long list of findings is cut after 25, saying how many more there are", () => {
     const findings = Array.from({ length: 30 }, (_, i) => ({ level: "error", key: "advwell:nodes", message: `task ${i} fits on no node` }));

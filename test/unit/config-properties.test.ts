@@ -8,7 +8,7 @@
  * FC_SEED=<n> replays it).
  */
 import * as fc from "fast-check";
-import { listStacks } from "../../config/stackConfig";
+import { applySet, listStacks, MAX_SET_INDEX, SetError } from "../../config/stackConfig";
 import { CONFIG_KEY_NAMES, CONFIG_KEYS, ConfigKey, MAX_REPLICAS, resolveStack, SERVICE_NAMES, TIER_NAMES } from "../../model";
 import { runProgram } from "../support/program";
 import { planFor, stackConfig } from "../support/stacks";
@@ -161,4 +161,63 @@ test("no two stacks in the repository share a host name", () => {
     }
   }
   expect(owner.size).toBeGreaterThanOrEqual(9);
+});
+
+describe("--set paths (issue 22 item 11)", () => {
+  /** A segment of a `pulumi config set --path` style key: names, prototype keys, small and huge indexes. */
+  const PROTOTYPE = ["__proto__", "constructor", "prototype"];
+  const segment = fc.oneof(
+    fc.constantFrom(...PROTOTYPE).chain((k) => fc.constantFrom(`.${k}`, `["${k}"]`)),
+    fc.constantFrom("name", "cpus", "field", "x").map((k) => `.${k}`),
+    fc.integer({ min: 0, max: 3 }).map((i) => `[${i}]`),
+    fc.oneof(fc.integer({ min: MAX_SET_INDEX + 1, max: 2 ** 31 }), fc.constantFrom(99999999, 2 ** 53, MAX_SET_INDEX + 1)).map((i) => `[${i}]`),
+    fc.constant("[99999999999999999999999]"),
+  );
+  const assignment = fc.record({
+    key: fc.constantFrom("advwell:nodes", "advwell:overrides", "advwell:tier", "advwell:newkey", "advwell:__proto__", "__proto__:tier", "advwell:constructor"),
+    path: fc.array(segment, { minLength: 0, maxLength: 4 }),
+    value: fc.oneof(fc.constantFrom("true", "1", "polluted", "{}"), fc.string({ maxLength: 8 })),
+  });
+  const dangerous = (key: string, path: readonly string[]) =>
+    PROTOTYPE.some((k) => key.split(":").includes(k)) ||
+    path.some((p) => PROTOTYPE.some((k) => p === `.${k}` || p === `["${k}"]`) || (/^\[\d+\]$/.test(p) && Number(p.slice(1, -1)) > MAX_SET_INDEX));
+
+  test("prototype keys and huge indexes never reach an object or run long: the parse returns an error and the config is unchanged", () => {
+    const protoBefore = Object.getOwnPropertyNames(Object.prototype).sort();
+    const arrayBefore = Object.getOwnPropertyNames(Array.prototype).sort();
+    fc.assert(
+      fc.property(assignment, ({ key, path, value }) => {
+        const config = stackConfig("production");
+        const before = JSON.stringify(config);
+        const started = performance.now();
+        let thrown: unknown;
+        try {
+          applySet(config, `${key}${path.join("")}=${value}`, "advwell");
+        } catch (e) {
+          thrown = e;
+        }
+        // A bound no load reaches (the refusal is microseconds); the unbounded index took seconds.
+        expect(performance.now() - started).toBeLessThan(1000);
+        if (dangerous(key, path)) {
+          expect(thrown).toBeInstanceOf(SetError);
+          expect(JSON.stringify(config)).toBe(before);
+        }
+        // Whatever happened, nothing reached the prototypes, and nothing grew without bound.
+        expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(protoBefore);
+        expect(Object.getOwnPropertyNames(Array.prototype).sort()).toEqual(arrayBefore);
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+        expect(({} as Record<string, unknown>).name).toBeUndefined();
+        expect(JSON.stringify(config).length).toBeLessThan(before.length + 20_000);
+      }),
+      settings(400),
+    );
+  });
+
+  test("an ordinary path still works: the next index appends, an existing one replaces", () => {
+    const config: Record<string, string> = { "advwell:nodes": JSON.stringify(["a"]) };
+    applySet(config, "advwell:nodes[1]=b", "advwell");
+    applySet(config, "advwell:nodes[0]=c", "advwell");
+    expect(JSON.parse(config["advwell:nodes"])).toEqual(["c", "b"]);
+    expect(() => applySet(config, "advwell:nodes[5]=d", "advwell")).toThrow(/past the end of a list of 2/);
+  });
 });

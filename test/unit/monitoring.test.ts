@@ -38,8 +38,8 @@ const KEY = (k: string) => `${PROJECT}:${k}`;
 const MONITORING_SERVICE_NAMES = (Object.keys(SERVICE_TABLE) as ServiceName[]).filter((n) => SERVICE_TABLE[n].group === "monitoring");
 
 /** The plan of a production tier, with `--set` style changes, and its monitoring slice. */
-function monitoringFor(tier: TierName, sets: string[] = []): { plan: Plan; mplan: MonitoringPlan } {
-  const plan = planFor("production", [`${KEY("tier")}=${tier}`, ...sets]);
+function monitoringFor(tier: TierName, sets: string[] = [], secrets: string[] = []): { plan: Plan; mplan: MonitoringPlan } {
+  const plan = planFor("production", [`${KEY("tier")}=${tier}`, ...sets], secrets);
   return { plan, mplan: plan.monitoring! };
 }
 
@@ -115,7 +115,8 @@ describe("monitoring settings", () => {
 
   test("a malformed webhook URL is refused without repeating it (it is a credential)", () => {
     const leaked = "http://hooks.slack.com/services/T000/B000/very-secret-token";
-    const { settings, findings } = parseMonitoring({ ...defaults, [KEY("alertWebhookUrl")]: leaked });
+    // Set with --secret (a plaintext one is refused before its form is looked at).
+    const { settings, findings } = parseMonitoring({ ...defaults, [KEY("alertWebhookUrl")]: leaked }, [KEY("alertWebhookUrl")]);
     expect(settings).toBeUndefined();
     expect(findings[0].key).toBe(KEY("alertWebhookUrl"));
     expect(findings[0].message).toContain("https://");
@@ -129,7 +130,7 @@ describe("monitoring settings", () => {
     ["", "none"],
   ])("webhook %j is sent to a %s receiver", (url, kind) => {
     expect(alertReceiverKind(url)).toBe(kind);
-    expect(parseMonitoring({ ...defaults, [KEY("alertWebhookUrl")]: url }).settings?.alertReceiver).toBe(kind);
+    expect(parseMonitoring({ ...defaults, [KEY("alertWebhookUrl")]: url }, [KEY("alertWebhookUrl")]).settings?.alertReceiver).toBe(kind);
   });
 
   test("a webhook set with --secret that the offline loader cannot decrypt still counts as configured", () => {
@@ -248,7 +249,7 @@ describe("monitoring plan", () => {
 
   test("production without a webhook warns that alerts notify nobody; with one it does not", () => {
     expect(monitoringFor("growth").mplan.findings).toContainEqual(expect.objectContaining({ level: "warning", key: KEY("alertWebhookUrl") }));
-    expect(monitoringFor("growth", [`${KEY("alertWebhookUrl")}=https://hooks.slack.com/services/A/B/C`]).mplan.findings).toEqual([]);
+    expect(monitoringFor("growth", [`${KEY("alertWebhookUrl")}=https://hooks.slack.com/services/A/B/C`], [KEY("alertWebhookUrl")]).mplan.findings).toEqual([]);
   });
 
   test("production with monitoring disabled warns; nothing asks for nodes", () => {
@@ -377,7 +378,7 @@ describe("Alertmanager, Grafana and the monitoring role", () => {
 
   test("the reconciler grants the monitoring role pg_monitor, caps its connections and takes its password from a psql variable", () => {
     const script = readContainerFile("reconcile");
-    expect(script).toContain("SELECT format('GRANT pg_monitor TO %I', :'monitor') \\gexec");
+    expect(script).toContain("SELECT pg_catalog.format('GRANT pg_monitor TO %I', :'monitor') \\gexec");
     expect(script).toContain("CONNECTION LIMIT %s PASSWORD %L', :'monitor', :'monitor_limit', :'password'");
     expect(script).toContain("default_transaction_read_only = on");
     const bad = spawnSync("bash", ["-c", script, "reconcile.sh", "once"], {

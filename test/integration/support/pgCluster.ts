@@ -4,7 +4,7 @@
  * (`.ci/run` installs them). PostgreSQL refuses to run as root, so under root the server runs as
  * the `postgres` system user.
  */
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import { freePort } from "../../../scripts/lib/ports";
 import { makeTempDir } from "../../../scripts/lib/pgServer";
@@ -42,6 +42,26 @@ export interface ClusterOptions {
   /** Skip initdb and use this data dir (e.g. made by pg_basebackup). */
   readonly dataDir?: string;
   readonly port?: number;
+  /** A unix socket directory (pgBackRest reaches PostgreSQL only through one); none by default. */
+  readonly socketDir?: string;
+  /**
+   * Start without blocking this process's event loop: a restored cluster's recovery fetches WAL
+   * from an in-process s3rver, which a synchronous pg_ctl -w would starve until it times out.
+   */
+  readonly nonBlocking?: boolean;
+}
+
+/** runAsPostgres without blocking the event loop. */
+function runAsPostgresAsync(cmd: string, args: string[]): Promise<void> {
+  const full = isRoot ? (["runuser", ["-u", "postgres", "--", cmd, ...args]] as const) : ([cmd, args] as const);
+  return new Promise((resolve, reject) => {
+    const child = spawn(full[0], full[1] as string[], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    child.on("error", reject);
+    child.on("close", (status) => (status === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")} failed (${status}):\n${out}`))));
+  });
 }
 
 export class PgCluster {
@@ -64,14 +84,16 @@ export class PgCluster {
     // pg_hba.conf in the data directory stands in for it.
     const settings = { ...(options.settings ?? {}) };
     if (settings.hba_file !== undefined) settings.hba_file = path.join(dataDir, "pg_hba.conf");
-    const conf = renderPostgresConf({ ...settings, listen_addresses: "127.0.0.1", port: String(port), unix_socket_directories: "" });
+    const conf = renderPostgresConf({ ...settings, listen_addresses: "127.0.0.1", port: String(port), unix_socket_directories: options.socketDir ?? "" });
     fs.writeFileSync(path.join(dataDir, "advwell.conf"), conf);
     const mainConf = path.join(dataDir, "postgresql.conf");
     const text = fs.readFileSync(mainConf, "utf8");
     if (!text.includes("include_if_exists = 'advwell.conf'")) fs.appendFileSync(mainConf, "\ninclude_if_exists = 'advwell.conf'\n");
     if (isRoot) execFileSync("chown", ["-R", "postgres:postgres", dataDir]);
     const logFile = path.join(path.dirname(dataDir), `postgres-${port}.log`);
-    runAsPostgres(`${PG_BIN}/pg_ctl`, ["-D", dataDir, "-l", logFile, "-w", "-t", "60", "start"]);
+    const startArgs = ["-D", dataDir, "-l", logFile, "-w", "-t", "60", "start"];
+    if (options.nonBlocking) await runAsPostgresAsync(`${PG_BIN}/pg_ctl`, startArgs);
+    else runAsPostgres(`${PG_BIN}/pg_ctl`, startArgs);
     return new PgCluster(dataDir, port, logFile);
   }
 

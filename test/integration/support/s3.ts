@@ -50,15 +50,19 @@ export class FakeS3 {
     readonly configFile: string,
   ) {}
 
-  static async start(buckets: readonly string[]): Promise<FakeS3> {
+  /**
+   * `tls`: serve HTTPS with this key and certificate (pgBackRest talks to S3 over TLS only; s3rver
+   * switches to https.createServer when given both, lib/s3rver.js).
+   */
+  static async start(buckets: readonly string[], tls?: { key: string; cert: string }): Promise<FakeS3> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "advwell-s3-"));
     const port = await freePort();
-    const server = new S3rver({ address: "127.0.0.1", port, directory: path.join(dir, "data"), silent: true, configureBuckets: buckets.map((name) => ({ name })) });
+    const server = new S3rver({ address: "127.0.0.1", port, directory: path.join(dir, "data"), silent: true, configureBuckets: buckets.map((name) => ({ name })), ...(tls ?? {}) });
     await server.run();
     const configFile = path.join(dir, "aws-config");
     // A bucket in the host name (virtual-hosted style) cannot resolve on loopback.
     fs.writeFileSync(configFile, "[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n");
-    return new FakeS3(server, `http://127.0.0.1:${port}`, dir, configFile);
+    return new FakeS3(server, `${tls ? "https" : "http"}://127.0.0.1:${port}`, dir, configFile);
   }
 
   /** Environment for the aws CLI: dummy credentials, our config file, no user config leaking in. */

@@ -60,11 +60,14 @@ export interface StackConfig {
   readonly resolved: Resolved;
 }
 
-/** Pulumi.yaml + Pulumi.<stack>.yaml, then each assignment as `pulumi config set` would. */
-export function stackConfigWith(stack: string, sets: readonly string[]): StackConfig {
+/**
+ * Pulumi.yaml + Pulumi.<stack>.yaml, then each assignment as `pulumi config set` would; the keys in
+ * `secretKeys` as `pulumi config set --secret` would (the plan refuses a plaintext credential).
+ */
+export function stackConfigWith(stack: string, sets: readonly string[], secretKeys: readonly string[] = []): StackConfig {
   const loaded = loadStackConfig(stack);
   for (const s of sets) applySet(loaded.config, s, loaded.project);
-  return { stack, config: loaded.config, sets: [...sets], resolved: resolveStack(loaded.config, stack) };
+  return { stack, config: loaded.config, sets: [...sets], resolved: resolveStack(loaded.config, stack, secretKeys) };
 }
 
 /** The config of a rehearsal deploy: the stack file, rehearsal.yaml's `deploy` (+ the tier's extras), the real node. */
