@@ -22,7 +22,9 @@ import { Postgres } from "./postgres";
 import { PostgresReconcile } from "./postgresReconcile";
 import { PostgresReplica } from "./postgresReplica";
 import { DockerSocketProxy } from "./dockerSocketProxy";
-import { DatabaseRef, NetworkRef, secretFile, secretMount } from "./swarm";
+import type { ServiceName } from "../model/services";
+import type { NetworkPlan } from "../model/plan/types";
+import { DatabaseRef, NetworkRef, networksOf, secretFile, secretMount, StackNetworks } from "./swarm";
 import { Traefik } from "./traefik";
 import { WebService } from "./webService";
 
@@ -90,10 +92,15 @@ export class AdvWell extends pulumi.ComponentResource {
     const child = { parent: this };
     const services = plan.services;
 
-    // Two overlays: `edge` carries Traefik's traffic to the web services; `data` carries SQL and
-    // is internal (no route out), so only services attached to it can reach PostgreSQL.
-    const edge: NetworkRef = { id: new docker.Network(`${name}-edge`, { name: "advwell-edge", driver: "overlay", attachable: false }, child).id, name: "advwell-edge" };
-    const data: NetworkRef = { id: new docker.Network(`${name}-data`, { name: "advwell-data", driver: "overlay", internal: true, attachable: false }, child).id, name: "advwell-data" };
+    // The overlays the plan names (model/networks.ts, model/plan/networks.ts), each joined only by
+    // the services whose plan lists it.
+    const networks: StackNetworks = Object.fromEntries(plan.networks.map((n) => [n.name, stackNetwork(name, n, this)]));
+    const on = (svc: ServiceName) => networksOf(services[svc]!, networks);
+    const onlyOn = (svc: ServiceName): NetworkRef => {
+      const [single, ...more] = on(svc);
+      if (more.length > 0) throw new pulumi.ResourceError(`${svc} joins ${on(svc).length} networks, but its component takes one`, this);
+      return single;
+    };
 
     const password = (id: string) => new random.RandomPassword(`${name}-${id}`, { length: 32, special: false }, child);
     const superuserPassword = args.superuserPassword !== undefined ? pulumi.secret(args.superuserPassword) : password("postgres-superuser-password").result;
@@ -123,7 +130,7 @@ export class AdvWell extends pulumi.ComponentResource {
 
     const postgres = new Postgres(
       "postgres",
-      { plan: services.postgres!, postgres: plan.postgres, network: data, database: { name: settings.databaseName }, superuserPassword, pitr },
+      { plan: services.postgres!, postgres: plan.postgres, network: onlyOn("postgres"), database: { name: settings.databaseName }, superuserPassword, pitr },
       child,
     );
     // Roles, ownership and slots, converged on every deploy (initdb scripts never run on an adopted cluster).
@@ -131,7 +138,7 @@ export class AdvWell extends pulumi.ComponentResource {
       "postgres-reconcile",
       {
         plan: services["postgres-reconcile"]!,
-        network: data,
+        network: onlyOn("postgres-reconcile"),
         target: {
           host: postgres.database.host,
           port: postgres.database.port,
@@ -151,7 +158,7 @@ export class AdvWell extends pulumi.ComponentResource {
       const volumeProvider = settings.replicaDockerHost ? new docker.Provider(`${name}-replica-node`, { host: settings.replicaDockerHost }, child) : undefined;
       replica = new PostgresReplica(
         "postgres-replica",
-        { replication: plan.replication, network: data, replicationPassword: replicationPassword.result, volumeProvider },
+        { replication: plan.replication, network: onlyOn("postgres-replica"), replicationPassword: replicationPassword.result, volumeProvider },
         { parent: this, dependsOn: [postgres, reconcile] },
       );
     }
@@ -160,7 +167,7 @@ export class AdvWell extends pulumi.ComponentResource {
     if (plan.pgbouncer && services.pgbouncer) {
       pooler = new PgBouncer(
         "pgbouncer",
-        { plan: services.pgbouncer, pgbouncer: plan.pgbouncer, network: data, database: { ...postgres.database, user: settings.databaseUser }, password: appPassword.result },
+        { plan: services.pgbouncer, pgbouncer: plan.pgbouncer, network: onlyOn("pgbouncer"), database: { ...postgres.database, user: settings.databaseUser }, password: appPassword.result },
         { parent: this, dependsOn: [reconcile] },
       );
     }
@@ -184,14 +191,14 @@ export class AdvWell extends pulumi.ComponentResource {
         )
       : undefined;
 
-    const dockerApi = new DockerSocketProxy("docker-socket-proxy", { plan: services["docker-socket-proxy"]! }, child);
+    const dockerApi = new DockerSocketProxy("docker-socket-proxy", { plan: services["docker-socket-proxy"]!, network: onlyOn("docker-socket-proxy") }, child);
     const traefik = new Traefik(
       "traefik",
       {
         plan: services.traefik!,
         edge: plan.edge,
-        network: edge,
-        dockerApiNetwork: dockerApi.network,
+        network: on("traefik")[0],
+        alsoOn: on("traefik").slice(1),
         dashboardUsers: pulumi.secret(pulumi.interpolate`admin:${dashboardPassword.bcryptHash}`),
       },
       child,
@@ -220,7 +227,7 @@ export class AdvWell extends pulumi.ComponentResource {
           ...(replicaUrlSecret ? [secretMount(replicaUrlSecret, "database-replica-url")] : []),
         ],
         configs: [containerFileMount("advwell-secrets-env", "secretsEnv", this)],
-        networks: [edge, data],
+        networks: on("backend"),
         rateLimit,
         certResolver: plan.edge.certResolver,
       },
@@ -235,7 +242,7 @@ export class AdvWell extends pulumi.ComponentResource {
         healthPath: "/",
         healthCommand: wgetProbe(frontendPort, "/"),
         env: { API_URL: `https://${settings.apiDomain}` },
-        networks: [edge],
+        networks: on("frontend"),
         rateLimit,
         certResolver: plan.edge.certResolver,
       },
@@ -249,7 +256,7 @@ export class AdvWell extends pulumi.ComponentResource {
         {
           monitoring: plan.monitoring,
           services,
-          networks: { edge, data },
+          networks,
           rateLimit,
           certResolver: plan.edge.certResolver,
           dashboardHost: plan.edge.hosts.dashboard,
@@ -268,7 +275,7 @@ export class AdvWell extends pulumi.ComponentResource {
         {
           plan: services.backup,
           backup: plan.backup,
-          network: data,
+          network: onlyOn("backup"),
           // pg_dump as the superuser reads every object; the drill needs CREATEDB.
           database: { ...postgres.database, user: "postgres" },
           password: superuserPassword,
@@ -308,4 +315,20 @@ export class AdvWell extends pulumi.ComponentResource {
       grafanaAdminPassword: this.grafanaAdminPassword,
     });
   }
+}
+
+/** One overlay of the plan: internal and encrypted as it says, never attachable by a stray `docker run`. */
+function stackNetwork(stack: string, n: NetworkPlan, parent: pulumi.Resource): NetworkRef {
+  const network = new docker.Network(
+    `${stack}-${n.name}`,
+    {
+      name: n.dockerName,
+      driver: "overlay",
+      attachable: false,
+      ...(n.internal ? { internal: true } : {}),
+      ...(n.encrypted ? { options: { encrypted: "true" } } : {}),
+    },
+    { parent },
+  );
+  return { id: network.id, name: n.dockerName, plan: n.name };
 }

@@ -10,7 +10,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { BACKUP_SECRET_FILES, backupEnvironment, pitrEnvironment, SWARM_SECRETS_DIR } from "../model/backup/contract";
 import { PITR_CONF_PATH, PITR_SOCKET_DIR, PitrPlan } from "../model/backup/pitr";
-import { DATA_MOUNT_PATH, POSTGRES_UID } from "../model/replication";
+import { DATA_MOUNT_PATH } from "../model/replication";
 import type { BackupPlan } from "../model/backup/plan";
 import { bucketPolicyDocument, writerPolicyDocument } from "../model/backup/policies";
 import type { ServicePlan } from "../model/plan/types";
@@ -235,9 +235,10 @@ export class BackupService extends pulumi.ComponentResource {
           env: pulumi.output(env).apply((e) => ({ ...e, ...pitrEnv })),
           configs,
           secrets: [
-            ...this.secrets.map((s, i) => secretMount(s, `${SWARM_SECRETS_DIR}/${secretValues[i][0]}`, "root")),
-            // Read by pgBackRest, which pitr.sh runs as the data directory's owner (uid 999).
-            ...(pitr ? [secretMount(pitr.conf, PITR_CONF_PATH, { uid: POSTGRES_UID, gid: POSTGRES_UID })] : []),
+            ...this.secrets.map((s, i) => secretMount(s, `${SWARM_SECRETS_DIR}/${secretValues[i][0]}`)),
+            // Read by pgBackRest, which pitr.sh runs as the data directory's owner (uid 999): the
+            // backup row's secretReader.
+            ...(pitr ? [secretMount(pitr.conf, PITR_CONF_PATH)] : []),
           ],
           healthcheck: healthcheck(["CMD", "bash", scriptPath, "health"], args.plan.health),
           mounts: [

@@ -1,6 +1,6 @@
 /**
- * The filtering Docker API proxy on a manager, on a network of its own (internal: no route out),
- * which only Traefik joins: Traefik never mounts the socket, and a compromised Traefik can list
+ * The filtering Docker API proxy on a manager, on the plan's `docker-api` network (internal: no
+ * route out), which only Traefik joins besides it (model/networks.ts): Traefik never mounts the socket, and a compromised Traefik can list
  * services but not create a container (issue 22 item 8).
  */
 import * as docker from "@pulumi/docker";
@@ -12,20 +12,17 @@ import { bindMount, healthcheck, NetworkRef, swarmServiceArgs } from "./swarm";
 export interface DockerSocketProxyArgs {
   /** The proxy's plan: one task on a manager, resources, health, image, port. */
   readonly plan: ServicePlan;
+  /** The `docker-api` network, which Traefik joins too. */
+  readonly network: NetworkRef;
 }
 
 export class DockerSocketProxy extends pulumi.ComponentResource {
   readonly service: docker.Service;
-  /** The proxy's own network; Traefik joins it to reach the API. */
-  readonly network: NetworkRef;
 
   constructor(name: string, args: DockerSocketProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("advwell:edge:DockerSocketProxy", name, {}, opts);
     const port = args.plan.port;
     if (port === undefined) throw new pulumi.ResourceError(`the plan gives ${args.plan.name} no port; Traefik needs one to reach it`, this);
-    const networkName = "advwell-docker-api";
-    const network = new docker.Network(`${name}-network`, { name: networkName, driver: "overlay", internal: true, attachable: false }, { parent: this });
-    this.network = { id: network.id, name: networkName };
     this.service = new docker.Service(
       `${name}-service`,
       swarmServiceArgs(args.plan, {
@@ -36,10 +33,10 @@ export class DockerSocketProxy extends pulumi.ComponentResource {
           mounts: [bindMount("/var/run/docker.sock", "/var/run/docker.sock")],
           healthcheck: healthcheck(["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}/_ping`], args.plan.health),
         },
-        networks: [this.network],
+        networks: [args.network],
       }),
       { parent: this },
     );
-    this.registerOutputs({ serviceName: this.service.name, networkName });
+    this.registerOutputs({ serviceName: this.service.name });
   }
 }

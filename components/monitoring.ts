@@ -12,7 +12,7 @@ import { MONITORING_PORTS, MonitoringPlan, TEXTFILE_DIR, TEXTFILE_VOLUME } from 
 import type { ServicePlans } from "../model/plan/types";
 import type { ServiceName } from "../model/services";
 import { MonitoringUi, monitoringUiArgs, monitoringUiLabels } from "../model/render/traefik";
-import { bindMount, configMount, healthcheck, NetworkRef, secretFile, secretMount, swarmServiceArgs, textConfig, volumeMount } from "./swarm";
+import { bindMount, configMount, healthcheck, networksOf, secretFile, secretMount, StackNetworks, swarmServiceArgs, textConfig, volumeMount } from "./swarm";
 
 import In = docker.types.input;
 
@@ -22,11 +22,11 @@ export interface MonitoringArgs {
   /** The plan's services; this component runs the monitoring rows among them. */
   readonly services: ServicePlans;
   /**
-   * `edge`: where Traefik and the web services are; every monitoring service joins it, so Prometheus
-   * reaches each target through Swarm DNS (`tasks.<service>`) and Traefik reaches Grafana.
-   * `data`: the internal SQL network; only postgres-exporter joins it.
+   * The stack's networks; each service joins those its plan names (model/plan/networks.ts):
+   * `monitoring` for all of them (Prometheus reaches each target through `tasks.<service>`, Traefik
+   * reaches Grafana), `data` for postgres-exporter.
    */
-  readonly networks: { readonly edge: NetworkRef; readonly data: NetworkRef };
+  readonly networks: StackNetworks;
   /** Traefik's per-IP rate limit, applied to Grafana's router as to the application's. */
   readonly rateLimit?: { readonly average: number; readonly burst: number };
   /** The ACME resolver for Grafana's certificate (the plan's edge); undefined: Traefik's default certificate. */
@@ -45,6 +45,13 @@ const PROMETHEUS_DATA = "/prometheus";
 const GRAFANA_ADMIN_PASSWORD_FILE = "/run/secrets/grafana_admin_password";
 const EXPORTER_PASSWORD_FILE = "/run/secrets/postgres_exporter_password";
 const ALERTMANAGER_CONFIG_FILE = "/run/secrets/alertmanager.yml";
+
+/**
+ * The Docker API's socket on each node. A read-only bind does not limit the API (a unix socket
+ * accepts POST /containers/create whatever the mount's mode); it goes once cAdvisor reads the API
+ * through the filtering socket proxy.
+ */
+const DOCKER_SOCKET = "/var/run/docker.sock";
 
 const wget = (url: string) => ["CMD", "wget", "-q", "--spider", url];
 
@@ -103,7 +110,6 @@ export class Monitoring extends pulumi.ComponentResource {
       svc: MonitoringServiceName,
       containerSpec: Omit<In.ServiceTaskSpecContainerSpec, "healthcheck" | "image" | "stopGracePeriod"> & { readonly health: string[] },
       labels: Record<string, pulumi.Input<string>> = {},
-      networks: readonly NetworkRef[] = [args.networks.edge],
     ): docker.Service => {
       const p = servicePlan(svc);
       const { health, ...container } = containerSpec;
@@ -113,7 +119,7 @@ export class Monitoring extends pulumi.ComponentResource {
           component: svc,
           labels: { "advwell.stack": plan.stack, "advwell.service": svc, ...labels },
           containerSpec: { ...container, healthcheck: healthcheck(health, p.health) },
-          networks,
+          networks: networksOf(p, args.networks),
         }),
         parent,
       );
@@ -121,8 +127,9 @@ export class Monitoring extends pulumi.ComponentResource {
 
     // Prometheus and Alertmanager answer without a login of their own: the only way to their UIs
     // from outside is the dashboard's router, its rate limit and password (issue 22 item 8).
+    // Traefik reaches them on the monitoring network, which it joins (model/plan/networks.ts).
     const uiLabels = (ui: MonitoringUi, port: number) =>
-      monitoringUiLabels(ui, { dashboardHost: args.dashboardHost, port, network: args.networks.edge.name, certResolver: args.certResolver });
+      monitoringUiLabels(ui, { dashboardHost: args.dashboardHost, port, network: args.networks.monitoring!.name, certResolver: args.certResolver });
     const prometheus = service("prometheus", {
       args: [
         `--config.file=${PROMETHEUS_CONFIG_PATH}`,
@@ -168,13 +175,13 @@ export class Monitoring extends pulumi.ComponentResource {
       ],
       mounts: [volumeMount(grafanaData.name, "/var/lib/grafana")],
       health: wget(`http://127.0.0.1:${MONITORING_PORTS.grafana}/api/health`),
-    }, grafanaRouteLabels(plan.grafanaDomain, args.networks.edge.name, args.rateLimit, args.certResolver));
+    }, grafanaRouteLabels(plan.grafanaDomain, networksOf(servicePlan("grafana"), args.networks)[0].name, args.rateLimit, args.certResolver));
 
     const postgresExporter = service("postgres-exporter", {
       env: postgresExporterEnv(args.database, EXPORTER_PASSWORD_FILE),
       secrets: [secretMount(exporterSecret, EXPORTER_PASSWORD_FILE)],
       health: wget(`http://127.0.0.1:${MONITORING_PORTS["postgres-exporter"]}/`),
-    }, {}, [args.networks.edge, args.networks.data]);
+    });
 
     // Host metrics: the host's /proc, /sys and / read-only; the hostname is the node's, not the container's.
     const nodeExporter = service("node-exporter", {
@@ -196,8 +203,17 @@ export class Monitoring extends pulumi.ComponentResource {
       health: wget(`http://127.0.0.1:${MONITORING_PORTS["node-exporter"]}/`),
     });
 
-    // Container metrics. The Docker socket maps cgroups to Swarm service labels, which the
-    // replica alerts count; only those labels become metric labels (cardinality).
+    // Container metrics. The Docker API maps cgroups to Swarm service labels, which the replica
+    // alerts count; only those labels become metric labels (cardinality). Read-only, and only what
+    // cAdvisor reads when it runs in a container (google/cadvisor container/docker/handler.go,
+    // newDockerContainerHandler: outside the host's namespaces it prefixes host paths with /rootfs):
+    // - /sys: the cgroups, the stats themselves;
+    // - /var/lib/docker/image as /rootfs/var/lib/docker/image: getRwLayerID reads each container's
+    //   layerdb mount-id there, and fails the container's handler without it. Not the rest of
+    //   /var/lib/docker: that holds every container's files and secrets;
+    // - /proc as /rootfs/proc: the containers' network counters (<rootfs>/proc/<pid>/net/dev).
+    // Not /, /var/run or /dev/disk: disk metrics are off (nothing here reads container_fs_*), and
+    // the Docker API is reached through the socket file alone until the socket proxy serves it.
     const cadvisor = service("cadvisor", {
       hostname: "{{.Node.Hostname}}",
       args: [
@@ -205,13 +221,13 @@ export class Monitoring extends pulumi.ComponentResource {
         "--housekeeping_interval=30s",
         "--store_container_labels=false",
         "--whitelisted_container_labels=com.docker.swarm.service.name,com.docker.swarm.task.name,com.docker.swarm.node.id",
+        "--disable_metrics=disk,diskIO",
       ],
       mounts: [
-        bindMount("/", "/rootfs"),
-        bindMount("/var/run", "/var/run"),
         bindMount("/sys", "/sys"),
-        bindMount("/var/lib/docker", "/var/lib/docker"),
-        bindMount("/dev/disk", "/dev/disk"),
+        bindMount("/var/lib/docker/image", "/rootfs/var/lib/docker/image"),
+        bindMount("/proc", "/rootfs/proc"),
+        bindMount(DOCKER_SOCKET, DOCKER_SOCKET),
       ],
       health: wget(`http://127.0.0.1:${MONITORING_PORTS.cadvisor}/healthz`),
     });

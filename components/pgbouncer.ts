@@ -11,8 +11,6 @@ import { configMount, DatabaseRef, healthcheck, NetworkRef, secretFile, secretMo
 
 export const PGBOUNCER_INI = "/etc/pgbouncer/pgbouncer.ini";
 export const PGBOUNCER_USERLIST = "/etc/pgbouncer/userlist.txt";
-/** The edoburu/pgbouncer image runs as uid/gid 70 (Alpine's postgres user). */
-const PGBOUNCER_OWNER = { uid: "70", gid: "70" };
 
 export interface PgBouncerArgs {
   /** PgBouncer's service plan: resources, health, image, port. */
@@ -44,7 +42,7 @@ export class PgBouncer extends pulumi.ComponentResource {
         component: "pgbouncer",
         containerSpec: {
           configs: [configMount(config, PGBOUNCER_INI)],
-          secrets: [secretMount(userlist, PGBOUNCER_USERLIST, PGBOUNCER_OWNER)],
+          secrets: [secretMount(userlist, PGBOUNCER_USERLIST)],
           // The image ships the PostgreSQL client tools; PgBouncer answers pg_isready itself.
           healthcheck: healthcheck(["CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", String(args.pgbouncer.listenPort)], args.plan.health),
         },

@@ -10,13 +10,8 @@ import { PITR_CONF_SECRET, PITR_SOCKET_DIR } from "../model/backup/pitr";
 import type { PostgresPlan, ServicePlan } from "../model/plan/types";
 import { HBA_FILE, renderPgHba, renderPostgresArgs } from "../model/render/postgres";
 import { postgresReadyProbe } from "../model/render/probes";
-import { DATA_MOUNT_PATH, POSTGRES_UID } from "../model/replication";
+import { DATA_MOUNT_PATH } from "../model/replication";
 import { configMount, DatabaseRef, healthcheck, NetworkRef, secretFile, secretMount, swarmServiceArgs, textConfig, tmpfsMount, volumeMount } from "./swarm";
-
-import In = docker.types.input;
-
-/** The official image's postgres user: it reads the secret files after it drops root. */
-const POSTGRES_OWNER = { uid: POSTGRES_UID, gid: POSTGRES_UID };
 
 export interface PostgresArgs {
   /** The postgres service's plan: resources, placement, health, stop grace period, image. */
@@ -34,11 +29,6 @@ export interface PostgresArgs {
    * postgres user only) and the socket directory as a volume the backup job on this node shares.
    */
   readonly pitr?: { readonly conf: docker.Secret; readonly socketVolume: docker.Volume };
-}
-
-/** A secret the primary's postgres user can read (0400, uid/gid 999 of the official image). */
-export function postgresSecretMount(secret: docker.Secret, fileName: string): In.ServiceTaskSpecContainerSpecSecret {
-  return secretMount(secret, fileName, POSTGRES_OWNER);
 }
 
 export class Postgres extends pulumi.ComponentResource {
@@ -79,7 +69,7 @@ export class Postgres extends pulumi.ComponentResource {
             POSTGRES_PASSWORD_FILE: "/run/secrets/postgres-superuser-password",
             PGDATA: pg.pgdata,
           },
-          secrets: [postgresSecretMount(superuserSecret, "postgres-superuser-password"), ...(args.pitr ? [postgresSecretMount(args.pitr.conf, PITR_CONF_SECRET)] : [])],
+          secrets: [secretMount(superuserSecret, "postgres-superuser-password"), ...(args.pitr ? [secretMount(args.pitr.conf, PITR_CONF_SECRET)] : [])],
           configs: [configMount(hba, HBA_FILE)],
           mounts: [
             volumeMount(this.volume.name, DATA_MOUNT_PATH),

@@ -51,7 +51,7 @@ export class PostgresReconcile extends pulumi.ComponentResource {
     ];
     const secrets = files
       .filter((f): f is [keyof typeof RECONCILE_SECRET_FILES, pulumi.Input<string>] => f[1] !== undefined)
-      .map(([file, value]) => secretMount(secretFile(`${name}-${file}-password`, value, this), RECONCILE_SECRET_FILES[file], "root"));
+      .map(([file, value]) => secretMount(secretFile(`${name}-${file}-password`, value, this), RECONCILE_SECRET_FILES[file]));
     const script = CONTAINER_FILES.reconcile.mountPath;
     this.service = new docker.Service(
       `${name}-service`,

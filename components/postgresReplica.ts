@@ -8,7 +8,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { renderPostgresArgs } from "../model/render/postgres";
 import { postgresReadyProbe } from "../model/render/probes";
-import { DATA_MOUNT_PATH, replicaEntrypointEnv, REPLICATION_PASSWORD_FILE, ReplicationPlan, POSTGRES_UID } from "../model/replication";
+import { DATA_MOUNT_PATH, replicaEntrypointEnv, REPLICATION_PASSWORD_FILE, ReplicationPlan } from "../model/replication";
 import { CONTAINER_FILES, containerFileMount } from "./containerFiles";
 import { DatabaseRef, healthcheck, NetworkRef, secretFile, secretMount, swarmServiceArgs, tmpfsMount, volumeMount } from "./swarm";
 
@@ -67,7 +67,7 @@ export class PostgresReplica extends pulumi.ComponentResource {
           env: replicaEntrypointEnv(replication),
           configs: [containerFileMount(`${name}-entrypoint`, "replicaEntrypoint", this)],
           // Mounted for the image's postgres user only: the script reads it after dropping root.
-          secrets: [secretMount(secret, REPLICATION_PASSWORD_FILE, { uid: POSTGRES_UID, gid: POSTGRES_UID })],
+          secrets: [secretMount(secret, REPLICATION_PASSWORD_FILE)],
           mounts: [
             volumeMount(replication.volumeTemplate, DATA_MOUNT_PATH),
             // Docker's 64 MiB /dev/shm is too small for parallel query (same as the primary).

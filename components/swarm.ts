@@ -7,6 +7,7 @@
 import { createHash } from "crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import type { NetworkName } from "../model/networks";
 import type { HealthPlan, RestartPlan, ServicePlan, UpdatePlan } from "../model/plan/types";
 import { cpusToNanoCpus, mibToBytes } from "../model/units";
 
@@ -20,6 +21,33 @@ export interface NetworkRef {
   readonly id: pulumi.Input<string>;
   /** Its Docker name (Traefik's `swarm.network` label names it). */
   readonly name: string;
+  /** Which of the plan's networks it is; absent for a component's own network (the backup's egress). */
+  readonly plan?: NetworkName;
+}
+
+/** The stack's networks, by the plan's name (components/advwell.ts creates them). */
+export type StackNetworks = Readonly<Partial<Record<NetworkName, NetworkRef>>>;
+
+/** The refs of the networks a service's plan names, in the plan's order (the first is Traefik's). */
+export function networksOf(plan: ServicePlan, stack: StackNetworks): NetworkRef[] {
+  return plan.networks.map((n) => {
+    const ref = stack[n];
+    if (!ref) throw new Error(`${plan.name} joins the ${n} network, which the stack did not create`);
+    return ref;
+  });
+}
+
+/**
+ * The networks a component attaches, checked against the plan: the plan's networks are the only
+ * stack networks a service joins (a component's own, such as the backup's egress, come on top).
+ */
+function plannedNetworks(plan: ServicePlan, given: readonly NetworkRef[]): readonly NetworkRef[] {
+  const stackNetworks = given.filter((n) => n.plan !== undefined).map((n) => n.plan);
+  // Refs that name no plan network (a component built alone in its test) cannot be checked.
+  if (stackNetworks.length > 0 && JSON.stringify(stackNetworks) !== JSON.stringify(plan.networks)) {
+    throw new Error(`${plan.name} was given the networks ${JSON.stringify(stackNetworks)} but its plan says ${JSON.stringify(plan.networks)}`);
+  }
+  return given;
 }
 
 /** PostgreSQL (or PgBouncer in front of it) as a client reaches it on the overlay network. */
@@ -89,20 +117,28 @@ export function labelList(labels: Record<string, pulumi.Input<string>>): In.Serv
     .map((label) => ({ label, value: labels[label] }));
 }
 
-/** Owner of a mounted secret: the uid/gid the image's process runs as after it drops root. */
-export interface FileOwner {
-  readonly uid: string;
-  readonly gid: string;
+/**
+ * A Swarm secret as a file in the container. Its owner and mode are not chosen here: every
+ * service's secret files get the owner and mode its plan decides (`secretFiles`, from the service
+ * table's `secretReader`), in swarmServiceArgs.
+ */
+export function secretMount(secret: docker.Secret, fileName: string): In.ServiceTaskSpecContainerSpecSecret {
+  return { secretId: secret.id, secretName: secret.name, fileName };
 }
 
 /**
- * A Swarm secret as a file in the container. `readableBy`: a uid/gid (0400, owned by the user the
- * image's process drops to), "root" (0400, root-owned) or "anyone" (0444, for images whose user
- * is not known in advance).
+ * Every secret file owned by the plan's reader and readable by it alone. Swarm's default is
+ * root-owned 0444 (swarmkit api/specs.proto SecretReference.File: mode defaults to 0444), which
+ * every user of the container can read.
  */
-export function secretMount(secret: docker.Secret, fileName: string, readableBy: FileOwner | "root" | "anyone" = "anyone"): In.ServiceTaskSpecContainerSpecSecret {
-  const access = readableBy === "anyone" ? { fileMode: 0o444 } : readableBy === "root" ? { fileMode: 0o400 } : { fileUid: readableBy.uid, fileGid: readableBy.gid, fileMode: 0o400 };
-  return { secretId: secret.id, secretName: secret.name, fileName, ...access };
+export function ownedSecrets(plan: ServicePlan, secrets: In.ServiceTaskSpecContainerSpec["secrets"]): In.ServiceTaskSpecContainerSpec["secrets"] {
+  if (secrets === undefined) return undefined;
+  const files = plan.secretFiles;
+  const own = (s: In.ServiceTaskSpecContainerSpecSecret): In.ServiceTaskSpecContainerSpecSecret => {
+    if (!files) throw new Error(`${plan.name} mounts the secret file ${JSON.stringify(s.fileName)} but its row in model/services.ts names no secretReader`);
+    return { ...s, fileUid: String(files.uid), fileGid: String(files.gid), fileMode: files.mode };
+  };
+  return pulumi.output(secrets).apply((list) => (list ?? []).map(own));
 }
 
 /** A Swarm config as a file in the container; scripts are mounted 0555, other files 0444. */
@@ -149,8 +185,13 @@ export function swarmServiceArgs(plan: ServicePlan, o: SwarmServiceOptions): doc
     // `pulumi up` waits for the rollout and fails when Swarm rolls it back (model/plan/services.ts convergePlan).
     ...(plan.converge ? { convergeConfig: { timeout: seconds(plan.converge.timeoutSeconds), delay: seconds(plan.converge.pollSeconds) } } : {}),
     taskSpec: {
-      containerSpec: { ...o.containerSpec, image: plan.image, stopGracePeriod: seconds(plan.stopGraceSeconds) },
-      networksAdvanceds: o.networks.map((n) => ({ id: n.id })),
+      containerSpec: {
+        ...o.containerSpec,
+        ...(o.containerSpec.secrets !== undefined ? { secrets: ownedSecrets(plan, o.containerSpec.secrets) } : {}),
+        image: plan.image,
+        stopGracePeriod: seconds(plan.stopGraceSeconds),
+      },
+      networksAdvanceds: plannedNetworks(plan, o.networks).map((n) => ({ id: n.id })),
       resources: resources(plan),
       restartPolicy: restartPolicy(plan.restart),
       placement: placement(plan),

@@ -18,8 +18,8 @@ export interface TraefikArgs {
   readonly edge: EdgePlan;
   /** The edge network Traefik reaches the web services on. */
   readonly network: NetworkRef;
-  /** The Docker API proxy's network (components/dockerSocketProxy.ts). */
-  readonly dockerApiNetwork: NetworkRef;
+  /** The other networks its plan names: `docker-api` (the API proxy) and `monitoring`, where it routes to Grafana and is scraped. */
+  readonly alsoOn?: readonly NetworkRef[];
   /** htpasswd line(s) for the dashboard, e.g. `admin:<bcrypt hash>` (a secret). */
   readonly dashboardUsers: pulumi.Input<string>;
 }
@@ -51,11 +51,11 @@ export class Traefik extends pulumi.ComponentResource {
         containerSpec: {
           args: traefikArgs({ acme, network: args.network.name, dockerEndpoint: edge.dockerEndpoint }),
           mounts: [volumeMount(this.certificates.name, ACME_STORAGE.replace(/\/[^/]+$/, ""))],
-          secrets: [secretMount(users, DASHBOARD_USERS_FILE.replace("/run/secrets/", ""), "root")],
+          secrets: [secretMount(users, DASHBOARD_USERS_FILE.replace("/run/secrets/", ""))],
           configs: [configMount(dynamic, DYNAMIC_CONFIG_FILE), ...(acmeCa ? [configMount(acmeCa, ACME_CA_FILE)] : [])],
           healthcheck: healthcheck(["CMD", "traefik", "healthcheck", "--ping"], args.plan.health),
         },
-        networks: [args.network, args.dockerApiNetwork],
+        networks: [args.network, ...(args.alsoOn ?? [])],
       }),
       { parent: this },
     );

@@ -40,8 +40,6 @@ export const REPLICATION_PASSWORD_FILE = "/run/secrets/postgres-replication-pass
  * password never lands in the data directory.
  */
 export const REPLICATION_PASSFILE = "/var/lib/postgresql/replication.pgpass";
-/** UID/GID of `postgres` in the official Debian-based image: secrets are mounted 0400 for it. */
-export const POSTGRES_UID = "999";
 
 /** How long a replica's first start waits for the primary before it fails (and Swarm restarts it). */
 export const PRIMARY_WAIT_SECONDS = 240;

@@ -9,6 +9,7 @@
  * Pulumi.yaml), and a small component that maps the row's ServicePlan onto a docker.Service.
  */
 import type { ConfigKey } from "./config/keys";
+import type { NetworkName } from "./networks";
 import { BACKUP, PGBOUNCER, Resources, SEED_BACKEND, SEED_FRONTEND, TierSpec, TRAEFIK } from "./tiers";
 
 export const SERVICE_NAMES = [
@@ -76,6 +77,19 @@ export type ServiceMode =
  */
 export type PlacementKind = "primary" | "replica" | "managers" | "data-node" | "spread" | "every-node";
 
+/** The user an image's process reads its secret files as; they are mounted 0400, owned by it. */
+export interface SecretReader {
+  readonly uid: number;
+  readonly gid: number;
+  /** Which user of which image, and where that was read. */
+  readonly user: string;
+}
+
+/** Images whose process starts as root (or stays root) and reads its secrets so. */
+const ROOT: SecretReader = { uid: 0, gid: 0, user: "root" };
+/** The official postgres image (Debian): `useradd -r -g postgres --uid=999`; its entrypoint reads *_FILE as root, then again after gosu postgres. */
+const POSTGRES_USER: SecretReader = { uid: 999, gid: 999, user: "postgres (official postgres image, uid/gid 999)" };
+
 export interface ServiceRow {
   /** Shown apart in plan output: the application's services, or the monitoring that watches them. */
   readonly group: "application" | "monitoring";
@@ -104,6 +118,13 @@ export interface ServiceRow {
   readonly portKey?: "backendPort" | "frontendPort";
   /** The config key that names its image. */
   readonly imageKey: ConfigKey;
+  /**
+   * The overlay networks it joins for its own sake (model/networks.ts), the one Traefik reaches it
+   * on first; model/plan/networks.ts adds `monitoring` to whatever Prometheus scrapes or Traefik routes there.
+   */
+  readonly networks: readonly NetworkName[];
+  /** Who reads its Swarm secret files (absent: it mounts none). */
+  readonly secretReader?: SecretReader;
 }
 
 const ALWAYS = () => true;
@@ -143,6 +164,8 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     stopGraceSeconds: 120,
     port: 5432,
     imageKey: "postgresImage",
+    networks: ["data"],
+    secretReader: POSTGRES_USER,
   },
   backend: {
     group: "application",
@@ -157,6 +180,8 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     stopGraceSeconds: 30,
     portKey: "backendPort",
     imageKey: "backendImage",
+    networks: ["edge", "data"],
+    secretReader: { uid: 1000, gid: 1000, user: "node (the official node image's user, uid/gid 1000; the backend image is built elsewhere: if it runs as root, root reads the file too)" },
   },
   frontend: {
     group: "application",
@@ -170,6 +195,7 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     stopGraceSeconds: 30,
     portKey: "frontendPort",
     imageKey: "frontendImage",
+    networks: ["edge"],
   },
   traefik: {
     group: "application",
@@ -183,6 +209,9 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     // Traefik's own graceTimeOut for in-flight requests is 10 s.
     stopGraceSeconds: 30,
     imageKey: "traefikImage",
+    // edge first: Traefik's --providers.swarm.network (components/traefik.ts takes the first).
+    networks: ["edge", "docker-api"],
+    secretReader: ROOT,
   },
   // Traefik's only way to the Docker API (issue 22 item 8): a read-only bind of the socket does not
   // limit the API (POST /containers/create still works through it), so HAProxy in front of it
@@ -202,6 +231,7 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     stopGraceSeconds: 10,
     port: 2375,
     imageKey: "dockerSocketProxyImage",
+    networks: ["docker-api"],
   },
   pgbouncer: {
     group: "application",
@@ -215,6 +245,8 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     stopGraceSeconds: 30,
     port: 6432,
     imageKey: "pgbouncerImage",
+    networks: ["data"],
+    secretReader: { uid: 70, gid: 70, user: "postgres (edoburu/pgbouncer, Alpine's postgres user, uid/gid 70)" },
   },
   "postgres-replica": {
     group: "application",
@@ -229,6 +261,8 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     stopGraceSeconds: 120,
     port: 5432,
     imageKey: "postgresImage",
+    networks: ["data"],
+    secretReader: POSTGRES_USER,
   },
   "postgres-reconcile": {
     group: "application",
@@ -243,6 +277,8 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     placement: "spread",
     stopGraceSeconds: 10,
     imageKey: "postgresImage",
+    networks: ["data"],
+    secretReader: ROOT,
   },
   backup: {
     group: "application",
@@ -258,6 +294,10 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     // A stop during a run lets the dump finish (containers/backup/backup.sh).
     stopGraceSeconds: 600,
     imageKey: "backupImage",
+    networks: ["data"],
+    // pitr.sh runs pgBackRest as the data directory's owner (uid/gid 999) and it reads its conf
+    // secret; the dump job runs as root, which reads any file.
+    secretReader: { uid: 999, gid: 999, user: "the data directory's owner (uid/gid 999), which pitr.sh runs pgBackRest as; the dump job is root" },
   },
   prometheus: {
     group: "monitoring",
@@ -273,6 +313,7 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     stopGraceSeconds: 120,
     port: 9090,
     imageKey: "prometheusImage",
+    networks: ["monitoring"],
   },
   grafana: {
     group: "monitoring",
@@ -286,6 +327,8 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     stopGraceSeconds: 30,
     port: 3000,
     imageKey: "grafanaImage",
+    networks: ["monitoring"],
+    secretReader: { uid: 472, gid: 0, user: "grafana (grafana/grafana: GF_UID 472, GF_GID 0 in its Dockerfile)" },
   },
   alertmanager: {
     group: "monitoring",
@@ -299,6 +342,8 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     stopGraceSeconds: 30,
     port: 9093,
     imageKey: "alertmanagerImage",
+    networks: ["monitoring"],
+    secretReader: { uid: 65534, gid: 65534, user: "nobody (prom/alertmanager: USER nobody)" },
   },
   "postgres-exporter": {
     group: "monitoring",
@@ -312,6 +357,8 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     stopGraceSeconds: 10,
     port: 9187,
     imageKey: "postgresExporterImage",
+    networks: ["monitoring", "data"],
+    secretReader: { uid: 65534, gid: 65534, user: "nobody (postgres-exporter: USER nobody)" },
   },
   "node-exporter": {
     group: "monitoring",
@@ -325,6 +372,7 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     stopGraceSeconds: 10,
     port: 9100,
     imageKey: "nodeExporterImage",
+    networks: ["monitoring"],
   },
   cadvisor: {
     group: "monitoring",
@@ -338,5 +386,6 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     stopGraceSeconds: 10,
     port: 8080,
     imageKey: "cadvisorImage",
+    networks: ["monitoring"],
   },
 };

@@ -28,10 +28,12 @@ import {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import { bucketGuardViolations } from "./rules/bucket";
-import { ResourceLike, TYPES, wireSecret } from "./rules/common";
+import { ResourceLike, StackViolation, TYPES, wireSecret } from "./rules/common";
 import { writerPolicyViolations } from "./rules/iam";
 import { protectionViolations } from "./rules/protection";
 import { configCredentialViolations, markedSecretStrings, secretLeakViolations, secretMarkViolations } from "./rules/secrets";
+import { credentialViolations, exposureViolations, privilegeViolations, secretFileViolations } from "./rules/hardening";
+import { networkViolations } from "./rules/networks";
 import { swarmServiceViolations } from "./rules/service";
 
 export const POLICY_NAMES = [
@@ -42,6 +44,11 @@ export const POLICY_NAMES = [
   "swarm-secrets-marked-secret",
   "swarm-configs-hold-no-credentials",
   "swarm-configs-hold-no-stack-secrets",
+  "swarm-service-exposure",
+  "swarm-service-no-credentials",
+  "swarm-service-privileges",
+  "swarm-secret-files-private",
+  "swarm-networks-segmented",
 ] as const;
 
 export interface PolicyOptions {
@@ -93,6 +100,23 @@ const NOT_OBSERVED =
 
 const each = (messages: readonly string[], report: ReportViolation) => messages.forEach((m) => report(m));
 
+/** A mandatory policy from a pure rule over one resource. */
+function resourceRule(name: string, description: string, rule: (type: string, props: Record<string, any>) => string[]): ResourceValidationPolicy {
+  return { name, description, enforcementLevel: "mandatory", validateResource: (args, report) => each(rule(args.type, args.props), report) };
+}
+
+/** A mandatory policy from a pure rule over the whole stack. */
+function stackRule(name: string, description: string, rule: (resources: readonly ResourceLike[]) => StackViolation[]): StackValidationPolicy {
+  return {
+    name,
+    description,
+    enforcementLevel: "mandatory",
+    validateStack: (args: StackValidationArgs, report) => {
+      for (const v of rule(args.resources.map(toResourceLike))) report(v.message, v.urn);
+    },
+  };
+}
+
 /** A fresh policy list; each call has its own record of what the remediation pass observed. */
 export function makePolicies(options: PolicyOptions = {}): Policies {
   /** URN -> secretness violations seen in the remediation pass. */
@@ -112,17 +136,14 @@ export function makePolicies(options: PolicyOptions = {}): Policies {
     enforcementLevel: "mandatory",
     validateResource: (args, report) => each(protectionViolations(args.type, args.props, args.opts, { stackEnvironment: options.stackEnvironment }), report),
   };
-  const bucket: StackValidationPolicy = {
-    name: "bucket-guards",
-    description: "Every S3 bucket blocks public access (all four flags), is encrypted, is versioned and denies non-TLS requests.",
-    enforcementLevel: "mandatory",
-    validateStack: (args: StackValidationArgs, report) => {
-      for (const v of bucketGuardViolations(args.resources.map(toResourceLike))) report(v.message, v.urn);
-    },
-  };
+  const bucket = stackRule(
+    "bucket-guards",
+    "Every S3 bucket blocks public access (all four flags), is encrypted, is versioned, denies non-TLS requests, and grants nothing to everyone in its policy or ACL.",
+    bucketGuardViolations,
+  );
   const writer: ResourceValidationPolicy = {
     name: "backup-writer-cannot-delete",
-    description: "IAM user policies (the backup writer's) allow no action that deletes or lets the holder delete backups.",
+    description: "IAM policies (the backup writer's) allow no action that deletes backups or lets the holder delete them: no s3:*, no delete, no retention, lifecycle or other bucket-configuration write.",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => each(writerPolicyViolations(args.type, args.props), report),
   };
@@ -163,5 +184,14 @@ export function makePolicies(options: PolicyOptions = {}): Policies {
       for (const v of secretLeakViolations(args.resources.map(toResourceLike), marked)) report(v.message, v.urn);
     },
   };
-  return [service, protection, bucket, writer, secretness, credentials, leaks];
+  const exposure = resourceRule("swarm-service-exposure", "Only the edge proxy publishes ports; PostgreSQL's and PgBouncer's ports are never published.", exposureViolations);
+  const serviceCredentials = resourceRule("swarm-service-no-credentials", "No password, token or key as a literal in a service's env or args: they come as Swarm secret files.", credentialViolations);
+  const privileges = resourceRule(
+    "swarm-service-privileges",
+    "Added capabilities only from a short list; the Docker socket only into the services that serve or filter the Docker API; the host's / only into node-exporter; every bind mount read-only.",
+    privilegeViolations,
+  );
+  const secretFiles = resourceRule("swarm-secret-files-private", "Every Swarm secret file is readable by its owner (at most its group), never 0444.", secretFileViolations);
+  const networks = stackRule("swarm-networks-segmented", "The networks a database joins are internal and encrypted; the edge network holds only Traefik and what it routes to there.", networkViolations);
+  return [service, protection, bucket, writer, secretness, credentials, leaks, exposure, serviceCredentials, privileges, secretFiles, networks];
 }

@@ -133,6 +133,8 @@ export interface Settings {
   readonly replicaDockerHost?: string;
   /** How a service's name resolves on the overlay: `vip` (one virtual IP, needs IPVS) or `dnsrr` (the tasks' addresses). */
   readonly endpointMode: EndpointMode;
+  /** IPsec on the data network between nodes (model/networks.ts); off only where the kernel cannot. */
+  readonly dataNetworkEncrypted: boolean;
   readonly backup: BackupSettings;
   readonly monitoring: MonitoringSettings;
   /** An existing data volume to take over, when the stack adopts a running deployment. */
@@ -594,6 +596,7 @@ export function validateSettings(config: RawConfig, stack: string, secureKeys: r
     rateLimitBurst: r.integer("rateLimitBurst", 1, 100000),
     replicaDockerHost: readDockerHost(r, "replicaDockerHost"),
     endpointMode: r.oneOf("endpointMode", ENDPOINT_MODES),
+    dataNetworkEncrypted: r.boolean("dataNetworkEncrypted"),
     backup: {
       enabled: r.boolean("backupEnabled"),
       // Five fields separated by ASCII spaces, of the characters cron uses (model/cron.ts says which it supports).

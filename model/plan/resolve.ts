@@ -16,9 +16,10 @@ import { planBackend } from "./backend";
 import { planConnections } from "./connections";
 import { planNodes } from "./nodes";
 import { planPostgres } from "./postgres";
+import { planNetworks } from "./networks";
 import { dataNode, planServices } from "./services";
 import { CERT_RESOLVER } from "../render/traefik";
-import type { BackendPlan, ConnectionPlan, EdgePlan, NodePlan, PgBouncerPlan, PostgresPlan, ServicePlans, Staged } from "./types";
+import type { BackendPlan, ConnectionPlan, EdgePlan, NetworkPlan, NodePlan, PgBouncerPlan, PostgresPlan, ServicePlans, Staged } from "./types";
 
 export interface Plan {
   readonly project: string;
@@ -28,6 +29,8 @@ export interface Plan {
   readonly environment: Environment;
   /** Every service the stack runs, in the service table's order (model/services.ts). */
   readonly services: ServicePlans;
+  /** The overlay networks, each with the services that join it (model/plan/networks.ts). */
+  readonly networks: readonly NetworkPlan[];
   /** Traefik's hosts and certificates. */
   readonly edge: EdgePlan;
   readonly backend: BackendPlan;
@@ -84,6 +87,9 @@ export function resolvePlan(settings: Settings): Plan {
     const off = monitoringOffFinding(settings.environment);
     if (off) findings.push(off);
   }
+  const edge = planEdge(settings, services);
+  const networked = planNetworks(services, monitoring, { routesGrafana: edge.hosts.grafana !== undefined, encrypt: settings.dataNetworkEncrypted, nodeCount: settings.nodes.length });
+  findings.push(...networked.findings);
   const replication = planReplication(services, postgres.settings);
   findings.push(...replicationFindings(replication, postgres.settings));
   return {
@@ -92,8 +98,9 @@ export function resolvePlan(settings: Settings): Plan {
     tier: settings.tier,
     companies: companiesLabel(TIERS[settings.tier]),
     environment: settings.environment,
-    services,
-    edge: planEdge(settings, services),
+    services: networked.services,
+    networks: networked.networks,
+    edge,
     backend,
     postgres,
     pgbouncer,

@@ -12,6 +12,9 @@ import { TIERS } from "../tiers";
 import { formatMiB } from "../units";
 import type { ConvergePlan, HealthPlan, PlacementPlan, ServicePlan, Staged, UpdatePlan } from "./types";
 
+/** Secret files are read by their owner only (Swarm's default, 0444, lets every user of the container read them). */
+export const SECRET_FILE_MODE = 0o400;
+
 /** Node labels the plan relies on; the README tells operators to set them with `docker node update --label-add`. */
 export const NODE_LABEL = "advwell.node";
 export const POSTGRES_LABEL = "advwell.postgres";
@@ -171,6 +174,8 @@ export function planServices(settings: Settings, backupImage: string): Staged<Pa
       health: row.health,
       placement: placementFor(row.placement, settings.nodes),
       ...(row.mode.kind === "global" ? {} : { converge: convergePlan(replicas, update, rollback) }),
+      networks: row.networks,
+      ...(row.secretReader ? { secretFiles: { uid: row.secretReader.uid, gid: row.secretReader.gid, mode: SECRET_FILE_MODE, user: row.secretReader.user } } : {}),
     };
   }
 

@@ -6,6 +6,7 @@ import type { Finding } from "../findings";
 import type { NodeUsage } from "../placement";
 import type { EndpointMode } from "../config/settings";
 import type { HealthPlan, RestartPlan, ServiceName } from "../services";
+import type { NetworkName } from "../networks";
 import type { Resources } from "../tiers";
 import type { Departure } from "../postgres/tuning";
 
@@ -61,6 +62,30 @@ export interface ServicePlan extends Resources {
    * it on global ones.
    */
   readonly converge?: ConvergePlan;
+  /** Overlay networks the tasks join (model/plan/networks.ts), the one Traefik reaches it on first. */
+  readonly networks: readonly NetworkName[];
+  /** How its Swarm secret files are mounted: owner and mode; absent when it mounts none. */
+  readonly secretFiles?: SecretFilesPlan;
+}
+
+export interface SecretFilesPlan {
+  readonly uid: number;
+  readonly gid: number;
+  /** Octal file mode: read by the owner only. */
+  readonly mode: number;
+  /** Who the owner is, in the image (model/services.ts). */
+  readonly user: string;
+}
+
+/** One overlay network the stack creates (model/networks.ts). */
+export interface NetworkPlan {
+  readonly name: NetworkName;
+  readonly dockerName: string;
+  readonly internal: boolean;
+  readonly encrypted: boolean;
+  readonly why: string;
+  /** The services that join it, in the service table's order. */
+  readonly services: readonly ServiceName[];
 }
 
 export interface ConvergePlan {

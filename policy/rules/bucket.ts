@@ -38,6 +38,28 @@ export function deniesInsecureTransport(statement: Record<string, any>, arn: str
   return [arn, `${arn}/any-object-key`].every((target) => resources.some((r) => wildcardMatch(r, target)));
 }
 
+/** Canned ACLs that grant to everyone or to every AWS account. */
+const PUBLIC_CANNED_ACLS = new Set(["public-read", "public-read-write", "authenticated-read"]);
+/** The grantee groups that mean everyone (AllUsers) or every AWS account (AuthenticatedUsers). */
+const PUBLIC_GRANTEES = /acs\.amazonaws\.com\/groups\/global\/(AllUsers|AuthenticatedUsers)/i;
+
+/** Allow statements of a bucket policy whose principal is everyone ("*" or {"AWS": "*"}). */
+export function publicAllowStatements(doc: { Statement?: unknown }): Record<string, any>[] {
+  return statements(doc).filter((s) => s.Effect === "Allow" && (anyone(s.Principal) || s.NotPrincipal !== undefined));
+}
+
+/** Why a BucketAcl (AWS v7 aws.s3.BucketAcl) opens a bucket: a public canned ACL, or a grant to everyone. */
+export function publicAclReasons(props: Record<string, any>): string[] {
+  const out: string[] = [];
+  if (typeof props.acl === "string" && PUBLIC_CANNED_ACLS.has(props.acl)) out.push(`canned ACL ${props.acl}`);
+  const grants: Record<string, any>[] = asArray(props.accessControlPolicy?.grants);
+  for (const g of grants) {
+    const grantee = g?.grantee ?? {};
+    if (PUBLIC_GRANTEES.test(String(grantee.uri ?? ""))) out.push(`a ${g.permission ?? ""} grant to ${grantee.uri}`.replace("a  grant", "a grant"));
+  }
+  return out;
+}
+
 export function bucketGuardViolations(resources: readonly ResourceLike[]): StackViolation[] {
   const out: StackViolation[] = [];
   for (const bucket of resources.filter((r) => r.type === TYPES.bucket)) {
@@ -64,6 +86,16 @@ export function bucketGuardViolations(resources: readonly ResourceLike[]): Stack
       return doc !== undefined && statements(doc).some((s) => deniesInsecureTransport(s, arn));
     });
     if (!tlsOnly) report("the bucket policy does not deny non-TLS access (a Deny of s3:* to * on the bucket and its objects when aws:SecureTransport is false)");
+
+    for (const p of guards(resources, bucket, TYPES.bucketPolicy)) {
+      const doc = parsePolicyDocument(p.props.policy);
+      for (const s of doc ? publicAllowStatements(doc) : []) {
+        report(`the bucket policy's statement ${s.Sid ?? JSON.stringify(s.Action)} allows ${JSON.stringify(s.Action ?? s.NotAction)} to everyone (Principal "*" or a NotPrincipal); grant named principals only`);
+      }
+    }
+    for (const acl of guards(resources, bucket, TYPES.bucketAcl)) {
+      for (const reason of publicAclReasons(acl.props)) report(`its ACL grants access to everyone: ${reason}`);
+    }
   }
   return out;
 }

@@ -31,6 +31,8 @@ export const TYPES = {
   encryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
   versioning: "aws:s3/bucketVersioning:BucketVersioning",
   bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
+  bucketAcl: "aws:s3/bucketAcl:BucketAcl",
+  network: "docker:index/network:Network",
   userPolicy: "aws:iam/userPolicy:UserPolicy",
 } as const;
 

@@ -10,7 +10,9 @@
  *   tag             := /[\w][\w.-]{0,127}/
  *   digest          := algorithm ":" hex                 (sha256: 64 hex digits, sha512: 128)
  *
- * A reference is pinned when it has a digest, or a tag other than `latest`.
+ * A reference is pinned when it has a digest, or a full version tag: not `latest` (or another
+ * channel name such as `stable`), and not a bare major (`15`, `v3`, `15-alpine`), which the
+ * publisher moves to every new minor and patch release.
  */
 const ALNUM = "[a-z0-9]+";
 const SEPARATOR = "(?:[._]|__|-+)";
@@ -53,5 +55,33 @@ export function imagePinViolations(image: unknown): string[] {
   if (ref.digest) return [];
   if (ref.tag === undefined) return [`image "${image}" has no tag, so Docker pulls :latest; pin a version tag or a digest`];
   if (ref.tag === "latest") return [`image "${image}" uses the moving tag latest; pin a version tag or a digest`];
+  if (CHANNEL_TAGS.has(ref.tag.toLowerCase())) return [`image "${image}" uses the moving tag ${ref.tag}; pin a full version tag or a digest`];
+  if (MAJOR_ONLY.test(ref.tag) && !(ref.name in BUILD_NUMBERED_REPOSITORIES) && !(ref.name in KNOWN_FLOATING)) {
+    return [`image "${image}" uses the major-only tag ${ref.tag}, which moves with every release of that major; pin a full version tag (major.minor or more) or a digest`];
+  }
   return [];
 }
+
+/** Tags that name a release channel, not a release. */
+const CHANNEL_TAGS = new Set(["stable", "edge", "mainline", "lts", "alpine", "slim", "bookworm", "nightly", "develop", "dev", "main", "master"]);
+/** `15`, `v3`, `15-alpine`, `16-bookworm`: a major version and at most a variant. */
+const MAJOR_ONLY = /^v?\d+(-[a-z][\w.]*)?$/i;
+
+/**
+ * Repositories whose tags are build numbers (`v52`), each pushed once and never moved: the
+ * application's own images, built and tagged per release by its CI (the seed's runbook ships
+ * `tomautomations/advwell-backend:v53` as the next release).
+ */
+export const BUILD_NUMBERED_REPOSITORIES: Readonly<Record<string, string>> = {
+  "tomautomations/advwell-backend": "the application's backend, one tag per build",
+  "tomautomations/advwell-frontend": "the application's frontend, one tag per build",
+};
+
+/**
+ * Floating tags the stack still deploys by default, each with why, so that every exception is a
+ * visible decision. Pin them (a digest, through their config key) and remove the entry.
+ */
+export const KNOWN_FLOATING: Readonly<Record<string, string>> = {
+  "siemens/postgres-backup-s3":
+    "the backup job's default, siemens/postgres-backup-s3:<major> (model/backup/plan.ts): rebuilt weekly on its major's newest release; no immutable tag of it has been verified yet; pin one with advwell:backupImage",
+};

@@ -1,4 +1,4 @@
-/** The Docker API proxy alone under mocks: its own internal network, the socket, read sections only. */
+/** The Docker API proxy alone under mocks: the plan's docker-api network, the socket, read sections only. */
 import type { DockerSocketProxy as ProxyType } from "../../components/dockerSocketProxy";
 import { buildComponent, ComponentRun } from "../support/component";
 import { planFor } from "../support/stacks";
@@ -9,15 +9,16 @@ let run: ComponentRun<ProxyType>;
 beforeAll(async () => {
   run = await buildComponent(() => {
     const { DockerSocketProxy } = require("../../components/dockerSocketProxy") as typeof import("../../components/dockerSocketProxy");
-    return new DockerSocketProxy("docker-socket-proxy", { plan });
+    return new DockerSocketProxy("docker-socket-proxy", { plan, network: { id: "docker-api-id", name: "advwell-docker-api" } });
   });
 });
 
 const service = () => run.one("docker:index/service:Service").inputs;
 
-test("it sits on a network of its own that has no route out, on a manager, with the socket bound in", () => {
-  expect(run.one("docker:index/network:Network").inputs).toMatchObject({ name: "advwell-docker-api", driver: "overlay", internal: true, attachable: false });
-  expect(service().taskSpec.networksAdvanceds).toEqual([{ id: "docker-socket-proxy-network-id" }]);
+test("it joins only the docker-api network the plan names (internal; Traefik is its only other member), on a manager, with the socket bound in", () => {
+  expect(plan.networks).toEqual(["docker-api"]);
+  expect(planFor("production").networks.find((n) => n.name === "docker-api")).toMatchObject({ internal: true, services: ["traefik", "docker-socket-proxy"] });
+  expect(service().taskSpec.networksAdvanceds).toEqual([{ id: "docker-api-id" }]);
   expect(service().taskSpec.placement.constraints).toEqual(["node.role==manager"]);
   expect(service().taskSpec.containerSpec.mounts).toEqual([{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }]);
 });

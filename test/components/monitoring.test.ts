@@ -110,7 +110,11 @@ beforeAll(async () => {
     {
       monitoring: mplan,
       services: plan.services,
-      networks: { edge: { id: "edge-net-id", name: "advwell-edge" }, data: { id: "data-net-id", name: "advwell-data" } },
+      networks: {
+        edge: { id: "edge-net-id", name: "advwell-edge", plan: "edge" },
+        monitoring: { id: "monitoring-net-id", name: "advwell-monitoring", plan: "monitoring" },
+        data: { id: "data-net-id", name: "advwell-data-encrypted", plan: "data" },
+      },
       rateLimit: { average: 100, burst: 200 },
       dashboardHost: "traefik.advwell.pro",
       database: { host: "postgres", port: 5432, database: "advtom" },
@@ -214,7 +218,7 @@ test("Grafana is routed by Traefik on its own host with TLS, through service lab
   const labels = Object.fromEntries((grafana.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
   expect(labels).toMatchObject({
     "traefik.enable": "true",
-    "traefik.swarm.network": "advwell-edge",
+    "traefik.swarm.network": "advwell-monitoring",
     "traefik.http.routers.grafana.rule": "Host(`grafana.advwell.pro`)",
     "traefik.http.routers.grafana.entrypoints": "websecure",
     "traefik.http.routers.grafana.tls.certresolver": "letsencrypt",
@@ -239,10 +243,10 @@ test("node-exporter reads the backup's textfile volume", () => {
   expect(taskSpec("node-exporter").containerSpec.args).toContain("--collector.textfile.directory=/var/lib/node-exporter/textfile");
 });
 
-test("every monitoring service is on the edge network; only postgres-exporter also joins the internal SQL network", () => {
+test("every monitoring service is on the monitoring network, none on edge; only postgres-exporter also joins the internal SQL network", () => {
   for (const name of MONITORING_SERVICE_NAMES) {
     const networks = (taskSpec(name) as unknown as { networksAdvanceds: { id: string }[] }).networksAdvanceds.map((n) => n.id);
-    expect(networks).toEqual(name === "postgres-exporter" ? ["edge-net-id", "data-net-id"] : ["edge-net-id"]);
+    expect(networks).toEqual(name === "postgres-exporter" ? ["monitoring-net-id", "data-net-id"] : ["monitoring-net-id"]);
   }
 });
 
@@ -254,4 +258,24 @@ test("Prometheus' and Alertmanager's UIs are reachable only under the dashboard'
     expect(labels[`traefik.http.routers.${svc}.middlewares`].split(",").slice(0, 2)).toEqual(["dashboard-ratelimit", "dashboard-auth"]);
     expect(taskSpec(svc).containerSpec.args).toEqual(expect.arrayContaining([`--web.external-url=https://traefik.advwell.pro${path}/`, "--web.route-prefix=/"]));
   }
+});
+
+test.each([
+  ["grafana", "/run/secrets/grafana_admin_password", "472", "0"],
+  ["alertmanager", "/run/secrets/alertmanager.yml", "65534", "65534"],
+  ["postgres-exporter", "/run/secrets/postgres_exporter_password", "65534", "65534"],
+])("%s's secret file is 0400, owned by the image's user", (name, fileName, uid, gid) => {
+  expect(taskSpec(name).containerSpec.secrets).toEqual([expect.objectContaining({ fileName, fileUid: uid, fileGid: gid, fileMode: 0o400 })]);
+});
+
+test("cAdvisor binds only /sys, the layer metadata, /proc and the Docker socket, all read-only; never /, /var/run or all of /var/lib/docker", () => {
+  const mounts = taskSpec("cadvisor").containerSpec.mounts as { type: string; source: string; target: string; readOnly?: boolean }[];
+  expect(mounts.map((m) => [m.source, m.target])).toEqual([
+    ["/sys", "/sys"],
+    ["/var/lib/docker/image", "/rootfs/var/lib/docker/image"],
+    ["/proc", "/rootfs/proc"],
+    ["/var/run/docker.sock", "/var/run/docker.sock"],
+  ]);
+  for (const m of mounts) expect(m).toMatchObject({ type: "bind", readOnly: true });
+  expect(taskSpec("cadvisor").containerSpec.args).toContain("--disable_metrics=disk,diskIO");
 });

@@ -13,7 +13,7 @@ beforeAll(async () => {
   run = await buildComponent((pulumi) => {
     const { Traefik } = require("../../components/traefik") as typeof import("../../components/traefik");
     const edge = { hosts: { api: "api.example.test", app: "app.example.test", dashboard: "traefik.example.test" }, certResolver: "letsencrypt", acmeEmail: "ops@example.test", acmeServer: "https://acme.example.test/dir", acmeCaCertificate: CA, dockerEndpoint: "tcp://docker-socket-proxy:2375" };
-    return new Traefik("traefik", { plan, edge, network: { id: "edge-id", name: "advwell-edge" }, dockerApiNetwork: DOCKER_API, dashboardUsers: pulumi.secret(USERS) });
+    return new Traefik("traefik", { plan, edge, network: { id: "edge-id", name: "advwell-edge" }, alsoOn: [DOCKER_API], dashboardUsers: pulumi.secret(USERS) });
   });
 });
 
@@ -71,7 +71,7 @@ test("with Traefik's default certificate (development hosts) no ACME resolver ex
   const dev = await buildComponent((pulumi) => {
     const { Traefik } = require("../../components/traefik") as typeof import("../../components/traefik");
     const edge = { hosts: { api: "api.advwell.localhost", app: "app.advwell.localhost", dashboard: "traefik.advwell.localhost" }, dockerEndpoint: "tcp://docker-socket-proxy:2375" };
-    return new Traefik("traefik", { plan, edge, network: { id: "edge-id", name: "advwell-edge" }, dockerApiNetwork: DOCKER_API, dashboardUsers: pulumi.secret(USERS) });
+    return new Traefik("traefik", { plan, edge, network: { id: "edge-id", name: "advwell-edge" }, alsoOn: [DOCKER_API], dashboardUsers: pulumi.secret(USERS) });
   });
   const service = dev.one("docker:index/service:Service").inputs;
   expect(service.taskSpec.containerSpec.args.filter((a: string) => a.includes("certificatesresolvers"))).toEqual([]);

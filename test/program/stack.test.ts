@@ -154,9 +154,10 @@ describe("production reproduces the seed", () => {
     expect(args).toEqual(expect.arrayContaining(["--providers.swarm.exposedByDefault=false", "--entrypoints.web.http.redirections.entrypoint.to=websecure", "--certificatesresolvers.letsencrypt.acme.email=ops@advwell.pro", "--certificatesresolvers.letsencrypt.acme.caserver=https://acme-v02.api.letsencrypt.org/directory", "--accesslog=true", "--metrics.prometheus=true"]));
     expect(args.some((a) => a.startsWith("--api.insecure") || a.includes("caCertificates"))).toBe(false);
     expect(args).toContain("--providers.swarm.endpoint=tcp://docker-socket-proxy:2375");
-    // Only the proxy binds the socket.
+    // Only the proxy and cAdvisor bind the socket (cAdvisor reads its own node's engine; a proxy on
+    // an overlay cannot promise which node answers, so it is not behind one yet: docs/monitoring.md).
     const socketHolders = byType(get("production"), SERVICE).filter((r) => (r.inputs.taskSpec.containerSpec.mounts ?? []).some((m: { source: string }) => m.source === "/var/run/docker.sock")).map((r) => r.inputs.name);
-    expect(socketHolders).toEqual(["docker-socket-proxy"]);
+    expect(socketHolders.sort()).toEqual(["cadvisor", "docker-socket-proxy"]);
     expect(t.endpointSpec.ports.map((p: { publishMode: string; publishedPort: number }) => [p.publishedPort, p.publishMode])).toEqual([[80, "host"], [443, "host"]]);
     expect(t.taskSpec.placement.constraints).toEqual(["node.role==manager"]);
   });

@@ -64,7 +64,7 @@ describe("drift.yml", () => {
     const runs = stepsOf(job).map((s) => s.run ?? "").join("\n");
     expect(runs).toContain(".github/scripts/drift-summary.ts preview.json");
     expect(runs).toContain('.github/scripts/drift-issue.sh "$STACK" drift.md "$DRIFT"');
-    expect(w.permissions.issues).toBe("write");
+    expect(job.permissions.issues).toBe("write");
   });
 });
 

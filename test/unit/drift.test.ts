@@ -60,7 +60,7 @@ describe("the issue body and the command", () => {
   });
   test("a file that is not a digest exits 1 and says so", () => {
     let err = "";
-    expect(main([path.join(FIXTURES, "..", "actions", "pulumi__actions@v6.0.0.yml")], () => undefined, (s) => (err += s))).toBe(1);
+    expect(main([path.join(FIXTURES, "..", "actions", "pulumi__actions@c7fad9e2f0b79653172b36538b8b34b3c0291952.yml")], () => undefined, (s) => (err += s))).toBe(1);
     expect(err).toMatch(/is not a pulumi preview --json digest/);
   });
 });

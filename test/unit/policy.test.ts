@@ -11,6 +11,9 @@ import { imagePinViolations, parseImageReference } from "../../policy/rules/imag
 import { protectionViolations } from "../../policy/rules/protection";
 import { configCredentialViolations, findCredentials, secretMarkViolations } from "../../policy/rules/secrets";
 import { swarmServiceViolations } from "../../policy/rules/service";
+import { BUILD_NUMBERED_REPOSITORIES, KNOWN_FLOATING } from "../../policy/rules/image";
+import { credentialViolations, DOCKER_SOCKET_CLIENTS, exposureViolations, privilegeViolations, secretFileViolations } from "../../policy/rules/hardening";
+import { networkViolations } from "../../policy/rules/networks";
 import { CapturedResource, ProgramRun, runProgram } from "../support/program";
 import { engineResource, EngineResource, policyEngine, urnOf } from "../support/policyEngine";
 import { seedNodes } from "../support/stacks";
@@ -108,12 +111,25 @@ describe("image references follow Docker's grammar", () => {
     ["registry.example.com:5000/app", { name: "registry.example.com:5000/app" }],
   ])("%s parses", (image, parts) => expect(parseImageReference(image)).toEqual(parts));
 
-  test.each([["registry.example.com:5000/app:v1"], [`app@sha256:${sha}`], [`app:latest@sha256:${sha}`], ["postgres:15.10-bookworm"]])("%s is pinned", (image) =>
+  test.each([
+    ["registry.example.com:5000/app:v1.4.2"],
+    [`app@sha256:${sha}`],
+    [`app:latest@sha256:${sha}`],
+    [`postgres:15@sha256:${sha}`],
+    ["postgres:15.10-bookworm"],
+    ["traefik:v3.2.3"],
+    ["tomautomations/advwell-backend:v52"],
+  ])("%s is pinned", (image) =>
     expect(imagePinViolations(image)).toEqual([]),
   );
   test.each([
     ["registry.example.com:5000/app", /no tag/],
     ["app:latest", /latest/],
+    ["postgres:15", /major-only tag 15/],
+    ["postgres:15-alpine", /major-only tag 15-alpine/],
+    ["traefik:v3", /major-only tag v3/],
+    ["registry.example.com:5000/app:v1", /major-only tag v1/],
+    ["nginx:stable", /moving tag stable/],
     ["app@sha256:abc123", /not a valid image reference/],
     [`app@sha256:${"a".repeat(40)}`, /sha256 digest has 64 hex digits, not 40/],
     ["App:v1", /not a valid image reference/],
@@ -228,6 +244,11 @@ describe("backup-writer-cannot-delete", () => {
     ["a delete action the list does not know", { Effect: "Allow", Action: "s3:DeleteSomethingNew" }, /which includes s3:DeleteSomethingNew:/],
     ["an Allow with NotAction", { Effect: "Allow", NotAction: ["s3:GetObject"] }, /NotAction .* includes s3:DeleteObject/],
     ["a lifecycle write (expire everything)", { Effect: "Allow", Action: "s3:PutLifecycleConfiguration" }, /includes s3:PutLifecycleConfiguration/],
+    ["a retention write (shorten a lock)", { Effect: "Allow", Action: "s3:PutObjectRetention" }, /includes s3:PutObjectRetention/],
+    ["BypassGovernanceRetention", { Effect: "Allow", Action: "s3:BypassGovernanceRetention" }, /includes s3:BypassGovernanceRetention/],
+    ["s3:PutBucket* (every bucket-configuration write)", { Effect: "Allow", Action: "s3:PutBucket*" }, /includes s3:PutBucketVersioning, s3:PutBucketPolicy, s3:PutBucketObjectLockConfiguration/],
+    ["a bucket ACL write", { Effect: "Allow", Action: "s3:PutBucketAcl" }, /includes s3:PutBucketAcl:/],
+    ["a bucket-configuration write the list does not know", { Effect: "Allow", Action: "s3:PutBucketSomethingNew" }, /includes s3:PutBucketSomethingNew:/],
   ])("rejects %s", (_, statement, message) => {
     const found = writerPolicyViolations(TYPES.userPolicy, withStatement(statement));
     expect(found).toHaveLength(1);
@@ -235,6 +256,9 @@ describe("backup-writer-cannot-delete", () => {
   });
   test("accepts a Deny of deletes", () => expect(writerPolicyViolations(TYPES.userPolicy, withStatement({ Effect: "Deny", Action: "s3:Delete*" }))).toEqual([]));
   test("rejects a policy that is not JSON", () => expect(writerPolicyViolations(TYPES.userPolicy, { policy: "{not json" })).toEqual(["the policy is not a readable JSON policy document"]));
+  test.each(["aws:iam/rolePolicy:RolePolicy", "aws:iam/groupPolicy:GroupPolicy", "aws:iam/policy:Policy"])("applies to %s too", (type) => {
+    expect(writerPolicyViolations(type, withStatement({ Effect: "Allow", Action: "s3:*" }))).toHaveLength(1);
+  });
 });
 
 describe("secrets and configs", () => {
@@ -317,6 +341,187 @@ describe("secrets and configs", () => {
     ["password=<secret>"],
     ["auth_file = /run/secrets/pgbouncer-userlist"],
   ])("does not mistake %s for a credential", (text) => expect(findCredentials(text)).toEqual([]));
+});
+
+describe("floating tags", () => {
+  test("the exceptions are exactly the application's build-numbered images and the backup job's derived default", () => {
+    expect(Object.keys(BUILD_NUMBERED_REPOSITORIES)).toEqual(["tomautomations/advwell-backend", "tomautomations/advwell-frontend"]);
+    expect(Object.keys(KNOWN_FLOATING)).toEqual(["siemens/postgres-backup-s3"]);
+  });
+  test("a service on postgres:15 fails swarm-service-guards", () => {
+    const s = backend();
+    s.taskSpec.containerSpec.image = "postgres:15";
+    expect(swarmServiceViolations(TYPES.service, s)).toEqual([expect.stringMatching(/backend: image "postgres:15" uses the major-only tag 15/)]);
+  });
+});
+
+describe("swarm-service-exposure rejects", () => {
+  const postgres = () => clone(one(BASE, TYPES.service, (r) => r.inputs.name === "postgres").inputs);
+  test("the program's services pass (only Traefik publishes)", () => {
+    for (const s of resourcesOf(BASE, TYPES.service)) expect(exposureViolations(TYPES.service, s.inputs)).toEqual([]);
+    expect(resourcesOf(BASE, TYPES.service).filter((s) => s.inputs.endpointSpec?.ports?.length).map((s) => s.inputs.name)).toEqual(["traefik"]);
+  });
+  test.each<[string, Record<string, unknown>, RegExp]>([
+    ["PostgreSQL's port published", { targetPort: 5432, publishedPort: 5432, publishMode: "host" }, /postgres: publishes PostgreSQL's port 5432/],
+    ["PostgreSQL's port published on another port", { targetPort: 5432, publishedPort: 15432 }, /PostgreSQL's port 5432 on every node \(published 15432\)/],
+    ["any port of a service other than Traefik", { targetPort: 9187, publishedPort: 9187 }, /publishes port 9187; only traefik publishes ports/],
+  ])("%s", (_, port, message) => {
+    const s = postgres();
+    s.endpointSpec = { ...s.endpointSpec, ports: [port] };
+    expect(exposureViolations(TYPES.service, s)).toEqual([expect.stringMatching(message)]);
+  });
+});
+
+describe("swarm-service-no-credentials rejects", () => {
+  test("the program's services pass", () => {
+    for (const key of ["production/enterprise", "dev/own config"]) for (const s of resourcesOf(key, TYPES.service)) expect(credentialViolations(TYPES.service, s.inputs)).toEqual([]);
+  });
+  test.each<[string, (s: any) => void, RegExp]>([
+    ["a password in env", (s) => (s.taskSpec.containerSpec.env.POSTGRES_PASSWORD = "hunter2hunter2"), /env POSTGRES_PASSWORD holds a credential/],
+    ["a token in env", (s) => (s.taskSpec.containerSpec.env.GITHUB_TOKEN = "ghp_abcdefabcdef"), /env GITHUB_TOKEN/],
+    ["a URL with a password in env", (s) => (s.taskSpec.containerSpec.env.DATABASE_URL = "postgresql://advwell:s3cr3tpass@postgres:5432/advtom"), /env DATABASE_URL holds a credential/],
+    ["--password=<literal> in args", (s) => (s.taskSpec.containerSpec.args = ["--password=hunter2hunter2"]), /argument 1 \(password\) holds a credential/],
+    ["--password <literal> in args", (s) => (s.taskSpec.containerSpec.args = ["--user", "admin", "--password", "hunter2hunter2"]), /argument 3 \(password\)/],
+    ["a URL with a password in args", (s) => (s.taskSpec.containerSpec.args = ["postgres://u:hunter2@db/x"]), /argument 1 \(a URL or assignment\)/],
+  ])("%s", (_, breakIt, message) => {
+    const s = backend();
+    breakIt(s);
+    const found = credentialViolations(TYPES.service, s);
+    expect(found).toEqual([expect.stringMatching(message)]);
+    expect(found.join()).not.toMatch(/hunter2|s3cr3t|ghp_/);
+  });
+  test.each([
+    ["POSTGRES_PASSWORD_FILE", "/run/secrets/postgres-superuser-password"],
+    ["GF_SECURITY_ADMIN_PASSWORD__FILE", "/run/secrets/grafana_admin_password"],
+    ["BYPASS", "yes"],
+    ["DATABASE_URL_FILE", "/run/secrets/database-url"],
+  ])("accepts %s=%s (a reference, or not a credential)", (key, value) => {
+    const s = backend();
+    s.taskSpec.containerSpec.env[key] = value;
+    expect(credentialViolations(TYPES.service, s)).toEqual([]);
+  });
+});
+
+describe("swarm-service-privileges rejects", () => {
+  const service = (name: string) => clone(one(BASE, TYPES.service, (r) => r.inputs.name === name).inputs);
+  test("the program's services pass", () => {
+    for (const s of resourcesOf(BASE, TYPES.service)) expect(privilegeViolations(TYPES.service, s.inputs)).toEqual([]);
+  });
+  test("the Docker socket clients are Traefik, the socket proxy and (until it reads through the proxy) cAdvisor", () => {
+    expect(DOCKER_SOCKET_CLIENTS).toEqual(["traefik", "docker-socket-proxy", "cadvisor"]);
+  });
+  const bind = (source: string, readOnly = true) => ({ type: "bind", source, target: `/host${source}`, readOnly });
+  test.each<[string, string, (s: any) => void, RegExp]>([
+    ["capAdd ALL", "backend", (s) => (s.taskSpec.containerSpec.capAdds = ["ALL"]), /backend: adds capability ALL; allowed: NET_BIND_SERVICE/],
+    ["capAdd SYS_ADMIN", "postgres", (s) => (s.taskSpec.containerSpec.capAdds = ["CAP_SYS_ADMIN"]), /adds capability CAP_SYS_ADMIN/],
+    ["the Docker socket in the backend", "backend", (s) => (s.taskSpec.containerSpec.mounts = [bind("/var/run/docker.sock")]), /binds \/var\/run\/docker.sock, which exposes the Docker socket/],
+    ["/run, which holds the socket, in Grafana", "grafana", (s) => s.taskSpec.containerSpec.mounts.push(bind("/run")), /grafana: binds \/run, which exposes the Docker socket/],
+    ["/var/run in Prometheus", "prometheus", (s) => s.taskSpec.containerSpec.mounts.push(bind("/var/run/")), /binds \/var\/run\/, which exposes/],
+    ["the host's / in the backend", "backend", (s) => (s.taskSpec.containerSpec.mounts = [bind("/")]), /binds the host's \/ ; only node-exporter may/],
+    ["a read-write bind", "node-exporter", (s) => (s.taskSpec.containerSpec.mounts[0].readOnly = false), /node-exporter: binds \/proc read-write/],
+  ])("%s", (_, name, breakIt, message) => {
+    const s = service(name);
+    breakIt(s);
+    expect(privilegeViolations(TYPES.service, s).join("\n")).toMatch(message);
+  });
+  test("the host's / in the backend also counts as the Docker socket", () => {
+    const s = backend();
+    s.taskSpec.containerSpec.mounts = [bind("/")];
+    expect(privilegeViolations(TYPES.service, s)).toHaveLength(2);
+  });
+});
+
+describe("swarm-secret-files-private rejects", () => {
+  test("the program's secret files pass: every one 0400", () => {
+    const secrets = resourcesOf(BASE, TYPES.service).flatMap((s) => s.inputs.taskSpec.containerSpec.secrets ?? []);
+    expect(secrets.length).toBeGreaterThan(5);
+    for (const s of resourcesOf(BASE, TYPES.service)) expect(secretFileViolations(TYPES.service, s.inputs)).toEqual([]);
+    expect(new Set(secrets.map((s: { fileMode: number }) => s.fileMode))).toEqual(new Set([0o400]));
+  });
+  test.each<[string, (secret: any) => void, RegExp]>([
+    ["0444 (readable by every user of the container)", (x) => (x.fileMode = 0o444), /database-url is mode 0444; allowed: 0400 or 0440/],
+    ["no mode (Swarm's default 0444)", (x) => delete x.fileMode, /database-url has no fileMode, so Swarm mounts it 0444/],
+    ["0600 (writable)", (x) => (x.fileMode = 0o600), /mode 0600/],
+  ])("%s", (_, breakIt, message) => {
+    const s = backend();
+    breakIt(s.taskSpec.containerSpec.secrets[0]);
+    expect(secretFileViolations(TYPES.service, s)).toEqual([expect.stringMatching(message)]);
+  });
+});
+
+describe("swarm-networks-segmented rejects", () => {
+  const stackOf = (key: string): ResourceLike[] =>
+    run(key).resources.map((r) => {
+      const e = engineResource(key.split("/")[0], r);
+      return { type: e.type, name: e.name, urn: e.urn, props: clone(e.outputs!), protect: e.protect };
+    });
+  const network = (rs: ResourceLike[], dockerName: string) => rs.find((r) => r.type === TYPES.network && r.props.name === dockerName)!;
+  const svc = (rs: ResourceLike[], name: string) => rs.find((r) => r.type === TYPES.service && r.props.name === name)!;
+  const join = (rs: ResourceLike[], name: string, dockerName: string) => svc(rs, name).props.taskSpec.networksAdvanceds.push({ id: network(rs, dockerName).props.id });
+
+  test.each(["production/enterprise", "production/starter", "dev/own config"])("the program's networks pass (%s)", (key) => {
+    expect(networkViolations(stackOf(key))).toEqual([]);
+  });
+  test.each<[string, (rs: ResourceLike[]) => void, RegExp]>([
+    ["Prometheus on the edge network", (rs) => join(rs, "prometheus", "advwell-edge"), /service prometheus is on the edge network advwell-edge/],
+    ["Alertmanager on the edge network", (rs) => join(rs, "alertmanager", "advwell-edge"), /service alertmanager is on the edge network/],
+    ["cAdvisor on the edge network", (rs) => join(rs, "cadvisor", "advwell-edge"), /service cadvisor is on the edge network/],
+    ["PostgreSQL on the edge network", (rs) => join(rs, "postgres", "advwell-edge"), /service postgres is on the edge network/],
+    ["a data network that is not internal", (rs) => (network(rs, "advwell-data-encrypted").props.internal = false), /network advwell-data-encrypted carries SQL but is not internal/],
+    ["a data network that is not encrypted", (rs) => delete network(rs, "advwell-data-encrypted").props.options, /network advwell-data-encrypted carries SQL unencrypted between nodes/],
+    ["PostgreSQL on the (unencrypted, routable) monitoring network", (rs) => join(rs, "postgres", "advwell-monitoring"), /network advwell-monitoring carries SQL but is not internal/],
+  ])("%s", (_, breakIt, message) => {
+    const rs = stackOf(BASE);
+    breakIt(rs);
+    expect(networkViolations(rs).map((v) => v.message).join("\n")).toMatch(message);
+  });
+  test("finds a service's networks by property dependency while the ids are unknown (a first preview)", () => {
+    const rs = stackOf(BASE);
+    const edge = network(rs, "advwell-edge");
+    const prometheus = svc(rs, "prometheus");
+    prometheus.props.taskSpec.networksAdvanceds = [{ id: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }];
+    const linked = rs.map((r) => (r === prometheus ? { ...r, propertyDependencies: { taskSpec: [edge.urn] } } : r));
+    expect(networkViolations(linked).map((v) => v.message)).toEqual([expect.stringMatching(/service prometheus is on the edge network/)]);
+  });
+});
+
+describe("bucket-guards rejects public grants", () => {
+  const stackOf = (key: string): ResourceLike[] =>
+    run(key).resources.map((r) => {
+      const e = engineResource(key.split("/")[0], r);
+      return { type: e.type, name: e.name, urn: e.urn, props: clone(e.outputs!), protect: e.protect };
+    });
+  const policyOf = (rs: ResourceLike[]) => rs.find((r) => r.type === TYPES.bucketPolicy)!;
+  const withStatement = (statement: Record<string, unknown>) => {
+    const rs = stackOf("production/growth");
+    const doc = JSON.parse(policyOf(rs).props.policy);
+    doc.Statement.push(statement);
+    policyOf(rs).props.policy = JSON.stringify(doc);
+    return rs;
+  };
+  test.each<[string, Record<string, unknown>]>([
+    ["Principal *", { Sid: "Open", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "*" }],
+    ['Principal {"AWS": "*"}', { Sid: "Open", Effect: "Allow", Principal: { AWS: ["*"] }, Action: "s3:ListBucket", Resource: "*" }],
+    ["a NotPrincipal", { Sid: "Open", Effect: "Allow", NotPrincipal: { AWS: "arn:aws:iam::1:root" }, Action: "s3:GetObject", Resource: "*" }],
+  ])("a bucket policy that allows to %s", (_, statement) => {
+    expect(bucketGuardViolations(withStatement(statement)).map((v) => v.message)).toEqual([expect.stringMatching(/statement Open allows .* to everyone/)]);
+  });
+  test.each<[string, Record<string, unknown>, RegExp]>([
+    ["a public-read canned ACL", { acl: "public-read" }, /canned ACL public-read/],
+    ["a READ grant to AllUsers", { accessControlPolicy: { grants: [{ grantee: { type: "Group", uri: "http://acs.amazonaws.com/groups/global/AllUsers" }, permission: "READ" }] } }, /a READ grant to .*AllUsers/],
+    ["a grant to every AWS account", { accessControlPolicy: { grants: [{ grantee: { type: "Group", uri: "http://acs.amazonaws.com/groups/global/AuthenticatedUsers" }, permission: "WRITE" }] } }, /AuthenticatedUsers/],
+  ])("an ACL with %s", (_, props, message) => {
+    const rs = stackOf("production/growth");
+    const bucket = rs.find((r) => r.type === TYPES.bucket)!;
+    rs.push({ type: TYPES.bucketAcl, name: "backup-acl", urn: "urn:acl", props: { bucket: bucket.props.id, ...props }, protect: false });
+    expect(bucketGuardViolations(rs).map((v) => v.message)).toEqual([expect.stringMatching(message)]);
+  });
+  test("a private ACL passes", () => {
+    const rs = stackOf("production/growth");
+    const bucket = rs.find((r) => r.type === TYPES.bucket)!;
+    rs.push({ type: TYPES.bucketAcl, name: "backup-acl", urn: "urn:acl", props: { bucket: bucket.props.id, acl: "private" }, protect: false });
+    expect(bucketGuardViolations(rs)).toEqual([]);
+  });
 });
 
 describe("the pack", () => {
