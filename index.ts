@@ -24,6 +24,8 @@ const stack = new AdvWell("advwell", {
   alertWebhookUrl: credentials.getSecret("alertWebhookUrl"),
   // An adopted cluster keeps its superuser's password; otherwise the stack generates one.
   superuserPassword: settings.superuserPasswordSet ? credentials.requireSecret("postgresSuperuserPassword") : undefined,
+  // The app's secret environment: env-file text, delivered one Swarm secret per variable.
+  secretEnv: { backend: credentials.getSecret("backendSecretEnv"), frontend: credentials.getSecret("frontendSecretEnv") },
 });
 
 export const tier = plan.tier;

@@ -21,7 +21,7 @@ import { PostgresReconcile } from "./postgresReconcile";
 import { PostgresReplica } from "./postgresReplica";
 import { DatabaseRef, NetworkRef, secretFile, secretMount } from "./swarm";
 import { Traefik } from "./traefik";
-import { WebService } from "./webService";
+import { appEnvironment, WebService } from "./webService";
 
 export interface AdvWellArgs {
   /** Validated settings: domains, database names, rate limits, the replica node's endpoint. */
@@ -32,6 +32,8 @@ export interface AdvWellArgs {
   readonly alertWebhookUrl?: pulumi.Input<string | undefined>;
   /** The superuser's password when configured (an adopted cluster's); otherwise one is generated. A credential. */
   readonly superuserPassword?: pulumi.Input<string>;
+  /** The backend's and the frontend's secret environment (env-file text, a credential), when set. */
+  readonly secretEnv?: { readonly backend?: pulumi.Input<string | undefined>; readonly frontend?: pulumi.Input<string | undefined> };
 }
 
 export class AdvWell extends pulumi.ComponentResource {
@@ -147,6 +149,9 @@ export class AdvWell extends pulumi.ComponentResource {
     );
 
     const rateLimit = { average: settings.rateLimitAverage, burst: settings.rateLimitBurst };
+    // The app's own variables first: the stack's own names (refused in the app's keys) are set after them.
+    const backendEnv = appEnvironment(name, "backend", settings.appEnv.backend, args.secretEnv?.backend, this);
+    const frontendEnv = appEnvironment(name, "frontend", settings.appEnv.frontend, args.secretEnv?.frontend, this);
     const backendPort = services.backend!.port!;
     const backend = new WebService(
       "backend",
@@ -156,6 +161,7 @@ export class AdvWell extends pulumi.ComponentResource {
         healthPath: "/health",
         healthCommand: nodeHttpProbe(backendPort, "/health"),
         env: {
+          ...backendEnv.env,
           NODE_ENV: "production",
           PORT: String(backendPort),
           NODE_OPTIONS: `--max-old-space-size=${plan.backend.nodeHeapMiB} --require ${CONTAINER_FILES.secretsEnv.mountPath}`,
@@ -167,6 +173,7 @@ export class AdvWell extends pulumi.ComponentResource {
           secretMount(databaseUrlSecret, "database-url"),
           secretMount(directUrlSecret, "direct-database-url"),
           ...(replicaUrlSecret ? [secretMount(replicaUrlSecret, "database-replica-url")] : []),
+          ...backendEnv.secrets,
         ],
         configs: [containerFileMount("advwell-secrets-env", "secretsEnv", this)],
         networks: [edge, data],
@@ -183,7 +190,8 @@ export class AdvWell extends pulumi.ComponentResource {
         domain: plan.edge.hosts.app,
         healthPath: "/",
         healthCommand: wgetProbe(frontendPort, "/"),
-        env: { API_URL: `https://${settings.apiDomain}` },
+        env: { ...frontendEnv.env, API_URL: `https://${settings.apiDomain}` },
+        secrets: frontendEnv.secrets,
         networks: [edge],
         rateLimit,
         certResolver: plan.edge.certResolver,

@@ -11,6 +11,7 @@ import { SERVICE_NAMES, ServiceName } from "../services";
 import { isTierName, TierName } from "../tiers";
 import { parseSizeMiB } from "../units";
 import { CONFIG_KEY_NAMES, CONFIG_KEYS, ConfigKey, configKey, PROJECT } from "./keys";
+import { APP_ENV_KEYS, APP_ENV_SERVICES, AppEnvService, EnvProblem, parsePlainEnv, parseSecretEnv } from "./appEnv";
 import { parseNodes, NodeSpec } from "./nodes";
 import { Overrides, parseOverrides } from "./overrides";
 import { DOMAIN, EMAIL, httpUrl, IDENT, isPinnedImage, postgresMajor, promDurationHours, URL_PATH } from "./references";
@@ -80,6 +81,16 @@ export interface Adoption {
   readonly major: number;
 }
 
+/** One service's own environment (model/config/appEnv.ts). */
+export interface AppEnvSettings {
+  /** Plain variables, by name: they go into the service spec's env. */
+  readonly env: Readonly<Record<string, string>>;
+  /** The secret variables' names (their values stay in the secret config value, never here). */
+  readonly secretNames: readonly string[];
+  /** The secret key is set but stored as secure: and not readable offline (names unknown until deploy). */
+  readonly secretUnread: boolean;
+}
+
 export interface Settings {
   readonly stack: string;
   readonly tier: TierName;
@@ -109,6 +120,8 @@ export interface Settings {
   readonly adoption?: Adoption;
   /** Whether advwell:postgresSuperuserPassword is set (its value is a credential and never enters the settings). */
   readonly superuserPasswordSet: boolean;
+  /** The backend's and the frontend's own environment. */
+  readonly appEnv: Readonly<Record<AppEnvService, AppEnvSettings>>;
 }
 
 export type RawConfig = Readonly<Record<string, string | undefined>>;
@@ -322,6 +335,31 @@ function readSuperuserPassword(r: Reader): boolean {
   return true;
 }
 
+/** Each problem as an error naming the key and the entry (a secret key's values are never shown). */
+function envProblems(r: Reader, name: ConfigKey, problems: readonly EnvProblem[], secret: boolean): void {
+  for (const p of problems) {
+    const where = secret ? `line ${p.at}` : `entry ${p.at}`;
+    const got = secret ? `got ${where}${p.name ? ` (${p.name})` : ""} (values not shown: the key holds credentials)` : `got ${where} ${p.name ? JSON.stringify(p.name) : "(no readable name)"}`;
+    r.findings.push(error(configKey(name), `${got}: ${p.problem}; allowed: ${CONFIG_KEYS[name].allowed}`));
+  }
+}
+
+function readAppEnv(r: Reader, service: AppEnvService): AppEnvSettings | undefined {
+  const keys = APP_ENV_KEYS[service];
+  const entries = r.list(keys.plain);
+  const plain = entries === undefined ? undefined : parsePlainEnv(service, entries);
+  if (plain) envProblems(r, keys.plain, plain.problems, false);
+  const secretUnread = r.isSecure(keys.secret) && r.raw(keys.secret) === undefined;
+  const text = r.raw(keys.secret);
+  if (text === undefined && !secretUnread) return r.fail(keys.secret, undefined);
+  const secret = text === undefined ? undefined : parseSecretEnv(service, text);
+  if (secret) envProblems(r, keys.secret, secret.problems, true);
+  const both = secret && plain ? [...secret.vars.keys()].filter((n) => plain.vars.has(n)) : [];
+  for (const n of both) r.findings.push(error(configKey(keys.secret), `got ${n}, which ${configKey(keys.plain)} sets too; allowed: each variable in one of the two keys`));
+  if (!plain) return undefined;
+  return { env: Object.fromEntries(plain.vars), secretNames: secret ? [...secret.vars.keys()] : [], secretUnread };
+}
+
 /** Databases PostgreSQL has already; the application database must be its own. */
 const RESERVED_DATABASES = ["postgres", "template0", "template1"];
 /** The superuser, PostgreSQL's predefined roles, and the roles the stack creates for itself. */
@@ -408,7 +446,8 @@ export function validateSettings(config: RawConfig, stack: string, secureKeys: r
   if (adoption && !superuserPasswordSet) {
     r.fail("postgresSuperuserPassword", undefined, `the adopted cluster's superuser password, set with pulumi config set --secret ${configKey("postgresSuperuserPassword")} (an initialised cluster keeps its own; the generated one would not log in)`);
   }
-  const all = { ...settings, ...(adoption ? { adoption } : {}), superuserPasswordSet };
+  const appEnv = Object.fromEntries(APP_ENV_SERVICES.map((service) => [service, readAppEnv(r, service)])) as Record<AppEnvService, AppEnvSettings>;
+  const all = { ...settings, ...(adoption ? { adoption } : {}), superuserPasswordSet, appEnv };
   checkHosts(r, all as Partial<Settings>);
   // The program reads aws:region for the bucket and the backup job; the plan refuses what it would.
   if (settings.backup.enabled === true && !config["aws:region"]) {
