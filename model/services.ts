@@ -217,8 +217,10 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     mode: { kind: "singleton", reason: "one reconciler converges the roles; a second would only repeat its idempotent statements" },
     enabled: ALWAYS,
     order: "start-first",
-    // Healthy once a pass succeeded; the start period covers a first PostgreSQL start.
-    health: { intervalSeconds: 5, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 120 },
+    // Healthy once a pass succeeded; the start period covers a first PostgreSQL start. The check
+    // reads a marker file (reconcile.sh health), so every second costs nothing, and `pulumi up`
+    // (and the takeover's window) waits for its first healthy check: 1 s after the pass, not 5.
+    health: { intervalSeconds: 1, timeoutSeconds: 5, retries: 15, startPeriodSeconds: 120 },
     restart: ALWAYS_RESTART,
     placement: "spread",
     stopGraceSeconds: 10,

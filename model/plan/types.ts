@@ -66,7 +66,7 @@ export interface ServicePlan extends Resources {
 export interface ConvergePlan {
   /** The whole rollout, a rollback after it, and a margin (see convergePlan in plan/services.ts). */
   readonly timeoutSeconds: number;
-  /** How often the provider polls the tasks. */
+  /** convergeConfig.delay: when the provider first looks at the tasks after a create (firstLookSeconds in plan/services.ts). */
   readonly pollSeconds: number;
 }
 
