@@ -43,7 +43,8 @@ function liveNode(n: any): LiveNode {
 
 function liveService(s: any): LiveServiceInfo {
   const c = s.Spec?.TaskTemplate?.ContainerSpec ?? {};
-  const ports = (s.Endpoint?.Ports ?? s.Spec?.EndpointSpec?.Ports ?? []) as any[];
+  // The declared ports: host-mode ones are the spec's, whatever the allocator reports under Endpoint.
+  const ports = (s.Spec?.EndpointSpec?.Ports ?? []) as any[];
   return {
     name: s.Spec?.Name ?? "",
     image: String(c.Image ?? "").replace(/@sha256:[0-9a-f]{64}$/, ""),

@@ -683,7 +683,7 @@ SELECT 'monitor ' || rolname || ' ' || pg_has_role(rolname, 'pg_monitor', 'membe
     expect(refused.stderr).toMatch(/not manually attachable/);
     const out = await runbook(
       "4 (backend check)",
-      `docker service inspect traefik --format '{{range .Endpoint.Ports}}{{.PublishedPort}}/{{.PublishMode}} {{end}}'
+      `docker service inspect traefik --format '{{range .Spec.EndpointSpec.Ports}}{{.PublishedPort}}/{{.PublishMode}} {{end}}'
 docker service create --detach=false --quiet --name cutover-check --mode replicated-job --network advwell-edge --entrypoint curl ${STANDIN_IMAGES.probe.ref} -fsS http://backend:3000/health >/dev/null
 docker service logs --raw cutover-check | grep '"status":"ok"'
 docker service rm cutover-check >/dev/null`,
