@@ -756,7 +756,7 @@ docker stack deploy --resolve-image never -c ${COMPOSE_FILE} advtom >/dev/null`,
     );
     // Ingress is back: the old Traefik runs and publishes 80 and 443 again.
     await waitRunning(OLD_TRAEFIK, 1, 60_000);
-    const ports = ((await docker.getService(OLD_TRAEFIK).inspect()) as any).Endpoint.Ports.map((p: any) => `${p.PublishedPort}/${p.PublishMode}`);
+    const ports = ((await docker.getService(OLD_TRAEFIK).inspect()) as any).Spec.EndpointSpec.Ports.map((p: any) => `${p.PublishedPort}/${p.PublishMode}`);
     expect(ports).toEqual(["80/host", "443/host"]);
     await waitRunning("advtom_postgres", 1, 120_000);
     await waitRunning("advtom_backend", 3, 180_000);
