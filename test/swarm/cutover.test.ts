@@ -359,7 +359,7 @@ describe("taking over the live advtom stack (docs/cutover.md), on a real Swarm",
     await runbook("(the seed's deploy)", `docker stack deploy --resolve-image never -c ${COMPOSE_FILE} advtom >/dev/null`);
     // The seed's Traefik runs outside advtom (how it was deployed is not in the seed: a stack here).
     const traefik = await shell(`docker stack deploy --resolve-image never -c ${TRAEFIK_FILE} traefik >/dev/null`);
-    expect({ code: traefik.code, err: traefik.stderr.trim() }).toEqual({ code: 0, err: "" });
+    expect({ code: traefik.code, err: traefik.stderr.replace(/Since --detach=false was not specified[^\n]*\n?In a future release[^\n]*/, "").trim() }).toEqual({ code: 0, err: "" });
     await waitRunning(OLD_TRAEFIK, 1, 120_000);
     await waitRunning("advtom_postgres", 1, 120_000);
     await waitRunning("advtom_backend", 3, 180_000);
@@ -492,7 +492,12 @@ docker run --rm --network none --user 0 -v ${NEW_ACME_VOLUME}:/s:ro --entrypoint
 
   test("runbook 1-2: writers and the old Traefik stopped, pg_dump -Fc verified (a restore into a scratch database has the same fingerprints), the database stopped, the volume kept", async () => {
     t.stopWriters = Date.now();
-    await runbook("1 (stop the writers)", `docker service scale advtom_backend=0 ${OLD_TRAEFIK}=0 >/dev/null`, 180_000);
+    await runbook(
+      "1 (stop the writers)",
+      `docker service scale --detach advtom_backend=0 ${OLD_TRAEFIK}=0 >/dev/null
+while [ -n "$(docker ps -q -f name=advtom_backend -f name=${OLD_TRAEFIK})" ]; do sleep 0.2; done`,
+      180_000,
+    );
     t.writersStopped = Date.now();
     const out = await runbook(
       "2 (back up, verify)",
@@ -672,6 +677,10 @@ SELECT 'monitor ' || rolname || ' ' || pg_has_role(rolname, 'pg_monitor', 'membe
     recordFigure("cutover", "downtime, old writers stopped until the new backend answered a write", `${(downtime / 1000).toFixed(1)} s`, loadNote());
     recordTiming("cutover: the whole pulumi up (every service converged)", t.deployFinished - t.deployStarted);
     expect(downtime).toBeGreaterThan(0);
+    // A bound, not the goal: the figure above is the result (docs/cutover.md, "Rehearsed"). 60 s is
+    // past what the old runbook took (41-45 s) plus load's worst seen; a regression that waits out a
+    // stop grace, a monitor window or a missed convergeConfig look several times over crosses it.
+    expect(downtime).toBeLessThan(60_000);
     // The phases add up to the downtime (each is measured on its own clock reading).
     expect(Math.abs(phases.reduce((a, [, ms]) => a + ms, 0) - downtime)).toBeLessThan(2000);
   });
