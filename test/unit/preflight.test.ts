@@ -150,3 +150,15 @@ describe("import-env (step 0): the live services' environment and images into co
     expect(Object.fromEntries(parseSecretEnv("backend", out.files["takeover-env/backendSecretEnv.env"]).vars)).toEqual({ JWT_SECRET: SECRET });
   });
 });
+
+describe("the docker:host the preflight and import-env talk to (scripts/lib/dockerEndpoint.ts)", () => {
+  test("ssh://user@host:port goes through docker-modem's ssh agent (the remote `docker system dial-stdio`), unix:// to the socket, tcp:// over HTTP", async () => {
+    const { dockerFor } = await import("../../scripts/lib/dockerEndpoint");
+    const modem = (d: unknown) => (d as { modem: Record<string, unknown> }).modem;
+    expect(modem(dockerFor("ssh://deploy@vps-1.advwell.pro:2222"))).toMatchObject({ protocol: "ssh", host: "vps-1.advwell.pro", port: 2222, username: "deploy" });
+    expect(modem(dockerFor("ssh://deploy@vps-1.advwell.pro"))).toMatchObject({ protocol: "ssh", port: 22 });
+    expect(modem(dockerFor("unix:///run/rehearsal/docker.sock"))).toMatchObject({ socketPath: "/run/rehearsal/docker.sock" });
+    expect(modem(dockerFor("tcp://10.0.0.2:2375"))).toMatchObject({ protocol: "http", host: "10.0.0.2", port: 2375 });
+    expect(() => dockerFor("npipe:////./pipe/docker_engine")).toThrow(/is not unix:\/\/, tcp:\/\/ or ssh:\/\//);
+  });
+});
