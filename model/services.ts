@@ -149,8 +149,12 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     mode: { kind: "replicated", replicas: (tier) => tier.backendReplicas },
     enabled: ALWAYS,
     order: "start-first",
-    // Seed: health checks every 10 s. The start period gives Prisma time to boot.
-    health: { intervalSeconds: 10, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 30 },
+    // Seed: health checks every 10 s. Swarm routes to a task (DNS, VIP) only once its first check
+    // has passed, and Docker runs that check one interval after start (no start_interval on this
+    // engine or in the provider): at 10 s a new backend stayed unreachable 10 s after it was up,
+    // 12-15 s of the takeover's window. Every 2 s, with 15 misses (30 s, as before) to be unhealthy,
+    // a slow moment does not flap it. The start period gives Prisma time to boot.
+    health: { intervalSeconds: 2, timeoutSeconds: 5, retries: 15, startPeriodSeconds: 30 },
     restart: ALWAYS_RESTART,
     placement: "spread",
     stopGraceSeconds: 30,
