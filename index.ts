@@ -28,6 +28,8 @@ const stack = new AdvWell("advwell", {
   backupEncryptionKey: settings.backup.encryptionKeySet ? credentials.requireSecret("backupEncryptionKey") : undefined,
   backupAccessKeyId: settings.backup.storage === "s3-compatible" ? credentials.requireSecret("backupAccessKeyId") : undefined,
   backupSecretAccessKey: settings.backup.storage === "s3-compatible" ? credentials.requireSecret("backupSecretAccessKey") : undefined,
+  // The app's secret environment: env-file text, delivered one Swarm secret per variable.
+  secretEnv: { backend: credentials.getSecret("backendSecretEnv"), frontend: credentials.getSecret("frontendSecretEnv") },
 });
 
 export const tier = plan.tier;

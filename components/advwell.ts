@@ -26,7 +26,7 @@ import type { ServiceName } from "../model/services";
 import type { NetworkPlan } from "../model/plan/types";
 import { DatabaseRef, NetworkRef, networksOf, secretFile, secretMount, StackNetworks } from "./swarm";
 import { Traefik } from "./traefik";
-import { WebService } from "./webService";
+import { appEnvironment, WebService } from "./webService";
 
 export interface AdvWellArgs {
   /** Validated settings: domains, database names, rate limits, the replica node's endpoint. */
@@ -42,6 +42,8 @@ export interface AdvWellArgs {
   /** advwell:backupAccessKeyId / backupSecretAccessKey: the s3-compatible bucket's keys. Credentials. */
   readonly backupAccessKeyId?: pulumi.Input<string>;
   readonly backupSecretAccessKey?: pulumi.Input<string>;
+  /** The backend's and the frontend's secret environment (env-file text, a credential), when set. */
+  readonly secretEnv?: { readonly backend?: pulumi.Input<string | undefined>; readonly frontend?: pulumi.Input<string | undefined> };
 }
 
 /** The bucket, its region and the writer's keys (created in AWS, or an existing S3-compatible bucket's), and the stack's backup key. */
@@ -205,6 +207,9 @@ export class AdvWell extends pulumi.ComponentResource {
     );
 
     const rateLimit = { average: settings.rateLimitAverage, burst: settings.rateLimitBurst };
+    // The app's own variables first: the stack's own names (refused in the app's keys) are set after them.
+    const backendEnv = appEnvironment(name, "backend", settings.appEnv.backend, args.secretEnv?.backend, this);
+    const frontendEnv = appEnvironment(name, "frontend", settings.appEnv.frontend, args.secretEnv?.frontend, this);
     const backendPort = services.backend!.port!;
     const backend = new WebService(
       "backend",
@@ -214,6 +219,7 @@ export class AdvWell extends pulumi.ComponentResource {
         healthPath: "/health",
         healthCommand: nodeHttpProbe(backendPort, "/health"),
         env: {
+          ...backendEnv.env,
           NODE_ENV: "production",
           PORT: String(backendPort),
           NODE_OPTIONS: `--max-old-space-size=${plan.backend.nodeHeapMiB} --require ${CONTAINER_FILES.secretsEnv.mountPath}`,
@@ -225,6 +231,7 @@ export class AdvWell extends pulumi.ComponentResource {
           secretMount(databaseUrlSecret, "database-url"),
           secretMount(directUrlSecret, "direct-database-url"),
           ...(replicaUrlSecret ? [secretMount(replicaUrlSecret, "database-replica-url")] : []),
+          ...backendEnv.secrets,
         ],
         configs: [containerFileMount("advwell-secrets-env", "secretsEnv", this)],
         networks: on("backend"),
@@ -241,7 +248,8 @@ export class AdvWell extends pulumi.ComponentResource {
         domain: plan.edge.hosts.app,
         healthPath: "/",
         healthCommand: wgetProbe(frontendPort, "/"),
-        env: { API_URL: `https://${settings.apiDomain}` },
+        env: { ...frontendEnv.env, API_URL: `https://${settings.apiDomain}` },
+        secrets: frontendEnv.secrets,
         networks: on("frontend"),
         rateLimit,
         certResolver: plan.edge.certResolver,

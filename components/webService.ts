@@ -5,9 +5,11 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { AppEnvService, parseSecretEnv, secretEnvFile } from "../model/config/appEnv";
+import type { AppEnvSettings } from "../model/config/settings";
 import type { ServicePlan } from "../model/plan/types";
 import { routeLabels } from "../model/render/traefik";
-import { healthcheck, NetworkRef, swarmServiceArgs } from "./swarm";
+import { healthcheck, NetworkRef, secretFile, secretMount, swarmServiceArgs } from "./swarm";
 
 import In = docker.types.input;
 
@@ -72,3 +74,33 @@ export class WebService extends pulumi.ComponentResource {
     this.registerOutputs({ url: this.url, serviceName: this.service.name });
   }
 }
+
+/** A service's own environment as the service spec carries it: plain variables, and a *_FILE variable per secret one. */
+export interface AppEnvironment {
+  readonly env: Record<string, string>;
+  readonly secrets: In.ServiceTaskSpecContainerSpecSecret[];
+}
+
+/**
+ * The app's own environment (advwell:backendEnv / backendSecretEnv, and the frontend's): plain
+ * variables into the spec's env; each secret variable into its own Swarm secret, mounted as
+ * /run/secrets/env-<NAME>, with NAME_FILE pointing at it (the backend's preload reads it into NAME
+ * before the app starts). A secret's value never enters the spec; one variable's change replaces
+ * only its own secret. The names come from the settings (the CLI hands the program the decrypted
+ * value, which the plan validated); the values from the secret input.
+ */
+export function appEnvironment(resourcePrefix: string, service: AppEnvService, settings: AppEnvSettings, secretText: pulumi.Input<string | undefined> | undefined, parent: pulumi.Resource): AppEnvironment {
+  const env: Record<string, string> = { ...settings.env };
+  const secrets: In.ServiceTaskSpecContainerSpecSecret[] = [];
+  if (settings.secretNames.length > 0 && secretText === undefined) throw new pulumi.ResourceError(`the ${service}'s secret environment names ${settings.secretNames.length} variables but the program got no value for it`, parent);
+  // A plain object, not the Map: an Output's value is unwrapped as plain data.
+  const parsed = pulumi.secret(pulumi.output(secretText).apply((text): Record<string, string> => Object.fromEntries(parseSecretEnv(service, text ?? "").vars)));
+  for (const name of settings.secretNames) {
+    const file = secretEnvFile(name);
+    const value = parsed.apply((vars) => vars[name] ?? "");
+    secrets.push(secretMount(secretFile(`${resourcePrefix}-${service}-env-${name}`, value, parent), file.fileName));
+    env[file.fileVar] = file.path;
+  }
+  return { env, secrets };
+}
+

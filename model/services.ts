@@ -173,8 +173,12 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     mode: { kind: "replicated", replicas: (tier) => tier.backendReplicas },
     enabled: ALWAYS,
     order: "start-first",
-    // Seed: health checks every 10 s. The start period gives Prisma time to boot.
-    health: { intervalSeconds: 10, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 30 },
+    // Seed: health checks every 10 s. Swarm routes to a task (DNS, VIP) only once its first check
+    // has passed, and Docker runs that check one interval after start (no start_interval on this
+    // engine or in the provider): at 10 s a new backend stayed unreachable 10 s after it was up,
+    // 12-15 s of the takeover's window. Every 2 s, with 15 misses (30 s, as before) to be unhealthy,
+    // a slow moment does not flap it. The start period gives Prisma time to boot.
+    health: { intervalSeconds: 2, timeoutSeconds: 5, retries: 15, startPeriodSeconds: 30 },
     restart: ALWAYS_RESTART,
     placement: "spread",
     stopGraceSeconds: 30,
@@ -271,8 +275,10 @@ export const SERVICE_TABLE: { readonly [N in ServiceName]: ServiceRow } = {
     mode: { kind: "singleton", reason: "one reconciler converges the roles; a second would only repeat its idempotent statements" },
     enabled: ALWAYS,
     order: "start-first",
-    // Healthy once a pass succeeded; the start period covers a first PostgreSQL start.
-    health: { intervalSeconds: 5, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 120 },
+    // Healthy once a pass succeeded; the start period covers a first PostgreSQL start. The check
+    // reads a marker file (reconcile.sh health), so every second costs nothing, and `pulumi up`
+    // (and the takeover's window) waits for its first healthy check: 1 s after the pass, not 5.
+    health: { intervalSeconds: 1, timeoutSeconds: 5, retries: 15, startPeriodSeconds: 120 },
     restart: ALWAYS_RESTART,
     placement: "spread",
     stopGraceSeconds: 10,

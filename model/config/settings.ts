@@ -12,6 +12,7 @@ import { SERVICE_NAMES, ServiceName } from "../services";
 import { isTierName, TierName } from "../tiers";
 import { parseSizeMiB } from "../units";
 import { allowedText, CONFIG_KEY_NAMES, CONFIG_KEYS, ConfigKey, configKey, isCredentialKey, MAX_LENGTH, PROJECT, TextKey } from "./keys";
+import { APP_ENV_KEYS, APP_ENV_SERVICES, AppEnvService, EnvProblem, parsePlainEnv, parseSecretEnv } from "./appEnv";
 import { parseNodes, NodeSpec } from "./nodes";
 import { Overrides, parseOverrides } from "./overrides";
 import { DOMAIN, EMAIL, hasUrlPassword, printable, httpUrl, IDENT, isPinnedImage, parseImageReference, postgresMajor, PROM_MAX_BYTES, promDurationHours, redactUrlPassword, specialUseSuffix, UNSAFE_CHARACTER, URL_PATH } from "./references";
@@ -106,6 +107,16 @@ export interface Adoption {
   readonly major: number;
 }
 
+/** One service's own environment (model/config/appEnv.ts). */
+export interface AppEnvSettings {
+  /** Plain variables, by name: they go into the service spec's env. */
+  readonly env: Readonly<Record<string, string>>;
+  /** The secret variables' names (their values stay in the secret config value, never here). */
+  readonly secretNames: readonly string[];
+  /** The secret key is set but stored as secure: and not readable offline (names unknown until deploy). */
+  readonly secretUnread: boolean;
+}
+
 export interface Settings {
   readonly stack: string;
   readonly tier: TierName;
@@ -141,6 +152,8 @@ export interface Settings {
   readonly adoption?: Adoption;
   /** Whether advwell:postgresSuperuserPassword is set (its value is a credential and never enters the settings). */
   readonly superuserPasswordSet: boolean;
+  /** The backend's and the frontend's own environment. */
+  readonly appEnv: Readonly<Record<AppEnvService, AppEnvSettings>>;
 }
 
 export type RawConfig = Readonly<Record<string, string | undefined>>;
@@ -286,8 +299,8 @@ export function safeKeyName(name: string): string {
  * and a credential key only as a secret. Each refuses the key once, naming it and never
  * echoing what could be secret.
  */
-/** Keys whose value is a file's text (PEM certificates): line breaks are its grammar, every other rule holds. */
-const MULTI_LINE_KEYS: ReadonlySet<TextKey> = new Set<TextKey>(["acmeCaCertificate"]);
+/** Keys whose value is a file's text (PEM certificates, env files): line breaks are its grammar, every other rule holds. */
+const MULTI_LINE_KEYS: ReadonlySet<TextKey> = new Set<TextKey>(["acmeCaCertificate", "backendSecretEnv", "frontendSecretEnv"]);
 
 function checkText(r: Reader, config: RawConfig): void {
   for (const name of Object.keys(MAX_LENGTH) as TextKey[]) {
@@ -501,6 +514,31 @@ function readBackupExtras(r: Reader, config: RawConfig) {
   };
 }
 
+/** Each problem as an error naming the key and the entry (a secret key's values are never shown). */
+function envProblems(r: Reader, name: ConfigKey, problems: readonly EnvProblem[], secret: boolean): void {
+  for (const p of problems) {
+    const where = secret ? `line ${p.at}` : `entry ${p.at}`;
+    const got = secret ? `got ${where}${p.name ? ` (${p.name})` : ""} (values not shown: the key holds credentials)` : `got ${where} ${p.name ? JSON.stringify(p.name) : "(no readable name)"}`;
+    r.findings.push(error(configKey(name), `${got}: ${p.problem}; allowed: ${CONFIG_KEYS[name].allowed}`));
+  }
+}
+
+function readAppEnv(r: Reader, service: AppEnvService): AppEnvSettings | undefined {
+  const keys = APP_ENV_KEYS[service];
+  const entries = r.list(keys.plain);
+  const plain = entries === undefined ? undefined : parsePlainEnv(service, entries);
+  if (plain) envProblems(r, keys.plain, plain.problems, false);
+  const secretUnread = r.isSecure(keys.secret) && r.raw(keys.secret) === undefined;
+  const text = r.raw(keys.secret);
+  if (text === undefined && !secretUnread) return r.fail(keys.secret, undefined);
+  const secret = text === undefined ? undefined : parseSecretEnv(service, text);
+  if (secret) envProblems(r, keys.secret, secret.problems, true);
+  const both = secret && plain ? [...secret.vars.keys()].filter((n) => plain.vars.has(n)) : [];
+  for (const n of both) r.findings.push(error(configKey(keys.secret), `got ${n}, which ${configKey(keys.plain)} sets too; allowed: each variable in one of the two keys`));
+  if (!plain) return undefined;
+  return { env: Object.fromEntries(plain.vars), secretNames: secret ? [...secret.vars.keys()] : [], secretUnread };
+}
+
 /**
  * PostgreSQL 15's reserved and type/function-name keywords (pg_get_keywords() catcode R and T, read
  * from a real 15 server): unquoted, none of them is a role or database name (`CREATE ROLE user` is
@@ -617,7 +655,8 @@ export function validateSettings(config: RawConfig, stack: string, secureKeys: r
   if (adoption && !superuserPasswordSet) {
     r.fail("postgresSuperuserPassword", undefined, `the adopted cluster's superuser password, set with pulumi config set --secret ${configKey("postgresSuperuserPassword")} (an initialised cluster keeps its own; the generated one would not log in)`);
   }
-  const all = { ...settings, ...(adoption ? { adoption } : {}), superuserPasswordSet };
+  const appEnv = Object.fromEntries(APP_ENV_SERVICES.map((service) => [service, readAppEnv(r, service)])) as Record<AppEnvService, AppEnvSettings>;
+  const all = { ...settings, ...(adoption ? { adoption } : {}), superuserPasswordSet, appEnv };
   checkHosts(r, all as Partial<Settings>);
   // The program reads aws:region for the bucket and the backup job; the plan refuses what it would.
   // The s3-compatible mode creates nothing in AWS and signs for its own region.

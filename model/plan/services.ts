@@ -56,13 +56,30 @@ export const CONVERGE_MARGIN_SECONDS = 60;
  *           + rollbackBatches x (monitor + delay)        a rollback, so its error is the one reported
  *           + 60 s                                        scheduling, image pull, polling
  */
-export function convergePlan(replicas: number, update: UpdatePlan, rollback: UpdatePlan): ConvergePlan {
+export function convergePlan(replicas: number, update: UpdatePlan, rollback: UpdatePlan, health: HealthPlan, database: boolean): ConvergePlan {
   const batches = Math.ceil(replicas / update.parallelism);
   const rollbackBatches = Math.ceil(replicas / rollback.parallelism);
   return {
     timeoutSeconds: batches * (2 * update.monitorSeconds + update.delaySeconds) + rollbackBatches * (rollback.monitorSeconds + rollback.delaySeconds) + CONVERGE_MARGIN_SECONDS,
-    pollSeconds: 5,
+    pollSeconds: firstLookSeconds(health, database),
   };
+}
+
+/**
+ * convergeConfig.delay: when the provider first looks after a create. Its wait is a
+ * retry.StateChangeConf whose first refresh comes after Delay and whose next ones 5 s, then 10 s
+ * apart (terraform-provider-docker resource_docker_service_funcs.go, resourceDockerServiceCreate),
+ * so a first look before the task is healthy costs 5 s more. A task is healthy at the earliest at
+ * its first health check, one interval after the container started: the first look comes two
+ * seconds after that (container start and the check itself), and never later than the 5 s it was.
+ * A database also starts its server on the data directory first (and, on a fresh overlay network,
+ * the network's first container): in the cutover drill PostgreSQL was not healthy 3 s after the
+ * create in two runs of two, so a database is first looked at after 5 s. The reconciler (1 s
+ * checks) is looked at after 3 s and the backend (2 s checks) after 4 s: the takeover's window
+ * waits on both (docs/cutover.md, "Rehearsed").
+ */
+export function firstLookSeconds(health: HealthPlan, database: boolean): number {
+  return database ? 5 : Math.min(5, health.intervalSeconds + 2);
 }
 
 /** The extra tasks a start-first update runs beside the old ones (0 for stop-first). */
@@ -173,7 +190,7 @@ export function planServices(settings: Settings, backupImage: string): Staged<Pa
       restart: row.restart,
       health: row.health,
       placement: placementFor(row.placement, settings.nodes),
-      ...(row.mode.kind === "global" ? {} : { converge: convergePlan(replicas, update, rollback) }),
+      ...(row.mode.kind === "global" ? {} : { converge: convergePlan(replicas, update, rollback, row.health, row.placement === "primary" || row.placement === "replica") }),
       networks: row.networks,
       ...(row.secretReader ? { secretFiles: { uid: row.secretReader.uid, gid: row.secretReader.gid, mode: SECRET_FILE_MODE, user: row.secretReader.user } } : {}),
     };

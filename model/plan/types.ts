@@ -91,7 +91,7 @@ export interface NetworkPlan {
 export interface ConvergePlan {
   /** The whole rollout, a rollback after it, and a margin (see convergePlan in plan/services.ts). */
   readonly timeoutSeconds: number;
-  /** How often the provider polls the tasks. */
+  /** convergeConfig.delay: when the provider first looks at the tasks after a create (firstLookSeconds in plan/services.ts). */
   readonly pollSeconds: number;
 }
 

@@ -29,7 +29,7 @@ beforeAll(async () => {
 const service = () => run.one("docker:index/service:Service").inputs;
 const labels = () => Object.fromEntries((service().labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
 
-test("Traefik routes the host over TLS to the plan's port, on the first network, with a /health check every 10 s", () => {
+test("Traefik routes the host over TLS to the plan's port, on the first network, with a /health check at the container check's interval (2 s)", () => {
   expect(labels()).toMatchObject({
     "traefik.enable": "true",
     "traefik.swarm.network": "advwell-edge",
@@ -37,7 +37,7 @@ test("Traefik routes the host over TLS to the plan's port, on the first network,
     "traefik.http.routers.backend.tls.certresolver": "letsencrypt",
     "traefik.http.services.backend.loadbalancer.server.port": String(plan.port),
     "traefik.http.services.backend.loadbalancer.healthcheck.path": "/health",
-    "traefik.http.services.backend.loadbalancer.healthcheck.interval": "10s",
+    "traefik.http.services.backend.loadbalancer.healthcheck.interval": "2s",
     "traefik.http.middlewares.backend-ratelimit.ratelimit.average": "10",
     "advwell.component": "backend",
   });
@@ -51,7 +51,7 @@ test("replicas, start-first update with rollback, stop grace and the container h
   const container = service().taskSpec.containerSpec;
   expect(container.image).toBe(plan.image);
   expect(container.stopGracePeriod).toBe(`${plan.stopGraceSeconds}s`);
-  expect(container.healthcheck).toEqual({ tests: nodeHttpProbe(plan.port!, "/health"), interval: "10s", timeout: "5s", retries: 3, startPeriod: "30s" });
+  expect(container.healthcheck).toEqual({ tests: nodeHttpProbe(plan.port!, "/health"), interval: "2s", timeout: "5s", retries: 15, startPeriod: "30s" });
   expect(service().taskSpec.networksAdvanceds).toEqual([{ id: "edge-id" }, { id: "data-id" }]);
 });
 

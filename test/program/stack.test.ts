@@ -197,14 +197,14 @@ describe("Traefik labels", () => {
     // api, app, Traefik's dashboard, and Grafana, Prometheus' and Alertmanager's UIs when monitoring runs.
     expect(routers).toBe(plans.get(key)!.monitoring ? 6 : 3);
   });
-  test("backend: Host rule on the API domain, /health every 10s, per-IP rate limit", () => {
+  test("backend: Host rule on the API domain, /health every 2s (the container check's interval), per-IP rate limit", () => {
     const labels = labelsOf(service(get("production"), "backend"));
     expect(labels).toMatchObject({
       "traefik.enable": "true",
       "traefik.http.routers.backend.rule": "Host(`api.advwell.pro`)",
       "traefik.http.services.backend.loadbalancer.server.port": "3000",
       "traefik.http.services.backend.loadbalancer.healthcheck.path": "/health",
-      "traefik.http.services.backend.loadbalancer.healthcheck.interval": "10s",
+      "traefik.http.services.backend.loadbalancer.healthcheck.interval": `${plans.get("production")!.services.backend!.health.intervalSeconds}s`,
       "traefik.http.middlewares.backend-ratelimit.ratelimit.average": "100",
     });
   });

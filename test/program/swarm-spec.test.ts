@@ -75,9 +75,13 @@ describe("pulumi up waits for a rollout and fails when it fails (issue 15)", () 
       if (planned.global) {
         expect(s.inputs.convergeConfig).toBeUndefined();
       } else {
-        expect({ service: s.inputs.name, converge: s.inputs.convergeConfig }).toEqual({ service: s.inputs.name, converge: { timeout: `${planned.converge!.timeoutSeconds}s`, delay: "5s" } });
+        expect({ service: s.inputs.name, converge: s.inputs.convergeConfig }).toEqual({ service: s.inputs.name, converge: { timeout: `${planned.converge!.timeoutSeconds}s`, delay: `${planned.converge!.pollSeconds}s` } });
       }
     }
+    // The provider first looks one health interval + 2 s after a create (at most 5 s), a database
+    // after 5 s: 3 s for the reconciler's 1 s checks, 4 s for the backend's 2 s checks.
+    const delay = (name: string) => byType(runs.get(tier)!, SERVICE).find((s) => s.inputs.name === name)?.inputs.convergeConfig?.delay;
+    expect({ postgres: delay("postgres"), reconcile: delay("postgres-reconcile"), backend: delay("backend") }).toEqual({ postgres: "5s", reconcile: "3s", backend: "4s" });
   });
 
   test("the timeout covers the whole rollout and a rollback after it: backend at 10 replicas waits longer than at 2", () => {

@@ -15,7 +15,8 @@
  * - Prisma's URL parameters are honoured: connection_limit is the pool size, pool_timeout the wait
  *   for a pooled connection, pgbouncer=true means no named prepared statements (pg uses unnamed
  *   ones unless told otherwise).
- * - GET /health: `SELECT 1` and one INSERT through DATABASE_URL; 200 only when both work.
+ * - GET /health: `SELECT 1` and one INSERT through DATABASE_URL; 200 only when both work, with the
+ *   seed's body `{"status":"ok","timestamp":...}` (and the task and database the drills check).
  *   With STANDIN_BROKEN_HEALTH=1 (the image `backend:standin-2-broken`, a broken release for the
  *   rollback drill) it answers 500 whatever the database says; everything else works.
  * - While /tmp/standin-health-fails-from-outside exists, /health answers 503 to callers outside the
@@ -141,7 +142,8 @@ async function main() {
         if (fs.existsSync(OUTSIDE_HEALTH_FAILS) && !isLoopback(req.socket.remoteAddress)) return json(res, 503, { ok: false, task, error: `${OUTSIDE_HEALTH_FAILS} exists` });
         await pool.query("SELECT 1");
         await pool.query("INSERT INTO standin_health (task) VALUES ($1)", [task]);
-        return json(res, 200, { ok: true, task, database: primary.target, pgbouncer: primary.pgbouncer });
+        // The seed's answer ({"status":"ok","timestamp":...}, its deployment summary), plus what the drills read.
+        return json(res, 200, { status: "ok", timestamp: new Date().toISOString(), ok: true, task, database: primary.target, pgbouncer: primary.pgbouncer });
       }
       if (req.method === "POST" && path === "/rows") {
         const { rows } = await pool.query("INSERT INTO standin_rows (note) VALUES ($1) RETURNING id", [`from ${task}`]);
