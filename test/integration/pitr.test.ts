@@ -115,7 +115,7 @@ function pitrSh(args: string[], extra: Record<string, string> = {}): Promise<Run
   const started = Date.now();
   const env = { PATH: `${PG_BIN}:/usr/bin:/bin`, HOME: root, LANG: "C.UTF-8", PITR_CONF: confPath, PGHOST: path.join(root, "socket"), PGPORT: String(pg.port), PGUSER: SUPERUSER, PGPASSWORD: SUPERUSER_PASSWORD, PGDATA: pg.dataDir, ...extra };
   return new Promise((resolveRun, reject) => {
-    const child = spawn("runuser", ["-u", "postgres", "--", "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), "bash", path.join(SCRIPTS, "pitr.sh"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("runuser", ["-u", "postgres", "--", "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), "bash", path.join(root, "pitr.sh"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -245,6 +245,9 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(root, "socket"));
   fs.mkdirSync(path.join(root, "spool"));
   execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(root, "key.pem"), "-out", path.join(root, "cert.pem"), "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"], { stdio: "ignore" });
+  // The script as Swarm mounts it (0555) in a folder the postgres user can enter: a checkout in a
+  // root-only folder (CI's mktemp -d clone) is not readable by it.
+  for (const script of ["pitr.sh", "backup.sh"]) fs.writeFileSync(path.join(root, script), fs.readFileSync(path.join(SCRIPTS, script), "utf8"), { mode: 0o555 });
   execFileSync("chown", ["-R", "postgres:postgres", root]);
   s3 = await s3rverProcess(root);
   s3dumps = await FakeS3.start([BUCKET]);
