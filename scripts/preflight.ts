@@ -68,12 +68,14 @@ async function main(argv: readonly string[]): Promise<number> {
   let secureKeys = loaded.secureKeys;
   if (args.configJson) {
     // `pulumi config --json --show-secrets`: {"advwell:tier": {"value": "growth", "secret": false}, ...}
-    const doc = JSON.parse(fs.readFileSync(args.configJson, "utf8")) as Record<string, { value?: unknown; objectValue?: unknown }>;
+    const doc = JSON.parse(fs.readFileSync(args.configJson, "utf8")) as Record<string, { value?: unknown; objectValue?: unknown; secret?: boolean }>;
     for (const [key, entry] of Object.entries(doc)) {
       const value = entry.objectValue ?? entry.value;
       if (value === undefined) continue;
       loaded.config[key] = typeof value === "string" ? value : JSON.stringify(value);
-      secureKeys = secureKeys.filter((k) => k !== key);
+      // A value the CLI decrypted stays a secret key (as index.ts tells the plan under `pulumi up`):
+      // the plan refuses a credential that is not one.
+      secureKeys = entry.secret === true ? [...new Set([...secureKeys, key])] : secureKeys.filter((k) => k !== key);
     }
   }
   for (const s of args.set) applySet(loaded.config, s, loaded.project);
