@@ -34,6 +34,9 @@ for name in "${names[@]}"; do
   hash=$( (cd "$dir" && find . -type f -print0 | sort -z | xargs -0 sha256sum; go env GOVERSION) | sha256sum | cut -c1-16)
   out=$cache/$name-$hash
   started=$(date +%s)
+  # One build of a tool at a time (two test runs, or CI and a shell, share the cache and $out.tmp).
+  exec 9>"$cache/.lock-$name"
+  flock 9
   if [ -x "$out/$BINARY" ]; then
     state=cached
   else
@@ -50,6 +53,7 @@ for name in "${names[@]}"; do
     state=built
   fi
   ln -sfn "$out/$BINARY" "$cache/bin/$BINARY"
+  exec 9>&-
   echo "build-tools: $name ($BINARY) $state in $(( $(date +%s) - started )) s: $out/$BINARY"
 done
 echo "$cache/bin"
