@@ -110,13 +110,31 @@ export async function pulumiCliEngine(options: CliEngineOptions): Promise<StackE
   const pulumiCommand = await auto.PulumiCommand.get({ root: path.dirname(bin) });
   const stack = await auto.LocalWorkspace.createOrSelectStack({ stackName: options.stack, workDir }, { envVars, pulumiCommand });
   const secret = new Set(options.secretKeys ?? []);
+  // The config arrives as `pulumi config set` strings (config/stackConfig.ts stringifies lists and
+  // objects), but the CLI validates each key against its type in Pulumi.yaml ("must be of type
+  // 'array<string>'"): plain keys go into the stack file with their declared type; secrets then go
+  // through `pulumi config set --secret`, which encrypts them with the stack's salt.
+  const declared = (project.config ?? {}) as Record<string, { type?: string } | undefined>;
+  const typed = (key: string, value: string): unknown => {
+    const prefix = `${String(project.name)}:`;
+    const type = key.startsWith(prefix) ? declared[key.slice(prefix.length)]?.type : undefined;
+    if (type === "array" || type === "object") return JSON.parse(value);
+    if (type === "integer") return Number(value);
+    if (type === "boolean") return value === "true";
+    return value;
+  };
+  const stackFile = path.join(workDir, `Pulumi.${options.stack}.yaml`);
   const setConfig = async (values: Readonly<Record<string, string>>) => {
-    const config: Record<string, { value: string; secret: boolean }> = {};
-    for (const [k, v] of Object.entries(values)) config[k] = { value: v, secret: secret.has(k) };
-    if (options.dockerHost) config["docker:host"] = { value: options.dockerHost, secret: false };
-    const old = Object.keys(await stack.getAllConfig()).filter((k) => !(k in config));
-    if (old.length > 0) await stack.removeAllConfig(old);
-    await stack.setAllConfig(config);
+    const settings = (fs.existsSync(stackFile) ? parse(fs.readFileSync(stackFile, "utf8")) : {}) ?? {};
+    const plain: Record<string, unknown> = {};
+    const secrets: Record<string, { value: string; secret: boolean }> = {};
+    for (const [k, v] of Object.entries(values)) {
+      if (secret.has(k)) secrets[k] = { value: v, secret: true };
+      else plain[k] = typed(k, v);
+    }
+    if (options.dockerHost) plain["docker:host"] = options.dockerHost;
+    fs.writeFileSync(stackFile, stringify({ ...settings, config: plain }));
+    if (Object.keys(secrets).length > 0) await stack.setAllConfig(secrets);
   };
   await setConfig(options.config);
   const log = options.log ?? (() => undefined);
