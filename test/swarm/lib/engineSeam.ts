@@ -61,7 +61,7 @@ export function changedCounts(run: EngineRun): Record<string, number> {
  * scripts/build-tools.sh and returns the folder to put first on PATH. Throws, naming the tool,
  * when one cannot be built: a missing `go` is an error, never a skip.
  */
-export function toolsBin(names: readonly string[] = ["pulumi", "language-nodejs", "provider-random"]): string {
+export function toolsBin(names: readonly string[] = ["pulumi", "language-nodejs", "provider-random", "provider-docker"]): string {
   const out = execFileSync(path.join(ROOT, "scripts", "build-tools.sh"), [...names], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   const lines = out.trim().split("\n");
   return lines[lines.length - 1];
