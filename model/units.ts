@@ -73,6 +73,11 @@ export function textToBase64(text: string): string {
   return Buffer.from(text, "utf8").toString("base64");
 }
 
+/** The text a Swarm config's base64 `data` holds (the inverse of textToBase64), for views that show it. */
+export function base64ToText(data: string): string {
+  return Buffer.from(data, "base64").toString("utf8");
+}
+
 /** CPU figures are kept to 1/1000 of a core so that sums like 0.1 + 0.2 do not drift. */
 export function roundCpus(cpus: number): number {
   return Math.round(cpus * 1000) / 1000;
