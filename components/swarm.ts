@@ -9,7 +9,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { NetworkName } from "../model/networks";
 import type { HealthPlan, RestartPlan, ServicePlan, UpdatePlan } from "../model/plan/types";
-import { cpusToNanoCpus, mibToBytes } from "../model/units";
+import { cpusToNanoCpus, mibToBytes, textToBase64 } from "../model/units";
 
 import In = docker.types.input;
 
@@ -207,9 +207,12 @@ export function contentName(base: string, content: string): string {
   return `${base}-${createHash("sha256").update(content).digest("hex").slice(0, 10)}`;
 }
 
-/** A Swarm config holding rendered text, named by its content (see contentName). */
+/**
+ * A Swarm config holding rendered text, named by its content (see contentName). The text goes as
+ * base64 `data`, never `dataRaw`: the built provider refuses `dataRaw` (model/units.ts textToBase64).
+ */
 export function textConfig(resourceName: string, text: string, parent: pulumi.Resource): docker.ServiceConfig {
-  return new docker.ServiceConfig(resourceName, { name: contentName(resourceName, text), dataRaw: text }, { parent });
+  return new docker.ServiceConfig(resourceName, { name: contentName(resourceName, text), data: textToBase64(text) }, { parent });
 }
 
 /**
@@ -219,6 +222,6 @@ export function textConfig(resourceName: string, text: string, parent: pulumi.Re
  * the new secret can exist beside the old one while the service moves over.
  */
 export function secretFile(resourceName: string, value: pulumi.Input<string>, parent: pulumi.Resource): docker.Secret {
-  const data = pulumi.secret(pulumi.output(value).apply((text) => Buffer.from(text, "utf8").toString("base64")));
+  const data = pulumi.secret(pulumi.output(value).apply(textToBase64));
   return new docker.Secret(resourceName, { data, labels: [{ label: "advwell.secret", value: resourceName }] }, { parent });
 }

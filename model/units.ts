@@ -61,6 +61,23 @@ export function cpusToNanoCpus(cpus: number): number {
   return Math.round(cpus * 1e9);
 }
 
+/**
+ * Swarm config and secret contents go to the docker provider as standard base64 of the UTF-8 text.
+ * The Terraform docker provider the tools build (kreuzwerker 2022-11-02,
+ * internal/provider/resource_docker_config.go) knows only `data`, validated by
+ * validateStringIsBase64Encoded and decoded with base64.StdEncoding; it refuses `dataRaw`
+ * ("Invalid or unknown key"). Read sets `data` back the same way, so what we send is what Read
+ * returns. Newer provider lines accept `data` too.
+ */
+export function textToBase64(text: string): string {
+  return Buffer.from(text, "utf8").toString("base64");
+}
+
+/** The text a Swarm config's base64 `data` holds (the inverse of textToBase64), for views that show it. */
+export function base64ToText(data: string): string {
+  return Buffer.from(data, "base64").toString("utf8");
+}
+
 /** CPU figures are kept to 1/1000 of a core so that sums like 0.1 + 0.2 do not drift. */
 export function roundCpus(cpus: number): number {
   return Math.round(cpus * 1000) / 1000;

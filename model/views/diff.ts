@@ -4,7 +4,7 @@
  * stateful resources (volumes, buckets) are flagged loudly. Values print in human units (CPUs,
  * MiB/GiB, durations) in the text and Markdown forms; the JSON form keeps the provider's. Pure.
  */
-import { formatMiB, roundCpus } from "../units";
+import { base64ToText, formatMiB, roundCpus } from "../units";
 
 export interface ResourceLike {
   /** Present in captures made since URNs were recorded; resources are matched by it when both sides have it. */
@@ -71,6 +71,18 @@ export interface ResourceDiff {
 /** Resources whose loss loses data. */
 export const STATEFUL_TYPES: ReadonlySet<string> = new Set(["docker:index/volume:Volume", "aws:s3/bucket:Bucket"]);
 
+const SERVICE_CONFIG = "docker:index/serviceConfig:ServiceConfig";
+
+/**
+ * A resource's inputs as a reader compares them: a Swarm config's base64 `data` (what the program
+ * sends, model/units.ts textToBase64) as its text, so a changed rendered file shows as a line diff
+ * under the same property name the real `pulumi preview --diff` uses.
+ */
+function readableInputs(r: ResourceLike): Record<string, unknown> {
+  if (r.type !== SERVICE_CONFIG || typeof r.inputs.data !== "string") return r.inputs;
+  return { ...r.inputs, data: base64ToText(r.inputs.data) };
+}
+
 const byTypeAndName = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
 
 /** Flattens to path -> leaf value; arrays of {label, value} (Docker labels) become label maps. */
@@ -129,8 +141,8 @@ export function diffResources(beforeName: string, before: readonly ResourceLike[
   for (const r of after) {
     const old = b.get(keyOf(r));
     if (!old) continue;
-    const fo = flatten({ ...old.inputs, "(protect)": old.protect, "(retainOnDelete)": old.retainOnDelete });
-    const fn = flatten({ ...r.inputs, "(protect)": r.protect, "(retainOnDelete)": r.retainOnDelete });
+    const fo = flatten({ ...readableInputs(old), "(protect)": old.protect, "(retainOnDelete)": old.retainOnDelete });
+    const fn = flatten({ ...readableInputs(r), "(protect)": r.protect, "(retainOnDelete)": r.retainOnDelete });
     const paths = [...new Set([...Object.keys(fo), ...Object.keys(fn)])].sort();
     const changes = paths
       .filter((p) => JSON.stringify(fo[p]) !== JSON.stringify(fn[p]))

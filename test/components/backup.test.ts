@@ -9,6 +9,7 @@ import * as path from "path";
 import { BackupPlan, planBackup, ServicePlan } from "../../model";
 import { SECRET_SIG, unwrapSecrets } from "../support/program";
 import { resolve } from "../support/stacks";
+import { configText } from "../support/component";
 
 const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 const KMS = "arn:aws:kms:sa-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -259,7 +260,7 @@ describe("production", () => {
     const scriptsDir = path.join(__dirname, "..", "..", "containers", "backup");
     for (const file of ["backup.sh", "restore.sh", "restore-drill.sh", "pitr.sh"]) {
       const text = fs.readFileSync(path.join(scriptsDir, file), "utf8");
-      const config = configs.find((c) => c.inputs.dataRaw === text);
+      const config = configs.find((c) => configText(c.inputs) === text);
       expect({ file, found: config !== undefined }).toEqual({ file, found: true });
       expect(config!.inputs.name).toMatch(new RegExp(`^backup-${file.replace(/\.sh$/, "")}-[0-9a-f]{10}$`));
     }

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { contentName } from "../../components/swarm";
 import { MonitoringPlan, Plan, PROJECT, renderAlertRules, renderPrometheusConfig, SERVICE_TABLE, ServiceName } from "../../model";
 import { planFor } from "../support/stacks";
+import { configText } from "../support/component";
 
 const MONITORING_SERVICE_NAMES = (Object.keys(SERVICE_TABLE) as ServiceName[]).filter((n) => SERVICE_TABLE[n].group === "monitoring");
 
@@ -150,8 +151,8 @@ test("Prometheus mounts the rendered config and rules as Swarm configs named by 
   const configs = byType("docker:index/serviceConfig:ServiceConfig");
   const yml = one("docker:index/serviceConfig:ServiceConfig", "mon-prometheus-yml");
   const rules = one("docker:index/serviceConfig:ServiceConfig", "mon-prometheus-rules");
-  expect(yml.inputs.dataRaw).toBe(renderPrometheusConfig(mplan));
-  expect(rules.inputs.dataRaw).toBe(renderAlertRules(mplan));
+  expect(configText(yml.inputs)).toBe(renderPrometheusConfig(mplan));
+  expect(configText(rules.inputs)).toBe(renderAlertRules(mplan));
   expect(yml.inputs.name).toBe(contentName("mon-prometheus-yml", renderPrometheusConfig(mplan)));
   expect(rules.inputs.name).not.toBe(contentName("mon-prometheus-rules", `${renderAlertRules(mplan)}# changed\n`));
   expect(configs.map((c) => c.name).sort()).toEqual(["mon-grafana-dashboards", "mon-grafana-datasource", "mon-grafana-overview", "mon-prometheus-rules", "mon-prometheus-yml"]);

@@ -1,7 +1,7 @@
 /** The PgBouncer component alone under mocks: the rendered ini, the userlist secret, the pooled address. */
 import type { PgBouncer as PgBouncerType } from "../../components/pgbouncer";
 import { renderPgBouncerIni } from "../../model";
-import { buildComponent, ComponentRun, plaintextHits } from "../support/component";
+import { buildComponent, ComponentRun, plaintextHits, configText } from "../support/component";
 import { planFor, seedNodes } from "../support/stacks";
 
 const plan = planFor("production", ["advwell:tier=business", seedNodes(2)]);
@@ -25,8 +25,8 @@ const container = () => run.one("docker:index/service:Service").inputs.taskSpec.
 
 test("pgbouncer.ini is the plan's pools in front of postgres:5432, mounted from a content-named config", () => {
   const config = run.one("docker:index/serviceConfig:ServiceConfig");
-  expect(config.inputs.dataRaw).toBe(renderPgBouncerIni(plan.pgbouncer!, { host: "postgres", port: 5432, database: "advtom", authFile: "/etc/pgbouncer/userlist.txt" }));
-  expect(config.inputs.dataRaw).toContain(`default_pool_size = ${plan.pgbouncer!.defaultPoolSize}`);
+  expect(configText(config.inputs)).toBe(renderPgBouncerIni(plan.pgbouncer!, { host: "postgres", port: 5432, database: "advtom", authFile: "/etc/pgbouncer/userlist.txt" }));
+  expect(configText(config.inputs)).toContain(`default_pool_size = ${plan.pgbouncer!.defaultPoolSize}`);
   expect(config.inputs.name).toMatch(/^pgbouncer-ini-[0-9a-f]{10}$/);
   expect(container().configs).toEqual([expect.objectContaining({ fileName: "/etc/pgbouncer/pgbouncer.ini", fileMode: 0o444 })]);
 });

@@ -2,7 +2,7 @@
 import { CONTAINER_FILES, readContainerFile } from "../../components/containerFiles";
 import type { PostgresReconcile as ReconcileType } from "../../components/postgresReconcile";
 import { reconcileEnvironment } from "../../model";
-import { buildComponent, ComponentRun, plaintextHits } from "../support/component";
+import { buildComponent, ComponentRun, plaintextHits, configText } from "../support/component";
 import { planFor, seedNodes } from "../support/stacks";
 
 const plan = planFor("production", ["advwell:tier=enterprise", seedNodes(3)]);
@@ -26,7 +26,7 @@ const container = () => run.one("docker:index/service:Service").inputs.taskSpec.
 
 test("it runs the repository's reconcile.sh in the primary's PostgreSQL image, healthy once a pass succeeded", () => {
   const config = run.one("docker:index/serviceConfig:ServiceConfig");
-  expect(config.inputs.dataRaw).toBe(readContainerFile("reconcile"));
+  expect(configText(config.inputs)).toBe(readContainerFile("reconcile"));
   expect(container().image).toBe(plan.services.postgres!.image);
   expect(container().commands).toEqual(["bash", CONTAINER_FILES.reconcile.mountPath]);
   expect(container().healthcheck.tests).toEqual(["CMD", "bash", CONTAINER_FILES.reconcile.mountPath, "health"]);

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CONTAINER_FILES, readContainerFile } from "../../components/containerFiles";
 import { applySet, loadStackConfig } from "../../config/stackConfig";
 import { postgresReadyProbe, PROJECT, ReplicationPlan, resolvePlan, validateSettings } from "../../model";
+import { configText } from "../support/component";
 
 const REPLICA_ENTRYPOINT_PATH = CONTAINER_FILES.replicaEntrypoint.mountPath;
 
@@ -118,7 +119,7 @@ describe("PostgresReplica (enterprise tier)", () => {
 
   test("the entrypoint is the repository's script, mounted from a Swarm config and run by bash with the plan's -c settings", () => {
     const config = one("docker:index/serviceConfig:ServiceConfig", "postgres-replica-entrypoint");
-    expect(config.inputs.dataRaw).toBe(scriptFile("replicaEntrypoint"));
+    expect(configText(config.inputs)).toBe(scriptFile("replicaEntrypoint"));
     expect(config.inputs.name).toMatch(/^postgres-replica-entrypoint-[0-9a-f]{10}$/);
     expect(container.configs).toEqual([{ configId: config.id, configName: config.inputs.name, fileName: REPLICA_ENTRYPOINT_PATH, fileMode: 0o555 }]);
     expect(container.commands).toEqual(["bash", REPLICA_ENTRYPOINT_PATH]);

@@ -1,7 +1,7 @@
 /** The Postgres component alone under mocks: its own volume, secrets, init script and service. */
 import type { Postgres as PostgresType } from "../../components/postgres";
 import { HBA_FILE, Plan, renderPgHba, renderPostgresArgs } from "../../model";
-import { buildComponent, ComponentRun, plaintextHits } from "../support/component";
+import { buildComponent, ComponentRun, plaintextHits, configText } from "../support/component";
 import { planFor } from "../support/stacks";
 
 const SERVICE = "docker:index/service:Service";
@@ -53,7 +53,7 @@ test("the superuser's password reaches the task only as a secret file the image'
 
 test("pg_hba.conf is the plan's, mounted where hba_file points", () => {
   const config = run.one("docker:index/serviceConfig:ServiceConfig");
-  expect(config.inputs.dataRaw).toBe(renderPgHba(plan.postgres.hba));
+  expect(configText(config.inputs)).toBe(renderPgHba(plan.postgres.hba));
   expect(container().configs).toEqual([expect.objectContaining({ configId: config.id, fileName: HBA_FILE, fileMode: 0o444 })]);
   expect(container().args).toEqual(expect.arrayContaining([`hba_file=${HBA_FILE}`]));
 });

@@ -1,6 +1,6 @@
 /** The Traefik component alone under mocks: host ports, the Docker API proxy, kept certificates, TLS options, the dashboard secret. */
 import type { Traefik as TraefikType } from "../../components/traefik";
-import { buildComponent, ComponentRun, plaintextHits } from "../support/component";
+import { buildComponent, ComponentRun, configText, plaintextHits } from "../support/component";
 import { planFor } from "../support/stacks";
 
 const plan = planFor("production").services.traefik!;
@@ -50,10 +50,11 @@ test("it runs on a manager, mounts no Docker socket (the API comes through the p
 
 test("the dynamic file (TLS 1.2 minimum, security headers, retry) and the ACME server's CA are configs mounted where the flags point", () => {
   const configs = run.resources.filter((r) => r.type === "docker:index/serviceConfig:ServiceConfig").map((c) => c.inputs);
-  const dynamic = configs.find((c) => String(c.dataRaw).includes("minVersion"));
-  expect(dynamic?.dataRaw).toContain("minVersion: VersionTLS12");
-  expect(dynamic?.dataRaw).toContain("stsSeconds: 31536000");
-  expect(configs.map((c) => c.dataRaw)).toContain(CA);
+  const texts = configs.map((c) => configText(c));
+  const dynamic = texts.find((t) => t.includes("minVersion"));
+  expect(dynamic).toContain("minVersion: VersionTLS12");
+  expect(dynamic).toContain("stsSeconds: 31536000");
+  expect(texts).toContain(CA);
   expect(service().taskSpec.containerSpec.configs.map((c: { fileName: string }) => c.fileName).sort()).toEqual(["/etc/traefik/acme-ca.pem", "/etc/traefik/dynamic.yml"]);
   expect(service().taskSpec.containerSpec.args).toContain("--providers.file.filename=/etc/traefik/dynamic.yml");
 });

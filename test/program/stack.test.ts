@@ -34,6 +34,15 @@ describe.each(["production", "staging", "dev", ...TIER_NAMES])("%s", (key) => {
     for (const s of byType(run, SERVICE)) expect(s.parent).toBeDefined();
   });
 
+  test("every Swarm config sends its text as standard base64 data, never dataRaw (the built 2022 docker provider refuses dataRaw)", () => {
+    const configs = byType(get(key), "docker:index/serviceConfig:ServiceConfig");
+    expect(configs.length).toBeGreaterThan(0);
+    for (const c of configs) {
+      expect({ name: c.inputs.name, dataRaw: c.inputs.dataRaw }).toEqual({ name: c.inputs.name, dataRaw: undefined });
+      // base64.StdEncoding in the provider's resourceDockerConfigCreate: a strict round trip.
+      expect(Buffer.from(Buffer.from(c.inputs.data, "base64").toString("utf8"), "utf8").toString("base64")).toBe(c.inputs.data);
+    }
+  });
   test("each service's replicas, limits (bytes, nanoCPUs) and reservations are the plan's", () => {
     const run = get(key);
     const plan = plans.get(key)!;

@@ -97,3 +97,14 @@ export function plaintextHits(value: unknown, needles: readonly string[], at = "
   if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => plaintextHits(v, needles, `${at}.${k}`));
   return [];
 }
+
+/**
+ * The text a captured docker.ServiceConfig holds. The program sends it as base64 `data` only
+ * (model/units.ts textToBase64: the built provider refuses `dataRaw`), so this fails when a
+ * config comes back with `dataRaw` or without `data`.
+ */
+export function configText(inputs: Record<string, any>): string {
+  if (inputs.dataRaw !== undefined) throw new Error(`config ${inputs.name} sends dataRaw, which the built docker provider refuses`);
+  if (typeof inputs.data !== "string") throw new Error(`config ${inputs.name} has no base64 data`);
+  return Buffer.from(inputs.data, "base64").toString("utf8");
+}

@@ -9,7 +9,7 @@ import { ResourceLike, TYPES, wireSecret } from "../../policy/rules/common";
 import { writerPolicyViolations } from "../../policy/rules/iam";
 import { imagePinViolations, parseImageReference } from "../../policy/rules/image";
 import { protectionViolations } from "../../policy/rules/protection";
-import { configCredentialViolations, findCredentials, secretMarkViolations } from "../../policy/rules/secrets";
+import { configCredentialViolations, configText, findCredentials, secretMarkViolations } from "../../policy/rules/secrets";
 import { swarmServiceViolations } from "../../policy/rules/service";
 import { BUILD_NUMBERED_REPOSITORIES, KNOWN_FLOATING } from "../../policy/rules/image";
 import { credentialViolations, DOCKER_SOCKET_CLIENTS, exposureViolations, privilegeViolations, secretFileViolations } from "../../policy/rules/hardening";
@@ -298,14 +298,14 @@ describe("secrets and configs", () => {
   });
   test("a config that holds a value the program marked secret is a violation", async () => {
     const r = configResource();
-    const { diagnostics } = await policyEngine(makePolicies()).register(asEngine(r, { ...r.rawInputs, dataRaw: wireSecret(r.inputs.dataRaw) }));
-    expect(diagnostics).toEqual([{ policy: "swarm-secrets-marked-secret", level: "mandatory", message: expect.stringMatching(/\ndataRaw holds a value the program marked secret/) }]);
+    const { diagnostics } = await policyEngine(makePolicies()).register(asEngine(r, { ...r.rawInputs, data: wireSecret(r.inputs.data) }));
+    expect(diagnostics).toEqual([{ policy: "swarm-secrets-marked-secret", level: "mandatory", message: expect.stringMatching(/\ndata holds a value the program marked secret/) }]);
   });
   test("a config whose text contains another resource's secret value is a violation (stack rule)", async () => {
     const secret = one(BASE, TYPES.secret, (r) => r.name === "postgres-reconcile-app-password");
     const config = configResource();
     const password = Buffer.from(secret.inputs.data, "base64").toString("utf8");
-    const leaking = asEngine(config, { ...config.rawInputs, dataRaw: `${config.inputs.dataRaw}\n; copied for debugging: ${password}\n` });
+    const leaking = asEngine(config, { ...config.rawInputs, data: Buffer.from(`${configText(config.inputs)}\n; copied for debugging: ${password}\n`).toString("base64") });
     const engine = policyEngine(makePolicies());
     const resources = [asEngine(secret, secret.rawInputs), leaking];
     for (const r of resources) await engine.register(r);

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadStackConfig } from "../../config/stackConfig";
-import { codeCell, diffResources, formatDiffMarkdown, formatResourceTree, ResourceNode } from "../../model";
+import { base64ToText, codeCell, diffResources, formatDiffMarkdown, formatResourceTree, ResourceNode, textToBase64 } from "../../model";
 
 describe("Markdown diff cells", () => {
   test("a Traefik rule keeps its backticks: the code span is fenced with more backticks than it holds", () => {
@@ -16,6 +16,15 @@ describe("Markdown diff cells", () => {
     const md = formatDiffMarkdown(diffResources("a", [r("Host(`api.advwell.pro`)")], "b", [r("Host(`api.staging.advwell.pro`)")]));
     expect(md).toContain("| `` Host(`api.advwell.pro`) `` | `` Host(`api.staging.advwell.pro`) `` |");
     expect(md).not.toContain("Host('");
+  });
+  test("a Swarm config's base64 data reads as its text: a line diff under `data`, no base64 in the comment", () => {
+    const c = (text: string) => ({ type: "docker:index/serviceConfig:ServiceConfig", name: "monitoring-rules", protect: false, retainOnDelete: false, inputs: { name: "monitoring-rules-x", data: textToBase64(text) } });
+    const before = "groups:\n  - for: 300s\n";
+    const after = "groups:\n  - for: 600s\n";
+    const diff = diffResources("a", [c(before)], "b", [c(after)]);
+    expect(diff.changed[0].changes).toEqual([{ path: "data", before: "(3 lines)", after: "(3 lines)", lines: { removed: ["  - for: 300s"], added: ["  - for: 600s"] } }]);
+    expect(formatDiffMarkdown(diff)).not.toContain(textToBase64(before));
+    expect(base64ToText(textToBase64("é\n"))).toBe("é\n");
   });
 });
 
