@@ -116,7 +116,8 @@ export function describeDeployedStack(title: string, options: ScenarioOptions): 
     test("services without a stand-in (Traefik, Grafana, cAdvisor) are accepted, and their tasks wait for nothing but their image", async () => {
       const dep = deployment();
       const { without } = splitByStandin(dep);
-      expect([...without].sort()).toEqual(["cadvisor", "grafana", "traefik"]);
+      // The Docker API proxy's stand-in (HAProxy with the image's rules) runs only in the edge suite.
+      expect([...without].sort()).toEqual(["cadvisor", "docker-socket-proxy", "grafana", "traefik"]);
       expect(await missingImageProblems(docker, dep, without)).toEqual([]);
     });
 
@@ -198,14 +199,23 @@ export function describeDeployedStack(title: string, options: ScenarioOptions): 
       const env = { AWS_ACCESS_KEY_ID: dep.aws.accessKeyId, AWS_SECRET_ACCESS_KEY: dep.aws.secretAccessKey, AWS_DEFAULT_REGION: "sa-east-1" };
       const s3 = `aws --endpoint-url http://${S3_HOST}:5000`;
       const check = await probe(
-        `set -e; ${s3} s3api head-object --bucket ${dep.aws.bucket} --key ${key} --query '[ContentLength, Metadata.sha256]' --output text; ${s3} s3 cp --only-show-errors s3://${dep.aws.bucket}/${key} /tmp/dump; wc -c < /tmp/dump; sha256sum /tmp/dump | cut -d' ' -f1; pg_restore --list /tmp/dump | grep -c 'TABLE DATA public standin_rows'`,
+        `set -e; ${s3} s3api head-object --bucket ${dep.aws.bucket} --key ${key} --query '[ContentLength, Metadata.sha256]' --output text; ${s3} s3 cp --only-show-errors s3://${dep.aws.bucket}/${key} /tmp/dump; wc -c < /tmp/dump; sha256sum /tmp/dump | cut -d' ' -f1; if head -c 5 /tmp/dump | grep -q PGDMP; then echo plaintext; else echo ciphertext; fi`,
         env,
         120_000,
       );
       expect(check.stderr).toBe("");
-      const [head, size, sha, tables] = check.stdout.trim().split("\n");
+      const [head, size, sha, magic] = check.stdout.trim().split("\n");
       const [remoteSize, remoteSha] = head.split(/\s+/);
-      expect({ remoteSize, remoteSha, tables }).toEqual({ remoteSize: size.trim(), remoteSha: sha.trim(), tables: "1" });
+      // The object is ciphertext (pg_dump streams into gpg with the stack's key): no dump's PGDMP magic.
+      expect({ remoteSize, remoteSha, magic }).toEqual({ remoteSize: size.trim(), remoteSha: sha.trim(), magic: "ciphertext" });
+      // Decrypted with the stack's key (the backup container's BACKUP_PASSPHRASE_FILE), it is a dump of the app's tables.
+      const restorable = await exec(
+        docker,
+        container,
+        ["bash", "-c", `set -o pipefail; export GNUPGHOME=$(mktemp -d); ${s3} s3 cp --only-show-errors s3://${dep.aws.bucket}/${key} - | gpg --batch --quiet --pinentry-mode loopback --passphrase-file "$BACKUP_PASSPHRASE_FILE" --decrypt | pg_restore --list | grep -c 'TABLE DATA public standin_rows'`],
+        { env: Object.entries(env).map(([k, v]) => `${k}=${v}`), timeoutMs: 120_000 },
+      );
+      expect({ exit: restorable.exitCode, tables: restorable.stdout.trim() }).toEqual({ exit: 0, tables: "1" });
     });
 
     test("Prometheus scrapes its targets and reports them up where a stand-in runs; postgres-exporter logs in, node-exporter reads the backup metric", async () => {
