@@ -233,6 +233,9 @@ export async function lastHealthCheck(docker: Docker, containerId: string): Prom
 export const ABSENT_HOST_PATHS: Readonly<Record<string, string>> = {
   "/var/run/docker.sock": "the rehearsal's dockerd listens on its own socket and leaves the host's /var/run alone",
   "/dev/disk": "this VM has no udev, so no /dev/disk",
+  // cAdvisor's layer metadata bind (components/monitoring.ts): the rehearsal's dockerd keeps its data
+  // root in its own temporary folder, and no daemon has ever used the host's /var/lib/docker.
+  "/var/lib/docker/image": "the rehearsal's dockerd has its own data root, so the host has no /var/lib/docker",
 };
 
 /**
